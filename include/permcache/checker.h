@@ -1,0 +1,126 @@
+// Checker: start here. The embedded permcache API: open a store, check permissions in-process
+// (tens of nanoseconds on an L1 hit), write the model with precise, race-free cache
+// invalidation, and administer the cache.
+//
+//   permcache::Options opts;
+//   opts.store_url = "sqlite:/var/lib/permcache.db";
+//   auto checker = permcache::Checker::Open(opts);
+//   auto d = (*checker)->Check({.tenant = "t1", .user = "jane", .permission = "assets:read"});
+//   if (d.ok() && d->allowed) { ... }
+//
+// Thread safety: every method may be called concurrently from any number of threads.
+// Guarantee: once Write() returns revision r, no Check() on this Checker answers from state
+// older than r. Any error on the decision path is returned as a non-OK status (callers must
+// treat it as deny); a Checker never answers allowed=true unless the store would.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "permcache/decision.h"
+#include "permcache/model.h"
+#include "permcache/options.h"
+#include "permcache/status.h"
+#include "permcache/store.h"
+
+namespace permcache {
+
+// The effective allow/deny patterns of a (tenant, user).
+struct EffectivePermissions {
+  std::vector<std::string> permissions;  // allow patterns of unscoped rules
+  std::vector<std::string> denied;       // deny patterns of unscoped rules
+  // Per business unit: patterns that only apply when a check names that unit.
+  struct Scoped {
+    std::string business_unit;
+    std::vector<std::string> permissions, denied;
+  };
+  std::vector<Scoped> scoped;
+  uint64_t revision = 0;
+};
+
+struct MembershipInfo {
+  bool active = false;
+  std::string status;  // "active" | "suspended" | "none"
+  uint64_t revision = 0;
+};
+
+// What to drop from the cache. Exactly one form is used:
+//   tenant+user, user (every tenant), tenant (every user), pattern (glob over the key
+//   "perms:{user}:{tenant}", e.g. "perms:42:*"), or all.
+struct InvalidateRequest {
+  std::string tenant, user, pattern;
+  bool all = false;
+};
+
+struct CacheStats {
+  uint64_t entries = 0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;       // removed to respect max_entries / max_bytes
+  uint64_t expirations = 0;     // removed because their TTL passed
+  uint64_t invalidations = 0;   // entries removed by writes or admin invalidation
+  uint64_t stale_installs_refused = 0;
+  uint64_t fills = 0;           // store reads made to fill the cache
+  uint64_t single_flight_waits = 0;  // misses that waited on another thread's fill
+  uint64_t memory_bytes = 0;    // entries + keys + index
+  uint64_t distinct_sets = 0;   // interned permission sets alive
+  uint64_t set_bytes = 0;       // bytes held by those sets
+  uint64_t applied_revision = 0;
+  double hit_rate() const {
+    return hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
+  }
+};
+
+// Called after every committed write on this Checker (after local invalidation), e.g. to
+// publish the change to other nodes. Must not block for long.
+using ChangeListener = std::function<void(const ChangeSet&)>;
+
+class Checker {
+ public:
+  // Opens the store named by options.store_url.
+  static StatusOr<std::unique_ptr<Checker>> Open(const Options& options);
+  // Uses an already opened store (tests, embedding with a custom Store).
+  static StatusOr<std::unique_ptr<Checker>> Open(const Options& options,
+                                                 std::unique_ptr<Store> store);
+  virtual ~Checker() = default;
+
+  // May (tenant, user) do `permission` (in business unit `scope`)? kInvalidArgument for a bad
+  // id or a permission with '*'; kUnavailable when the store is needed and down, or when
+  // at_least_revision cannot be reached within the consistency timeout.
+  virtual StatusOr<Decision> Check(const CheckRequest& request) = 0;
+
+  // Applies `ops` atomically; returns the new revision after invalidating the affected keys.
+  virtual StatusOr<uint64_t> Write(std::span<const WriteOp> ops) = 0;
+
+  virtual StatusOr<EffectivePermissions> Permissions(std::string_view tenant,
+                                                     std::string_view user) = 0;
+  virtual StatusOr<MembershipInfo> Membership(std::string_view tenant, std::string_view user) = 0;
+
+  // The model as stored (all tenants when empty).
+  virtual StatusOr<Model> ExportModel(std::string_view tenant) = 0;
+  // Merges `model` atomically (puts only); returns the new revision.
+  virtual StatusOr<uint64_t> ImportModel(const Model& model) = 0;
+
+  // Drops matching cache entries on this node; returns how many were dropped.
+  virtual StatusOr<uint64_t> Invalidate(const InvalidateRequest& request) = 0;
+  // Applies a change made elsewhere (another node, the database directly) to this node's cache.
+  virtual void ApplyExternalChange(const ChangeSet& change) = 0;
+
+  virtual CacheStats Stats() const = 0;
+  // The highest revision whose invalidations this node has applied.
+  virtual uint64_t AppliedRevision() const = 0;
+  // Probes the store.
+  virtual Status StoreHealth() = 0;
+  virtual std::string StoreDescription() const = 0;
+
+  // Registers a listener for committed writes. Not thread-safe against concurrent Write();
+  // call during setup.
+  virtual void AddChangeListener(ChangeListener listener) = 0;
+};
+
+}  // namespace permcache

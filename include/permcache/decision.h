@@ -1,0 +1,54 @@
+// Decision: the answer to a check, and the explanation of how it was reached.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "permcache/model.h"
+
+namespace permcache {
+
+// Where the compiled permission set that answered came from.
+enum class CacheTier : uint8_t { kL1 = 0, kL2 = 1, kStore = 2 };
+std::string_view CacheTierName(CacheTier t);  // "l1" | "l2" | "store"
+
+// Why a check was answered the way it was (check with explain).
+struct Reason {
+  // Why: "policy" (a policy decided), "no_membership", "membership_suspended", "no_match".
+  std::string kind;
+  // Set when kind == "policy".
+  std::string policy;
+  Effect effect = Effect::kDeny;
+  int32_t priority = 0;
+  std::string matched_pattern;
+  // The role chain that reached the policy, outermost first ("senior_nurse>nurse"); empty when
+  // the policy is assigned directly to the user.
+  std::string role_path;
+  std::string business_unit;  // the scope the deciding rule required, empty if none
+  CacheTier tier = CacheTier::kStore;
+  int64_t entry_age_ms = 0;    // age of the cache entry that answered (0 for store reads)
+  uint64_t set_revision = 0;   // store revision the permission set was computed at
+};
+
+struct Decision {
+  bool allowed = false;
+  // The revision this answer is consistent with (>= the at_least_revision asked for).
+  uint64_t revision = 0;
+  std::optional<Reason> reason;  // only when explain was asked for
+};
+
+// One permission check.
+struct CheckRequest {
+  std::string_view tenant;
+  std::string_view user;
+  std::string_view permission;  // concrete, no '*'
+  std::string_view scope;       // business unit, empty = none
+  uint64_t at_least_revision = 0;
+  bool explain = false;
+};
+
+}  // namespace permcache

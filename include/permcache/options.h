@@ -1,0 +1,32 @@
+// Options for an embedded Checker and the server. Every field states its default.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace permcache {
+
+struct CacheOptions {
+  // Entries live at most this long (seed 000: the access-token lifetime). Default 15 min.
+  std::chrono::milliseconds ttl = std::chrono::minutes(15);
+  // Bound on cached (tenant, user) entries. Default 1,000,000.
+  size_t max_entries = 1'000'000;
+  // Bound on the bytes the cache accounts for its entries. Default 256 MiB.
+  size_t max_bytes = 256u << 20;
+  // Number of independently locked shards (rounded up to a power of two). Default 64.
+  size_t shards = 64;
+};
+
+struct Options {
+  // "sqlite:PATH" or "postgres://...". Default "sqlite:permcache.db".
+  std::string store_url = "sqlite:permcache.db";
+  CacheOptions cache;
+  // How long a check with at_least_revision may wait for this node to reach that revision
+  // before it is answered from the store directly. Default 1 s.
+  std::chrono::milliseconds consistency_timeout = std::chrono::seconds(1);
+};
+
+}  // namespace permcache
