@@ -71,6 +71,7 @@ struct CacheStats {
   uint64_t distinct_sets = 0;   // interned permission sets alive
   uint64_t set_bytes = 0;       // bytes held by those sets
   uint64_t applied_revision = 0;
+  uint64_t store_errors = 0;    // failed store reads/writes/catch-ups (fail closed)
   double hit_rate() const {
     return hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
   }

@@ -27,6 +27,9 @@ struct Options {
   // How long a check with at_least_revision may wait for this node to reach that revision
   // before it is answered from the store directly. Default 1 s.
   std::chrono::milliseconds consistency_timeout = std::chrono::seconds(1);
+  // How often the node reads the store's changelog to apply writes made by other nodes or
+  // processes (the truth that a bus only speeds up). 0 disables polling. Default 250 ms.
+  std::chrono::milliseconds changelog_poll_interval = std::chrono::milliseconds(250);
 };
 
 }  // namespace permcache

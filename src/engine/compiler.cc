@@ -1,0 +1,81 @@
+#include "engine/compiler.h"
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+
+namespace permcache {
+namespace {
+
+struct Candidate {
+  const std::string* pattern;
+  const std::string* scope;
+  const std::string* policy;
+  const std::string* role_path;
+  Effect effect;
+  int32_t priority;
+};
+
+// Priority descending, deny before allow; then a canonical order so that equal inputs in any
+// row order compile to identical (internable) sets, preferring direct and short role paths.
+bool Before(const Candidate& a, const Candidate& b) {
+  auto key = [](const Candidate& c) {
+    return std::make_tuple(-static_cast<int64_t>(c.priority), c.effect == Effect::kAllow,
+                           std::string_view(*c.pattern), std::string_view(*c.scope),
+                           c.role_path->size(), std::string_view(*c.role_path),
+                           std::string_view(*c.policy));
+  };
+  return key(a) < key(b);
+}
+
+}  // namespace
+
+PermissionSet CompilePermissionSet(const UserGrants& grants) {
+  if (grants.membership != MembershipState::kActive) {
+    return PermissionSet(grants.membership, {}, {});
+  }
+  static const std::string kEmpty;
+  std::vector<Candidate> candidates;
+  for (const Grant& g : grants.grants) {
+    // A policy scoped to one unit reached through a role assigned in another never applies.
+    if (!g.policy_scope.empty() && !g.assignment_scope.empty() &&
+        g.policy_scope != g.assignment_scope) {
+      continue;
+    }
+    const std::string& scope = g.policy_scope.empty() ? g.assignment_scope : g.policy_scope;
+    for (const std::string& p : g.permissions) {
+      candidates.push_back({&p, &scope, &g.policy, &g.role_path, g.effect, g.priority});
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(), Before);
+
+  std::vector<PermissionSet::Rule> rules;
+  std::vector<PermissionSet::Source> sources;
+  rules.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    // Same (priority, effect, pattern, scope) again adds nothing: the first one decides.
+    if (!rules.empty()) {
+      const auto& last = rules.back();
+      if (last.priority == c.priority && last.effect == c.effect && last.pattern == *c.pattern &&
+          last.scope == *c.scope) {
+        continue;
+      }
+    }
+    uint32_t source = 0;
+    auto it = std::find_if(sources.begin(), sources.end(), [&](const PermissionSet::Source& s) {
+      return s.policy == *c.policy && s.role_path == *c.role_path;
+    });
+    if (it == sources.end()) {
+      source = static_cast<uint32_t>(sources.size());
+      sources.push_back({*c.policy, *c.role_path});
+    } else {
+      source = static_cast<uint32_t>(it - sources.begin());
+    }
+    rules.push_back({*c.pattern, *c.scope, c.effect, c.priority, source});
+  }
+  rules.shrink_to_fit();
+  sources.shrink_to_fit();
+  return PermissionSet(MembershipState::kActive, std::move(rules), std::move(sources));
+}
+
+}  // namespace permcache

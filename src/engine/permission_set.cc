@@ -1,0 +1,99 @@
+#include "engine/permission_set.h"
+
+#include "common/hash.h"
+
+namespace permcache {
+namespace {
+
+// The next ':'-separated segment of `s` starting at `pos`; sets `last` when it ends `s`.
+inline std::string_view Segment(std::string_view s, size_t pos, size_t* end, bool* last) {
+  size_t e = s.find(':', pos);
+  if (e == std::string_view::npos) e = s.size();
+  *end = e;
+  *last = e == s.size();
+  return s.substr(pos, e - pos);
+}
+
+}  // namespace
+
+bool PatternMatches(std::string_view pattern, std::string_view permission) noexcept {
+  size_t pi = 0, qi = 0;
+  while (true) {
+    size_t pe, qe;
+    bool plast, qlast;
+    std::string_view pseg = Segment(pattern, pi, &pe, &plast);
+    std::string_view qseg = Segment(permission, qi, &qe, &qlast);
+    if (pseg == "*") {
+      // A trailing '*' takes every remaining segment (there is at least the current one).
+      if (plast) return !qseg.empty();
+    } else if (pseg != qseg) {
+      return false;
+    }
+    if (plast || qlast) return plast && qlast;
+    pi = pe + 1;
+    qi = qe + 1;
+  }
+}
+
+PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules,
+                             std::vector<Source> sources)
+    : membership_(membership), rules_(std::move(rules)), sources_(std::move(sources)) {
+  memory_bytes_ = sizeof(PermissionSet) + rules_.capacity() * sizeof(Rule) +
+                  sources_.capacity() * sizeof(Source);
+  uint64_t h = HashBytes(std::string_view(reinterpret_cast<const char*>(&membership_), 1));
+  // Strings longer than the small-string buffer live on the heap.
+  auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+  for (const Rule& r : rules_) {
+    memory_bytes_ += heap(r.pattern) + heap(r.scope);
+    h = HashCombine(h, HashBytes(r.pattern));
+    h = HashCombine(h, HashBytes(r.scope));
+    h = HashCombine(h, (static_cast<uint64_t>(r.effect) << 40) ^
+                           (static_cast<uint64_t>(static_cast<uint32_t>(r.priority)) << 8) ^
+                           r.source);
+  }
+  for (const Source& s : sources_) {
+    memory_bytes_ += heap(s.policy) + heap(s.role_path);
+    h = HashCombine(h, HashBytes(s.policy));
+    h = HashCombine(h, HashBytes(s.role_path));
+  }
+  hash_ = h;
+}
+
+int PermissionSet::Decide(std::string_view permission, std::string_view scope) const noexcept {
+  const size_t n = rules_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Rule& r = rules_[i];
+    if (!r.scope.empty() && r.scope != scope) continue;
+    if (PatternMatches(r.pattern, permission)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Reason PermissionSet::Explain(std::string_view permission, std::string_view scope) const {
+  Reason reason;
+  if (membership_ == MembershipState::kNone) {
+    reason.kind = "no_membership";
+    return reason;
+  }
+  if (membership_ == MembershipState::kSuspended) {
+    reason.kind = "membership_suspended";
+    return reason;
+  }
+  int i = Decide(permission, scope);
+  if (i < 0) {
+    reason.kind = "no_match";
+    return reason;
+  }
+  const Rule& r = rules_[static_cast<size_t>(i)];
+  const Source& s = sources_[r.source];
+  reason.kind = "policy";
+  reason.policy = s.policy;
+  reason.effect = r.effect;
+  reason.priority = r.priority;
+  reason.matched_pattern = r.pattern;
+  reason.role_path = s.role_path;
+  reason.business_unit = r.scope;
+  return reason;
+}
+
+}  // namespace permcache
