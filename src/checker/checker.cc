@@ -60,31 +60,12 @@ CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
       store_(std::move(store)),
       clock_(SystemClock::Get()),
       cache_(options.cache, clock_),
-      applied_revision_(start_revision) {
-  if (options_.changelog_poll_interval.count() > 0) {
-    poll_thread_ = std::thread([this] { PollLoop(); });
-  }
+      tracker_(store_.get(), start_revision,
+               [this](const ChangeSet& change) { InvalidateLocal(change); }) {
+  tracker_.StartPolling(options_.changelog_poll_interval);
 }
 
-CheckerImpl::~CheckerImpl() {
-  {
-    std::lock_guard<std::mutex> lock(poll_mu_);
-    stopping_ = true;
-  }
-  poll_cv_.notify_all();
-  if (poll_thread_.joinable()) poll_thread_.join();
-}
-
-void CheckerImpl::PollLoop() {
-  std::unique_lock<std::mutex> lock(poll_mu_);
-  while (!stopping_) {
-    poll_cv_.wait_for(lock, options_.changelog_poll_interval, [this] { return stopping_; });
-    if (stopping_) break;
-    lock.unlock();
-    if (!CatchUp().ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
-    lock.lock();
-  }
-}
+CheckerImpl::~CheckerImpl() = default;
 
 StatusOr<L1Cache::Loaded> CheckerImpl::LoadFromStore(std::string_view tenant,
                                                      std::string_view user) {
@@ -107,55 +88,6 @@ StatusOr<CheckerImpl::SetRef> CheckerImpl::GetSet(std::string_view tenant,
   return SetRef{std::move(loaded->set), loaded->revision};
 }
 
-Status CheckerImpl::EnsureRevision(uint64_t revision) {
-  const auto deadline = std::chrono::steady_clock::now() + options_.consistency_timeout;
-  while (true) {
-    PERMCACHE_RETURN_IF_ERROR(CatchUp());
-    uint64_t applied = applied_revision_.load(std::memory_order_acquire);
-    if (applied >= revision) return Status::Ok();
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return UnavailableError("revision " + std::to_string(revision) +
-                              " not reached within the consistency timeout (store is at " +
-                              std::to_string(applied) + ")");
-    }
-    // The store itself has not reached the revision yet (another node's write in flight):
-    // poll it briefly rather than answer from older state.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-Status CheckerImpl::CatchUp() {
-  std::lock_guard<std::mutex> lock(catch_up_mu_);
-  uint64_t applied = applied_revision_.load(std::memory_order_acquire);
-  // Read the revision first: every revision <= it is committed, so the changelog read after it
-  // holds all of their rows (revisions without rows changed nothing).
-  auto current = store_->CurrentRevision();
-  if (!current.ok()) {
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-    return UnavailableError("store unavailable: " + current.status().message());
-  }
-  if (*current <= applied) return Status::Ok();
-  constexpr size_t kBatch = 1000;
-  while (true) {
-    auto changes = store_->ChangesSince(applied, kBatch);
-    if (!changes.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return UnavailableError("store unavailable: " + changes.status().message());
-    }
-    for (const ChangeSet& change : *changes) {
-      InvalidateLocal(change);
-      applied = std::max(applied, change.revision);
-      applied_revision_.store(applied, std::memory_order_release);
-    }
-    if (changes->size() < kBatch) break;
-  }
-  if (*current > applied) {
-    applied = *current;
-    applied_revision_.store(applied, std::memory_order_release);
-  }
-  return Status::Ok();
-}
-
 void CheckerImpl::InvalidateLocal(const ChangeSet& change) {
   for (const auto& [tenant, user] : change.users) cache_.InvalidateKey(tenant, user);
   for (const auto& tenant : change.tenants) cache_.InvalidateTenant(tenant);
@@ -163,10 +95,14 @@ void CheckerImpl::InvalidateLocal(const ChangeSet& change) {
 
 StatusOr<Decision> CheckerImpl::Check(const CheckRequest& r) {
   PERMCACHE_RETURN_IF_ERROR(ValidateCheck(r));
-  uint64_t applied = applied_revision_.load(std::memory_order_acquire);
+  uint64_t applied = tracker_.applied();
   if (r.at_least_revision > applied) {
-    PERMCACHE_RETURN_IF_ERROR(EnsureRevision(r.at_least_revision));
-    applied = applied_revision_.load(std::memory_order_acquire);
+    Status reached = tracker_.WaitFor(r.at_least_revision, options_.consistency_timeout);
+    if (!reached.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return reached;
+    }
+    applied = tracker_.applied();
   }
   const uint64_t hash = HashKey(r.tenant, r.user);
   Decision d;
@@ -203,23 +139,10 @@ StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
     return change.status();
   }
   // Invalidate before returning: once the caller sees the revision, no check here answers from
-  // older state. Other nodes' writes in between are picked up from the changelog.
-  InvalidateLocal(*change);
-  {
-    std::lock_guard<std::mutex> cu(catch_up_mu_);
-    uint64_t applied = applied_revision_.load(std::memory_order_acquire);
-    if (change->revision == applied + 1) {
-      applied_revision_.store(change->revision, std::memory_order_release);
-    }
-  }
-  if (AppliedRevision() < change->revision) {
-    // Someone else wrote in between: apply their changes too before we return.
-    Status s = CatchUp();
-    if (!s.ok()) {
-      // Our own change is applied; theirs will be on the next catch-up. Nothing stale is
-      // served for our keys, which is what this write promises.
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-    }
+  // older state. A gap (another node wrote in between) is caught up from the changelog.
+  if (!tracker_.OnChange(*change).ok()) {
+    // Our own keys are invalidated; the other writers' changes follow on the next catch-up.
+    store_errors_.fetch_add(1, std::memory_order_relaxed);
   }
   for (const auto& listener : listeners_) listener(*change);
   return change->revision;
@@ -295,18 +218,7 @@ StatusOr<uint64_t> CheckerImpl::Invalidate(const InvalidateRequest& r) {
 }
 
 void CheckerImpl::ApplyExternalChange(const ChangeSet& change) {
-  InvalidateLocal(change);
-  {
-    std::lock_guard<std::mutex> lock(catch_up_mu_);
-    uint64_t applied = applied_revision_.load(std::memory_order_acquire);
-    if (change.revision == applied + 1) {
-      applied_revision_.store(change.revision, std::memory_order_release);
-      return;
-    }
-    if (change.revision <= applied) return;
-  }
-  // A gap: some revision between was missed; the changelog has it.
-  if (!CatchUp().ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
+  if (!tracker_.OnChange(change).ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
 }
 
 CacheStats CheckerImpl::Stats() const {

@@ -1,0 +1,116 @@
+#include "invalidation/revision_tracker.h"
+
+#include <algorithm>
+#include <string>
+
+namespace permcache {
+
+RevisionTracker::RevisionTracker(Store* store, uint64_t start, ApplyFn apply)
+    : store_(store), apply_(std::move(apply)), applied_(start), newest_seen_(start) {}
+
+RevisionTracker::~RevisionTracker() {
+  {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    stopping_ = true;
+  }
+  poll_cv_.notify_all();
+  if (poll_thread_.joinable()) poll_thread_.join();
+}
+
+void RevisionTracker::NoteSeen(uint64_t revision) {
+  uint64_t seen = newest_seen_.load(std::memory_order_relaxed);
+  while (seen < revision &&
+         !newest_seen_.compare_exchange_weak(seen, revision, std::memory_order_relaxed)) {
+  }
+}
+
+void RevisionTracker::Advance(uint64_t revision) {
+  if (revision > applied_.load(std::memory_order_relaxed)) {
+    // Release: publishes the invalidations applied before this store.
+    applied_.store(revision, std::memory_order_release);
+  }
+  NoteSeen(revision);
+}
+
+Status RevisionTracker::OnChange(const ChangeSet& change) {
+  NoteSeen(change.revision);
+  std::lock_guard<std::mutex> lock(mu_);
+  // Invalidating is idempotent, so an old or duplicate change is harmless to apply again.
+  apply_(change);
+  const uint64_t applied = applied_.load(std::memory_order_relaxed);
+  if (change.revision <= applied + 1) {
+    Advance(change.revision);
+    return Status::Ok();
+  }
+  // A gap: revisions between were made elsewhere and not seen here yet.
+  return CatchUpLocked();
+}
+
+Status RevisionTracker::CatchUp() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CatchUpLocked();
+}
+
+Status RevisionTracker::CatchUpLocked() {
+  // Read the revision first: every revision <= it is committed, so the changelog read after it
+  // holds all of their rows (a revision without rows changed nothing).
+  auto current = store_->CurrentRevision();
+  if (!current.ok()) return UnavailableError("store unavailable: " + current.status().message());
+  uint64_t applied = applied_.load(std::memory_order_relaxed);
+  if (*current <= applied) return Status::Ok();
+  catch_ups_.fetch_add(1, std::memory_order_relaxed);
+  constexpr size_t kBatch = 1000;
+  while (true) {
+    auto changes = store_->ChangesSince(applied, kBatch);
+    if (!changes.ok()) {
+      return UnavailableError("store unavailable: " + changes.status().message());
+    }
+    for (const ChangeSet& change : *changes) {
+      apply_(change);
+      applied = std::max(applied, change.revision);
+      Advance(applied);
+    }
+    if (changes->size() < kBatch) break;
+  }
+  Advance(*current);
+  return Status::Ok();
+}
+
+Status RevisionTracker::WaitFor(uint64_t revision, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    PERMCACHE_RETURN_IF_ERROR(CatchUp());
+    if (applied() >= revision) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return UnavailableError("revision " + std::to_string(revision) +
+                              " not reached within the consistency timeout (applied " +
+                              std::to_string(applied()) + ")");
+    }
+    // The store itself is behind (another node's write not committed yet): poll it briefly
+    // rather than answer from older state.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Status RevisionTracker::ResetToStore() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto current = store_->CurrentRevision();
+  if (!current.ok()) return UnavailableError("store unavailable: " + current.status().message());
+  Advance(*current);
+  return Status::Ok();
+}
+
+void RevisionTracker::StartPolling(std::chrono::milliseconds interval) {
+  if (interval.count() <= 0 || poll_thread_.joinable()) return;
+  poll_thread_ = std::thread([this, interval] {
+    std::unique_lock<std::mutex> lock(poll_mu_);
+    while (!poll_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+      lock.unlock();
+      // Failures are retried on the next tick; the checker counts store errors on its paths.
+      CatchUp().IgnoreError();
+      lock.lock();
+    }
+  });
+}
+
+}  // namespace permcache
