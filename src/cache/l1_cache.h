@@ -17,15 +17,30 @@
 //    invalidation start a fresh load. Counted in stale_installs_refused.
 //  - Invalidate*() removes matching entries before returning.
 //
-// Thread safety: every method is thread-safe.
+// Thread safety: every method is thread-safe. The destructor requires that no call is running.
+//
+// Implementation map (see src/cache/README.md): cache_entry.h (entry layout, intrusive FIFO),
+// entry_index.h (per-shard open-addressing index), ghost_table.h (S3-FIFO ghost), set_table.h
+// (refcounted distinct sets per shard), glob.h,
+// l1_cache.cc (S3-FIFO policy, single-flight, invalidation).
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string_view>
+#include <unordered_map>
 
+#include "cache/cache_entry.h"
+#include "cache/entry_index.h"
+#include "cache/ghost_table.h"
+#include "cache/set_table.h"
 #include "common/clock.h"
+#include "common/thread_annotations.h"
 #include "engine/permission_set.h"
 #include "permcache/options.h"
 #include "permcache/status.h"
@@ -81,8 +96,93 @@ class L1Cache {
 
   Stats GetStats() const;
 
-  // private: implementation-defined (shards, S3-FIFO queues, flights).
+  // Implementation-defined details, public only for tests and the bench.
+  size_t shard_count() const { return shard_mask_ + 1; }
+
+ private:
+  struct Flight;
+  struct Shard;
+  // Keys of in-flight loads: views into Flight::key (the flight owns the bytes).
+  using FlightMap = std::unordered_map<std::string_view, std::shared_ptr<Flight>>;
+
+  // One independently locked slice of the cache. Aligned to a cache line so shards' hot words
+  // (lock, hit counters) never share a line.
+  struct alignas(64) Shard {
+    Shard(size_t max_entries, size_t max_bytes, size_t ghost_capacity, int64_t base_ms);
+    ~Shard();
+
+    // Hot: touched by every Visit (mu, hits/misses, base_ms, index, sets).
+    mutable std::shared_mutex mu;
+    // Relaxed: statistics only, read by GetStats; no data is published through them. Per
+    // shard (not global) so hits on different shards do not contend on one cache line.
+    std::atomic<uint64_t> hits{0};
+    std::atomic<uint64_t> misses{0};
+    // Entry fill times are stored as 32-bit ms after base_ms (see Rebase in l1_cache.cc).
+    int64_t base_ms PERMCACHE_GUARDED_BY(mu);
+    internal::EntryIndex index PERMCACHE_GUARDED_BY(mu);
+    internal::SetTable sets PERMCACHE_GUARDED_BY(mu);
+
+    // Cold: touched on fills, evictions, invalidations.
+    internal::EntryFifo small_fifo PERMCACHE_GUARDED_BY(mu);
+    internal::EntryFifo main_fifo PERMCACHE_GUARDED_BY(mu);
+    internal::GhostTable ghost PERMCACHE_GUARDED_BY(mu);
+    FlightMap flights PERMCACHE_GUARDED_BY(mu);
+    size_t live PERMCACHE_GUARDED_BY(mu) = 0;         // entries in the index
+    size_t resident PERMCACHE_GUARDED_BY(mu) = 0;     // entries allocated (live + dead linked)
+    size_t entry_bytes PERMCACHE_GUARDED_BY(mu) = 0;  // malloc chunks of resident entries
+    const size_t max_entries;
+    const size_t max_bytes;
+    const size_t small_target;  // S3-FIFO small queue size (10% of max_entries)
+    // Relaxed statistics, as above (written under mu, but read by GetStats without it).
+    std::atomic<uint64_t> evictions{0};
+    std::atomic<uint64_t> expirations{0};
+    std::atomic<uint64_t> invalidations{0};
+    std::atomic<uint64_t> stale_installs_refused{0};
+    std::atomic<uint64_t> fills{0};
+    std::atomic<uint64_t> single_flight_waits{0};
+  };
+
+  Shard& ShardFor(uint64_t hash) const { return shards_[(hash >> 48) & shard_mask_]; }
+  // True if `e` is older than the TTL at `now_ms`. REQUIRES: s.mu held (shared is enough).
+  bool Expired(const Shard& s, const internal::CacheEntry& e, int64_t now_ms) const {
+    return (now_ms - s.base_ms) - static_cast<int64_t>(e.filled_rel_ms) >= ttl_ms_;
+  }
+
+  // All below REQUIRE s.mu held exclusively.
+  static size_t MemoryBytes(const Shard& s);
+  void Install(Shard& s, uint64_t hash, std::string_view tenant, std::string_view user,
+               const Loaded& loaded, int64_t started_ms, int64_t now_ms);
+  void EvictOne(Shard& s, int64_t now_ms);
+  void Rebase(Shard& s, int64_t now_ms);
+  static void Kill(Shard& s, internal::CacheEntry* e, uint64_t hash);
+  static void Free(Shard& s, internal::CacheEntry* e);
+  // Removes the live entries and poisons the flights whose (tenant, user) satisfy `match`.
+  uint64_t InvalidateWhere(const std::function<bool(std::string_view, std::string_view)>& match,
+                           bool everything);
+
+  const Clock* const clock_;
+  int64_t ttl_ms_;
+  size_t shard_mask_;
+  Shard* shards_;  // shard_mask_ + 1 shards, constructed in place (Shard is not movable)
 };
+
+template <typename Fn>
+bool L1Cache::Visit(uint64_t hash, std::string_view tenant, std::string_view user, Fn&& fn) {
+  Shard& s = ShardFor(hash);
+  const int64_t now_ms = clock_->NowMs();
+  std::shared_lock lock(s.mu);
+  internal::CacheEntry* e = s.index.Find(hash, tenant, user);
+  if (e == nullptr || Expired(s, *e, now_ms)) {
+    // Expired entries are only skipped here (shared lock); Load or the FIFO drops them.
+    s.misses.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  e->BumpFreq();
+  s.hits.fetch_add(1, std::memory_order_relaxed);
+  // The set is used under the shared lock, so no refcount traffic: the entry keeps it alive.
+  fn(EntryView{s.sets.Get(e->set_index), e->revision, s.base_ms + static_cast<int64_t>(e->filled_rel_ms)});
+  return true;
+}
 
 }  // namespace permcache
 

@@ -16,6 +16,15 @@ inline std::string_view Segment(std::string_view s, size_t pos, size_t* end, boo
 
 }  // namespace
 
+std::string_view CacheTierName(CacheTier t) {
+  switch (t) {
+    case CacheTier::kL1: return "l1";
+    case CacheTier::kL2: return "l2";
+    case CacheTier::kStore: return "store";
+  }
+  return "store";
+}
+
 bool PatternMatches(std::string_view pattern, std::string_view permission) noexcept {
   size_t pi = 0, qi = 0;
   while (true) {

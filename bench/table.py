@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Formats bench/run.sh's collected lines into the markdown results table.
+
+Usage: table.py RESULTS_FILE [key=value ...]   (key=value pairs describe the run: date, cpu, ...)
+
+Input lines: "RESULT name value unit", "INFO text", "WARN text". Formatting only: every figure is
+measured by run.sh (redis-benchmark, wrk) or by permcache_check_bench / permcache_hit_ratio_bench;
+this script divides permcache's figure by its anchor's and compares with the goal's floor and aim.
+"""
+import re
+import sys
+
+# Goal rows. kind:
+#   "higher": ratio = permcache / anchor, must be >= floor (aim)    e.g. throughput
+#   "lower":  ratio = permcache / anchor, must be <= floor (aim)    e.g. latency, bytes
+#   "max":    permcache figure itself must be <= floor (aim), no anchor (G11)
+#   "delta":  permcache figure itself must be >= floor (aim), no anchor (G10)
+# floor/aim None: no target set here yet (the row still reports the figures).
+GOALS = [
+    dict(goal="G1", what="L1-hit checks/s, {small} pairs, uniform, {threads} threads "
+         "÷ redis GET -c50 -P16 -r{small}",
+         pc="g1_uniform_small", anchor="g1_redis_small_rps", kind="higher", floor=10, aim=100),
+    dict(goal="G1", what="L1-hit checks/s, {large} pairs, uniform, {threads} threads "
+         "÷ redis GET -c50 -P16 -r{large}",
+         pc="g1_uniform_large", anchor="g1_redis_large_rps", kind="higher", floor=10, aim=100),
+    dict(goal="G1", what="L1-hit checks/s, {small} pairs, Zipf(0.99), {threads} threads "
+         "÷ redis GET -c50 -P16 -r{small} (uniform)",
+         pc="g1_zipf_small", anchor="g1_redis_small_rps", kind="higher", floor=10, aim=100),
+    dict(goal="G1", what="L1-hit checks/s, {large} pairs, Zipf(0.99), {threads} threads "
+         "÷ redis GET -c50 -P16 -r{large} (uniform)",
+         pc="g1_zipf_large", anchor="g1_redis_large_rps", kind="higher", floor=10, aim=100),
+    dict(goal="G2", what="embedded check p99, 1 thread, {small} pairs (p50 {g2_p50}) "
+         "÷ redis GET p50 at -c1",
+         pc="g2_hit_p99_ns", anchor="g2_redis_c1_p50_us", kind="lower", floor=1 / 10,
+         aim=1 / 200),
+    dict(goal="G3", what="HTTP GET /v1/check req/s, wrk -t1 -c50 ÷ redis GET -c50 -P1 req/s",
+         pc="g3_http_c50_rps", anchor="g3_redis_c50_rps", kind="higher", floor=0.5, aim=1.0),
+    dict(goal="G4", what="HTTP GET /v1/check p50 at 1 connection ÷ redis GET p50 at -c1",
+         pc="g4_http_c1_p50_us", anchor="g2_redis_c1_p50_us", kind="lower", floor=3, aim=None),
+    dict(goal="G5", what="cold-miss check median, {small} users in SQLite "
+         "÷ prepared SQLite PK lookup median ({sqlite_rows} rows, WAL)",
+         pc="g5_cold_p50_us", anchor="g5_sqlite_p50_us", kind="lower", floor=5, aim=2),
+    dict(goal="G5", what="cold-miss check p99 ÷ SQLite PK lookup p99 (context)",
+         pc="g5_cold_p99_us", anchor="g5_sqlite_p99_us", kind="lower", floor=None, aim=None),
+    dict(goal="G9", what="bytes per cached entry at {g9_entries} entries ({g9_source}) "
+         "÷ redis used_memory per key ({large} keys, JSON value, EX 900)",
+         pc="@g9", anchor="g9_redis_bytes_per_key", kind="lower", floor=None, aim=None),
+    dict(goal="G9", what="context: RSS growth per entry (bench/hit_ratio) ÷ redis used_memory per key",
+         pc="hr.g9_rss_bytes_per_entry", anchor="g9_redis_bytes_per_key", kind="lower",
+         floor=None, aim=None, optional=True),
+    dict(goal="G9", what="context: Checker heap growth per entry while warming {small}→{large} "
+         "pairs (malloc delta, real interned sets) ÷ redis used_memory per key",
+         pc="g9_heap_bytes_per_entry", anchor="g9_redis_bytes_per_key", kind="lower",
+         floor=None, aim=None, optional=True),
+    dict(goal="G10", what="hit ratio S3-FIFO minus exact LRU, worst of {g10_rows} Zipf traces x "
+         "cache sizes (mean {g10_mean}; 64 shards worst {g10_64sh}) — bench/hit_ratio",
+         pc="hr.g10_delta_min_pp", anchor=None, kind="delta", floor=None, aim=None),
+    dict(goal="G11", what="store reads for {g11_threads} concurrent misses on one key "
+         "(worst of rounds)",
+         pc="g11_store_reads", anchor=None, kind="max", floor=2, aim=1),
+]
+
+UNITS = {}  # name -> unit, filled by load()
+
+
+def load(path):
+    results, infos, warns = {}, [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split(" ", 1)
+            if parts[0] == "RESULT" and len(parts) == 2:
+                fields = parts[1].split()
+                if len(fields) >= 2:
+                    try:
+                        results[fields[0]] = float(fields[1])
+                        UNITS[fields[0]] = fields[2] if len(fields) > 2 else ""
+                    except ValueError:
+                        pass
+            elif parts[0] == "INFO" and len(parts) == 2:
+                infos.append(parts[1])
+            elif parts[0] == "WARN" and len(parts) == 2:
+                warns.append(parts[1])
+    return results, infos, warns
+
+
+def g9_figure(r):
+    """bench/hit_ratio's accounted bytes/entry, else the Checker's own CacheStats figure."""
+    if "hr.g9_acct_bytes_per_entry" in r:
+        return (r["hr.g9_acct_bytes_per_entry"], "bench/hit_ratio, cache accounting",
+                r.get("hr.g9_entries"))
+    if "g9_accounted_bytes_per_entry" in r:
+        return (r["g9_accounted_bytes_per_entry"], "Checker CacheStats.memory_bytes / entries",
+                r.get("g9_entries"))
+    return None, "not measured", None
+
+
+def fmt_value(v, unit):
+    if v is None:
+        return "not measured"
+    if unit in ("checks/s", "req/s"):
+        if v >= 1e6:
+            return f"{v / 1e6:.2f} M/s"
+        if v >= 1e3:
+            return f"{v / 1e3:.1f} k/s"
+        return f"{v:.0f}/s"
+    if unit == "ns":
+        return f"{v / 1e3:.2f} µs" if v >= 10_000 else f"{v:.0f} ns"
+    if unit == "us":
+        return f"{v / 1e3:.2f} ms" if v >= 10_000 else f"{v:.1f} µs"
+    if unit == "bytes":
+        return f"{v:.0f} B"
+    if unit == "reads":
+        return f"{v:.0f}"
+    if unit == "pp":
+        return f"{v:+.2f} pp"
+    return f"{v:g} {unit}".strip()
+
+
+def to_common(v, unit):
+    """Latency in µs so ns and µs figures divide correctly."""
+    return v / 1e3 if unit == "ns" else v
+
+
+def fmt_ratio(x):
+    if x is None:
+        return "—"
+    if x >= 1:
+        return f"{x:.1f}x" if x < 100 else f"{x:.0f}x"
+    if x >= 0.1:
+        return f"{x:.2f}x"
+    return f"{x:.3g}x (1/{1 / x:.0f})" if x > 0 else "0x"
+
+
+def fmt_target(t, kind):
+    if t is None:
+        return "—"
+    if kind in ("higher", "delta"):
+        return f"≥ {t:g}x" if kind == "higher" else f"≥ {t:+g} pp"
+    if kind == "max":
+        return f"≤ {t:g}"
+    return f"≤ 1/{1 / t:.0f}" if t < 1 else f"≤ {t:g}x"
+
+
+def meets(x, t, kind):
+    if kind in ("higher", "delta"):
+        return x >= t
+    return x <= t
+
+
+def verdict(x, g):
+    if x is None:
+        return "not measured"
+    if g["floor"] is None and g["aim"] is None:
+        return "— (no target)"
+    if g["aim"] is not None and meets(x, g["aim"], g["kind"]):
+        return "**aim met**"
+    if g["floor"] is not None and meets(x, g["floor"], g["kind"]):
+        return "floor met"
+    if g["floor"] is None:
+        return "aim not met"
+    return "**NO**"
+
+
+def count_label(n):
+    if n is None:
+        return "?"
+    n = int(n)
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    r, infos, warns = load(sys.argv[1])
+    meta = dict(a.split("=", 1) for a in sys.argv[2:] if "=" in a)
+    g9, g9_source, g9_entries = g9_figure(r)
+    fields = dict(
+        small=count_label(r.get("pairs_small")), large=count_label(r.get("pairs_large")),
+        threads=int(r.get("g1_threads", 2)),
+        g2_p50=fmt_value(r.get("g2_hit_p50_ns"), "ns"),
+        sqlite_rows=count_label(r.get("g5_sqlite_rows")),
+        g9_entries=count_label(g9_entries), g9_source=g9_source,
+        g10_rows=int(r.get("hr.g10_rows", 0)),
+        g10_mean=fmt_value(r.get("hr.g10_delta_mean_pp"), "pp"),
+        g10_64sh=fmt_value(r.get("hr.g10_delta_64sh_min_pp"), "pp"),
+        g11_threads=int(r.get("g11_threads", 1000)))
+
+    out = ["# permcache benchmark results", ""]
+    for k in ("date", "commit", "mode", "cpu", "kernel", "redis"):
+        if k in meta:
+            out.append(f"- {k}: {meta[k]}")
+    out += ["", "| goal | what | permcache | anchor | ratio | floor | aim | met? |",
+            "|---|---|---|---|---|---|---|---|"]
+    for g in GOALS:
+        if g["pc"] == "@g9":
+            pc, pc_unit = g9, "bytes"
+        else:
+            pc, pc_unit = r.get(g["pc"]), UNITS.get(g["pc"], "")
+        if pc is None and g.get("optional"):
+            continue
+        an = r.get(g["anchor"]) if g["anchor"] else None
+        an_unit = UNITS.get(g["anchor"], "") if g["anchor"] else ""
+        if g["kind"] in ("higher", "lower"):
+            ratio = (to_common(pc, pc_unit) / to_common(an, an_unit)
+                     if pc is not None and an else None)
+            x = ratio
+        else:
+            ratio, x = None, pc
+        out.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            g["goal"], g["what"].format(**fields), fmt_value(pc, pc_unit),
+            fmt_value(an, an_unit) if g["anchor"] else "—", fmt_ratio(ratio),
+            fmt_target(g["floor"], g["kind"]), fmt_target(g["aim"], g["kind"]),
+            verdict(x, g)))
+    out += ["", "Ratios are permcache ÷ anchor, both measured in this run on this machine. "
+            "redis-benchmark and wrk run on the same cores as the process they measure "
+            "(see docs/benchmarks.md)."]
+    if warns:
+        out += ["", "**Warnings** (a figure above may be suspect):", ""]
+        out += [f"- {w}" for w in warns]
+    if infos:
+        out += ["", "<details><summary>run details</summary>", "", "```"] + infos + ["```",
+                                                                                       "</details>"]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

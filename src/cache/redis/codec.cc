@@ -1,0 +1,262 @@
+#include "cache/redis/codec.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <exception>
+#include <set>
+#include <utility>
+
+namespace permcache::redis {
+namespace json = boost::json;
+namespace {
+
+std::string_view MembershipName(MembershipState m) {
+  switch (m) {
+    case MembershipState::kActive:
+      return "active";
+    case MembershipState::kSuspended:
+      return "suspended";
+    case MembershipState::kNone:
+      break;
+  }
+  return "none";
+}
+
+json::array StringArray(const std::vector<std::string>& v) {
+  json::array a;
+  a.reserve(v.size());
+  for (const std::string& s : v) a.emplace_back(s);
+  return a;
+}
+
+// Field readers: each returns false (and sets *error) instead of throwing on a type mismatch.
+bool GetString(const json::object& o, std::string_view key, std::string* out, std::string* error,
+               bool required = true) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) {
+    if (required) *error = "missing \"" + std::string(key) + "\"";
+    return !required;
+  }
+  const json::string* s = v->if_string();
+  if (s == nullptr) {
+    *error = "\"" + std::string(key) + "\" must be a string";
+    return false;
+  }
+  out->assign(s->data(), s->size());
+  return true;
+}
+
+bool GetStringArray(const json::value& v, std::string_view what, std::vector<std::string>* out,
+                    std::string* error) {
+  const json::array* a = v.if_array();
+  if (a == nullptr) {
+    *error = std::string(what) + " must be an array of strings";
+    return false;
+  }
+  out->clear();
+  out->reserve(a->size());
+  for (const json::value& e : *a) {
+    const json::string* s = e.if_string();
+    if (s == nullptr) {
+      *error = std::string(what) + " must be an array of strings";
+      return false;
+    }
+    out->emplace_back(s->data(), s->size());
+  }
+  return true;
+}
+
+template <typename Int>
+bool GetInt(const json::object& o, std::string_view key, Int* out, std::string* error) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) {
+    *error = "missing \"" + std::string(key) + "\"";
+    return false;
+  }
+  json::error_code ec;
+  Int n = v->to_number<Int>(ec);
+  if (ec || !(v->is_int64() || v->is_uint64())) {
+    *error = "\"" + std::string(key) + "\" must be an integer in range";
+    return false;
+  }
+  *out = n;
+  return true;
+}
+
+// Parses without exceptions escaping: Boost.JSON reports syntax errors through error_code but
+// may still throw (e.g. bad_alloc); nothing may cross our API as an exception (DESIGN §5).
+bool ParseObject(std::string_view text, json::value* out, std::string* error) {
+  try {
+    json::error_code ec;
+    *out = json::parse(text, ec);
+    if (ec) {
+      *error = "invalid JSON: " + ec.message();
+      return false;
+    }
+  } catch (const std::exception& e) {
+    *error = std::string("invalid JSON: ") + e.what();
+    return false;
+  }
+  if (!out->is_object()) {
+    *error = "not a JSON object";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeEntry(const UserGrants& grants) {
+  std::set<std::string> allowed, denied;  // sorted + unique: stable output for other readers
+  json::array grant_array;
+  grant_array.reserve(grants.grants.size());
+  const bool active = grants.membership == MembershipState::kActive;
+  for (const Grant& g : grants.grants) {
+    if (active && g.policy_scope.empty() && g.assignment_scope.empty()) {
+      auto& target = g.effect == Effect::kAllow ? allowed : denied;
+      target.insert(g.permissions.begin(), g.permissions.end());
+    }
+    json::object o;
+    o["policy"] = g.policy;
+    o["effect"] = g.effect == Effect::kAllow ? "allow" : "deny";
+    o["priority"] = g.priority;
+    o["permissions"] = StringArray(g.permissions);
+    o["policy_scope"] = g.policy_scope;
+    o["assignment_scope"] = g.assignment_scope;
+    o["role_path"] = g.role_path;
+    grant_array.emplace_back(std::move(o));
+  }
+  json::object root;
+  root["permissions"] = StringArray({allowed.begin(), allowed.end()});
+  root["denied"] = StringArray({denied.begin(), denied.end()});
+  root["membership"] = MembershipName(grants.membership);
+  root["grants"] = std::move(grant_array);
+  root["revision"] = grants.revision;  // last: the Lua put script pattern-matches it
+  return json::serialize(root);
+}
+
+StatusOr<UserGrants> DecodeEntry(std::string_view text) {
+  json::value root;
+  std::string error;
+  if (!ParseObject(text, &root, &error)) return InvalidArgumentError("redis entry: " + error);
+  const json::object& o = root.get_object();
+  UserGrants out;
+  std::string membership;
+  if (!GetString(o, "membership", &membership, &error) ||
+      !GetInt(o, "revision", &out.revision, &error)) {
+    return InvalidArgumentError("redis entry: " + error);
+  }
+  if (membership == "active") {
+    out.membership = MembershipState::kActive;
+  } else if (membership == "suspended") {
+    out.membership = MembershipState::kSuspended;
+  } else if (membership == "none") {
+    out.membership = MembershipState::kNone;
+  } else {
+    return InvalidArgumentError("redis entry: unknown membership \"" + membership + "\"");
+  }
+  const json::value* grants = o.if_contains("grants");
+  if (grants == nullptr || !grants->is_array()) {
+    return InvalidArgumentError("redis entry: \"grants\" must be an array");
+  }
+  for (const json::value& gv : grants->get_array()) {
+    const json::object* go = gv.if_object();
+    if (go == nullptr) return InvalidArgumentError("redis entry: grant must be an object");
+    Grant g;
+    std::string effect;
+    const json::value* perms = go->if_contains("permissions");
+    if (!GetString(*go, "policy", &g.policy, &error) ||
+        !GetString(*go, "effect", &effect, &error) ||
+        !GetInt(*go, "priority", &g.priority, &error) ||
+        !GetString(*go, "policy_scope", &g.policy_scope, &error, false) ||
+        !GetString(*go, "assignment_scope", &g.assignment_scope, &error, false) ||
+        !GetString(*go, "role_path", &g.role_path, &error, false) ||
+        !GetStringArray(perms != nullptr ? *perms : json::value(), "\"permissions\"",
+                        &g.permissions, &error)) {
+      return InvalidArgumentError("redis entry: grant: " + error);
+    }
+    if (effect == "allow") {
+      g.effect = Effect::kAllow;
+    } else if (effect == "deny") {
+      g.effect = Effect::kDeny;
+    } else {
+      return InvalidArgumentError("redis entry: unknown effect \"" + effect + "\"");
+    }
+    out.grants.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::string EncodeChangeMessage(const ChangeSet& change, std::string_view origin) {
+  json::object root;
+  root["revision"] = change.revision;
+  json::array users;
+  users.reserve(change.users.size());
+  for (const auto& [tenant, user] : change.users) users.emplace_back(json::array{tenant, user});
+  root["users"] = std::move(users);
+  root["tenants"] = StringArray(change.tenants);
+  root["origin"] = origin;
+  return json::serialize(root);
+}
+
+std::string EncodeAdminMessage(const RemoteCache::AdminInvalidation& admin,
+                               std::string_view origin) {
+  json::object a;
+  a["tenant"] = admin.tenant;
+  a["user"] = admin.user;
+  a["pattern"] = admin.pattern;
+  a["all"] = admin.all;
+  json::object root;
+  root["admin"] = std::move(a);
+  root["origin"] = origin;
+  return json::serialize(root);
+}
+
+StatusOr<BusMessage> DecodeBusMessage(std::string_view text) {
+  json::value root;
+  std::string error;
+  if (!ParseObject(text, &root, &error)) return InvalidArgumentError("bus message: " + error);
+  const json::object& o = root.get_object();
+  BusMessage msg;
+  if (!GetString(o, "origin", &msg.origin, &error, /*required=*/false)) {
+    return InvalidArgumentError("bus message: " + error);
+  }
+  if (const json::value* admin = o.if_contains("admin")) {
+    const json::object* ao = admin->if_object();
+    if (ao == nullptr) return InvalidArgumentError("bus message: \"admin\" must be an object");
+    msg.is_admin = true;
+    if (!GetString(*ao, "tenant", &msg.admin.tenant, &error, false) ||
+        !GetString(*ao, "user", &msg.admin.user, &error, false) ||
+        !GetString(*ao, "pattern", &msg.admin.pattern, &error, false)) {
+      return InvalidArgumentError("bus message: admin: " + error);
+    }
+    if (const json::value* all = ao->if_contains("all")) {
+      if (!all->is_bool())
+        return InvalidArgumentError("bus message: admin: \"all\" must be a bool");
+      msg.admin.all = all->get_bool();
+    }
+    return msg;
+  }
+  if (!GetInt(o, "revision", &msg.change.revision, &error)) {
+    return InvalidArgumentError("bus message: " + error);
+  }
+  if (const json::value* users = o.if_contains("users")) {
+    const json::array* ua = users->if_array();
+    if (ua == nullptr) return InvalidArgumentError("bus message: \"users\" must be an array");
+    for (const json::value& pair : *ua) {
+      std::vector<std::string> tu;
+      if (!GetStringArray(pair, "each user", &tu, &error) || tu.size() != 2) {
+        return InvalidArgumentError("bus message: each user must be [tenant, user]");
+      }
+      msg.change.users.emplace_back(std::move(tu[0]), std::move(tu[1]));
+    }
+  }
+  if (const json::value* tenants = o.if_contains("tenants")) {
+    if (!GetStringArray(*tenants, "\"tenants\"", &msg.change.tenants, &error)) {
+      return InvalidArgumentError("bus message: " + error);
+    }
+  }
+  return msg;
+}
+
+}  // namespace permcache::redis

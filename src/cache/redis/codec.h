@@ -1,0 +1,45 @@
+// JSON codecs of the Redis L2 cache: the entry value stored under "perms:{user}:{tenant}" and
+// the messages on the invalidation bus. Boost.JSON stays inside codec.cc.
+//
+// Entry value (docs/redis.md):
+//   {"permissions":[...], "denied":[...], "membership":"active|suspended|none",
+//    "grants":[{"policy","effect","priority","permissions","policy_scope","assignment_scope",
+//               "role_path"},...], "revision":N}
+// "permissions"/"denied" are the sorted, de-duplicated allow/deny patterns of unscoped grants
+// (for other applications, seed 000); "grants" is what the engine rebuilds UserGrants from.
+// "revision" is written last and as a plain integer: the Lua put script reads it with a
+// pattern match.
+//
+// Bus message: {"revision":N,"users":[["tenant","user"],...],"tenants":[...],"origin":"node"}
+//          or  {"admin":{"tenant":"","user":"","pattern":"","all":false},"origin":"node"}
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "permcache/remote_cache.h"
+#include "permcache/status.h"
+#include "permcache/store.h"
+
+namespace permcache::redis {
+
+std::string EncodeEntry(const UserGrants& grants);
+// kInvalidArgument naming the first problem when `json` is not a valid entry.
+StatusOr<UserGrants> DecodeEntry(std::string_view json);
+
+struct BusMessage {
+  bool is_admin = false;
+  ChangeSet change;                      // when !is_admin
+  RemoteCache::AdminInvalidation admin;  // when is_admin
+  std::string origin;
+};
+
+std::string EncodeChangeMessage(const ChangeSet& change, std::string_view origin);
+std::string EncodeAdminMessage(const RemoteCache::AdminInvalidation& admin,
+                               std::string_view origin);
+// kInvalidArgument for anything malformed; never throws.
+StatusOr<BusMessage> DecodeBusMessage(std::string_view json);
+
+}  // namespace permcache::redis

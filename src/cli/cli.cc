@@ -1,0 +1,219 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <optional>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/parse.h"
+
+namespace permcache::cli {
+namespace {
+
+// Flag values of `serve` before conversion; strings where a unit is accepted.
+struct ServeFlags {
+  std::string store = "sqlite:permcache.db";
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_token;
+  std::string cache_ttl;
+  size_t cache_max_entries = 0;
+  std::string cache_max_bytes;
+  int threads = 0;
+  bool demo = false;
+  std::string consistency_timeout;
+  std::string log_level = "info";
+  std::string redis;
+};
+
+StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& serve) {
+  ServerConfig config;
+  config.checker.store_url = f.store;
+  config.listen = f.listen;
+  config.admin_token = f.admin_token;
+  config.threads = f.threads;
+  config.demo = f.demo;
+  config.log_level = f.log_level;
+  config.redis_url = f.redis;
+  // Flags left out keep the ServerConfig defaults (given-but-empty values are errors).
+  if (serve.count("--cache-ttl") > 0) {
+    PERMCACHE_ASSIGN_OR_RETURN(config.checker.cache.ttl, ParseDuration(f.cache_ttl));
+  }
+  if (serve.count("--cache-max-entries") > 0) config.checker.cache.max_entries = f.cache_max_entries;
+  if (serve.count("--cache-max-bytes") > 0) {
+    PERMCACHE_ASSIGN_OR_RETURN(uint64_t bytes, ParseByteSize(f.cache_max_bytes));
+    config.checker.cache.max_bytes = static_cast<size_t>(bytes);
+  }
+  if (serve.count("--consistency-timeout") > 0) {
+    PERMCACHE_ASSIGN_OR_RETURN(config.checker.consistency_timeout,
+                               ParseDuration(f.consistency_timeout));
+  }
+  return config;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFunction& serve_fn) {
+  std::ostream& out = *io.out;
+  std::ostream& err = *io.err;
+
+  CLI::App app{"permcache: permission checks with a precise cache.\n"
+               "`permcache serve` runs the HTTP service; the other subcommands talk to one."};
+  app.name("permcache");
+  app.require_subcommand(1);
+  // Client options (--server, --token, --json, --timeout) may follow the subcommand.
+  app.fallthrough();
+
+  std::string server_url = "http://127.0.0.1:8080";
+  std::string token;
+  std::string timeout = "10s";
+  bool json = false;
+  app.add_option("--server", server_url, "URL of the permcache server")
+      ->envname("PERMCACHE_URL")
+      ->capture_default_str();
+  app.add_option("--token", token, "admin token, sent as 'Authorization: Bearer TOKEN'")
+      ->envname("PERMCACHE_ADMIN_TOKEN");
+  app.add_option("--timeout", timeout, "request timeout (e.g. 500ms, 10s)")->capture_default_str();
+  app.add_flag("--json", json, "print the server's JSON answer as is");
+
+  // serve
+  ServeFlags sf;
+  CLI::App* serve = app.add_subcommand("serve", "run the HTTP service");
+  serve->add_option("--store", sf.store, "sqlite:PATH or postgres://...")->capture_default_str();
+  serve->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0 = any free port)")
+      ->capture_default_str();
+  serve->add_option("--admin-token", sf.admin_token,
+                    "bearer token required by admin endpoints (required for non-loopback listen)")
+      ->envname("PERMCACHE_ADMIN_TOKEN");
+  serve->add_option("--cache-ttl", sf.cache_ttl, "L1 entry lifetime (e.g. 900s, 15m, 1h; default 15m)");
+  // CLI11 reads "-5" into an unsigned as a huge number: refuse negatives explicitly.
+  serve->add_option("--cache-max-entries", sf.cache_max_entries,
+                    "bound on cached (tenant, user) entries (default 1000000)")
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--cache-max-bytes", sf.cache_max_bytes,
+                    "bound on cache memory (e.g. 256MiB, 1GiB, bytes; default 256MiB)");
+  serve->add_option("--threads", sf.threads, "IO threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve->add_flag("--demo", sf.demo, "load the demo model (hospital and acme/globex tenants)");
+  serve->add_option("--consistency-timeout", sf.consistency_timeout,
+                    "how long a check may wait for at_least_revision (default 1s)");
+  serve->add_option("--log-level", sf.log_level, "trace|debug|info|warn|error|critical|off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  serve->add_option("--redis", sf.redis, "Redis URL for the shared L2 cache and bus (default none)");
+
+  // check
+  CheckArgs check_args;
+  uint64_t at_least_revision = 0;
+  CLI::App* check = app.add_subcommand("check", "may USER do PERMISSION? (exit 0 allowed, 1 denied)");
+  check->add_option("tenant", check_args.tenant, "tenant id")->required();
+  check->add_option("user", check_args.user, "user id")->required();
+  check->add_option("permission", check_args.permission, "permission, e.g. assets:read")->required();
+  check->add_option("--scope", check_args.scope, "business unit the check is made in");
+  CLI::Option* alr = check->add_option("--at-least-revision", at_least_revision,
+                                       "never answer from state older than this revision")
+                        ->check(CLI::NonNegativeNumber);
+  check->add_flag("--explain", check_args.explain, "print which policy decided and how");
+
+  std::string tenant, user;
+  CLI::App* perms = app.add_subcommand("perms", "effective permissions of a user in a tenant");
+  perms->add_option("tenant", tenant, "tenant id")->required();
+  perms->add_option("user", user, "user id")->required();
+  CLI::App* membership = app.add_subcommand("membership", "membership of a user in a tenant");
+  membership->add_option("tenant", tenant, "tenant id")->required();
+  membership->add_option("user", user, "user id")->required();
+
+  std::string path;
+  CLI::App* write =
+      app.add_subcommand("write", "apply write ops atomically ({\"ops\":[...]} or [...])");
+  write->add_option("file", path, "JSON file, or - for stdin")->required();
+  CLI::App* import = app.add_subcommand("import", "merge a model (the export format)");
+  import->add_option("file", path, "JSON file, or - for stdin")->required();
+  CLI::App* exp = app.add_subcommand("export", "print the model as JSON");
+  exp->add_option("--tenant", tenant, "only this tenant");
+
+  CacheClearArgs clear_args;
+  CLI::App* cache = app.add_subcommand("cache", "cache administration");
+  cache->require_subcommand(1);
+  CLI::App* clear = cache->add_subcommand(
+      "clear", "drop cache entries: --all | --user U [--tenant T] | --tenant T | --pattern P");
+  clear->add_flag("--all", clear_args.all, "every entry");
+  clear->add_option("--user", clear_args.user, "every entry of this user");
+  clear->add_option("--tenant", clear_args.tenant, "every entry of this tenant");
+  clear->add_option("--pattern", clear_args.pattern, "glob over perms:{user}:{tenant}");
+  CLI::App* stats = cache->add_subcommand("stats", "cache counters");
+  CLI::App* health = app.add_subcommand("health", "is the server ready? (GET /readyz)");
+
+  // CLI11 takes the arguments without the program name, in reverse order.
+  std::vector<std::string> reversed;
+  for (size_t i = args.size(); i > 1; --i) reversed.push_back(args[i - 1]);
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e, out, err);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (serve->parsed()) {
+    auto config = BuildServerConfig(sf, *serve);
+    if (!config.ok()) {
+      err << "error: " << config.status().message() << '\n';
+      return kExitUsage;
+    }
+    return serve_fn(*config);
+  }
+
+  auto url = client::ParseUrl(server_url);
+  if (!url.ok()) {
+    err << "error: --server: " << url.status().message() << '\n';
+    return kExitUsage;
+  }
+  auto request_timeout = ParseDuration(timeout);
+  if (!request_timeout.ok()) {
+    err << "error: --timeout: " << request_timeout.status().message() << '\n';
+    return kExitUsage;
+  }
+  client::ClientOptions options;
+  options.bearer_token = token;
+  options.request_timeout = *request_timeout;
+  options.connect_timeout = std::min(options.connect_timeout, *request_timeout);
+  options.user_agent = "permcache-cli";
+  client::HttpClient http(std::move(*url), options);
+  CommandContext ctx{&http, json, io.in, &out, &err};
+
+  // Status-returning commands succeed with exit 0; `check` also answers 1 (denied).
+  auto as_exit = [](Status s) -> StatusOr<int> {
+    if (!s.ok()) return s;
+    return static_cast<int>(kExitOk);
+  };
+  StatusOr<int> result = static_cast<int>(kExitOk);
+  if (check->parsed()) {
+    if (alr->count() > 0) check_args.at_least_revision = at_least_revision;
+    result = RunCheck(ctx, check_args);
+  } else if (perms->parsed()) {
+    result = as_exit(RunPerms(ctx, tenant, user));
+  } else if (membership->parsed()) {
+    result = as_exit(RunMembership(ctx, tenant, user));
+  } else if (write->parsed()) {
+    result = as_exit(RunWrite(ctx, path));
+  } else if (import->parsed()) {
+    result = as_exit(RunImport(ctx, path));
+  } else if (exp->parsed()) {
+    result = as_exit(RunExport(ctx, tenant));
+  } else if (clear->parsed()) {
+    result = as_exit(RunCacheClear(ctx, clear_args));
+  } else if (stats->parsed()) {
+    result = as_exit(RunCacheStats(ctx));
+  } else if (health->parsed()) {
+    result = as_exit(RunHealth(ctx));
+  }
+  if (!result.ok()) {
+    err << "error: " << result.status().message() << '\n';
+    return ExitCodeFor(result.status());
+  }
+  return *result;
+}
+
+}  // namespace permcache::cli

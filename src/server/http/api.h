@@ -1,0 +1,107 @@
+// Api: the routes of the HTTP API v1 (DESIGN §4) on top of a Checker. Transport-free (see
+// handler.h), so every route is testable with a fake Checker and no sockets.
+//
+// Thread safety: Handle() is called concurrently from every IO thread. Api holds no mutable
+// state of its own; the Checker and ApiHooks it is given must be thread-safe and outlive it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "permcache/checker.h"
+#include "permcache/status.h"
+#include "server/http/handler.h"
+
+namespace permcache::http {
+
+// Every route, for metrics labels. kOther: unknown paths, wrong methods and requests the
+// transport refused before routing.
+enum class Route : uint8_t {
+  kCheckGet,
+  kCheckPost,
+  kCheckBatch,
+  kPermissions,
+  kMembership,
+  kWrite,
+  kModelGet,
+  kModelPost,
+  kCacheInvalidate,
+  kCacheStats,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kOther,
+};
+inline constexpr size_t kRouteCount = static_cast<size_t>(Route::kOther) + 1;
+// The path template ("/v1/tenants/{t}/users/{u}/permissions"; "other" for kOther).
+std::string_view RoutePath(Route route);
+// "GET" | "POST" ("" for kOther).
+std::string_view RouteMethod(Route route);
+
+struct Readiness {
+  bool ready = false;
+  std::string_view store = "down";     // "up" | "down"
+  std::string_view redis = "disabled";  // "up" | "down" | "disabled"
+};
+
+// What the API reports to and asks of the server around it (metrics, logs, health). Implemented
+// in src/server; every method must be thread-safe and must not throw.
+class ApiHooks {
+ public:
+  virtual ~ApiHooks() = default;
+  // One answered request (also requests refused by the transport, as Route::kOther).
+  virtual void OnRequest(Route route, int http_status, double seconds) = 0;
+  // One check answered (batch checks count one each).
+  virtual void OnDecision(bool allowed) = 0;
+  // A Checker call failed; `operation` is "check", "write", ... The API has already mapped it to
+  // an HTTP answer; the hook logs and counts it (store errors are kUnavailable/kInternal).
+  virtual void OnCheckerError(std::string_view operation, const Status& status) = 0;
+  // GET /readyz.
+  virtual Readiness CheckReadiness() = 0;
+  // GET /metrics: appends the Prometheus text exposition.
+  virtual void AppendMetrics(std::string* out) = 0;
+};
+
+struct ApiOptions {
+  // Bearer token for admin endpoints; empty = admin endpoints are open (loopback only, enforced
+  // by the server's config validation). Default empty.
+  std::string admin_token;
+  // JSON nesting limit for request bodies. Default 32.
+  size_t max_json_depth = 32;
+  // Most checks per POST /v1/check/batch. Default 1000.
+  size_t max_batch_checks = 1000;
+  // What GET /v1/cache/stats says for "l2". Default "disabled".
+  std::string l2 = "disabled";
+};
+
+class Api final : public Handler {
+ public:
+  // REQUIRES: checker and hooks outlive the Api.
+  Api(Checker* checker, ApiOptions options, ApiHooks* hooks);
+
+  void Handle(const Request& request, Response* response) override;
+  void OnProtocolError(int status) override;
+
+ private:
+  Route Dispatch(const Request& request, Response* response);
+  void CheckGet(std::string_view query, Response* response);
+  void CheckPost(const Request& request, Response* response);
+  void CheckBatch(const Request& request, Response* response);
+  void UserRoute(Route route, std::string_view tenant, std::string_view user, Response* response);
+  void Write(const Request& request, Response* response);
+  void ModelGet(std::string_view query, Response* response);
+  void ModelPost(const Request& request, Response* response);
+  void CacheInvalidate(const Request& request, Response* response);
+  void CacheStatsRoute(Response* response);
+  void Readyz(Response* response);
+  // Sets the error response for a failed Checker call and tells the hooks.
+  void CheckerError(std::string_view operation, const Status& status, Response* response);
+
+  Checker* const checker_;
+  const ApiOptions options_;
+  ApiHooks* const hooks_;
+};
+
+}  // namespace permcache::http

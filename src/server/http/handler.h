@@ -1,0 +1,56 @@
+// The seam between the HTTP transport (http_server.cc, Boost.Beast) and the API (api.cc): plain
+// request/response values, so that routes and codecs compile and test without Beast.
+//
+// Thread safety: Request/Response are values owned by one connection. A Handler is called
+// concurrently from every IO thread and must be thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace permcache::http {
+
+enum class Method : unsigned char { kGet, kPost, kOther };
+
+// One parsed HTTP request. Every view points into the connection's buffers and is valid only
+// during Handler::Handle.
+struct Request {
+  Method method = Method::kOther;
+  std::string_view method_name;    // as sent ("GET", "DELETE", ...)
+  std::string_view target;         // origin-form: "/v1/check?tenant=t1&..."
+  std::string_view authorization;  // the Authorization header, empty when absent
+  std::string_view body;
+};
+
+// One response. The connection reuses it across requests (Reset keeps the body's capacity), so
+// a handler that appends to `body` allocates nothing on the steady state.
+struct Response {
+  int status = 200;
+  // A string literal (static storage): the transport copies nothing.
+  std::string_view content_type = "application/json";
+  std::string body;
+  // For 405: the methods the path supports ("GET, POST"). A string literal.
+  std::string_view allow;
+  // Close the connection after this response.
+  bool close = false;
+
+  void Reset() {
+    status = 200;
+    content_type = "application/json";
+    body.clear();
+    allow = {};
+    close = false;
+  }
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Answers `request` into `response` (which arrives Reset). Must not throw.
+  virtual void Handle(const Request& request, Response* response) = 0;
+  // The transport answered a request it could not parse or that broke a limit with `status`
+  // (400, 408, 413, 414, 431) before any route saw it. For metrics. Must not throw.
+  virtual void OnProtocolError(int status) = 0;
+};
+
+}  // namespace permcache::http

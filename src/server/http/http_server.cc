@@ -1,0 +1,496 @@
+// The only translation unit that includes Boost.Beast/Asio (compile time: see README.md).
+//
+// Design (why):
+// - One io_context per IO thread, each run by exactly one thread: a connection's handlers
+//   always run on the same thread, so sessions need no strand and no lock; the per-worker
+//   session set is touched only from its worker thread.
+// - One acceptor (on worker 0) spreads accepted sockets round-robin: no SO_REUSEPORT needed.
+// - Responses are serialized by hand into a reused string and written with one gather write:
+//   Beast's response<> would allocate a node per header field per request.
+// - Timeouts use one lazily re-armed timer per connection and a plain deadline variable,
+//   instead of beast::tcp_stream, which re-arms (cancel + wait) a timer on every read/write.
+#include "server/http/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <csignal>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "server/http/json_writer.h"
+#include "server/http/status_http.h"
+
+namespace permcache::http {
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class Session;
+
+// One IO thread with its io_context and the sessions living on it.
+struct Worker {
+  // Destroyed after `ioc` (declared first): pending handlers destroyed with the io_context may
+  // own the last reference to a session, whose destructor erases itself from here.
+  std::unordered_set<Session*> sessions;  // touched only on this worker's thread
+  bool stopping = false;                  // touched only on this worker's thread
+  // Concurrency hint 1: exactly one thread runs this context (lets Asio skip some locking).
+  net::io_context ioc{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+  std::thread thread;
+};
+
+struct Shared {
+  HttpServerOptions options;
+  Handler* handler;
+};
+
+constexpr size_t kReadChunk = 8192;
+// When a connection is closed after an error, unread request bytes would turn the close into a
+// TCP reset that can destroy our error response in flight; read (and drop) up to this many for
+// at most kLingerTime first.
+constexpr size_t kLingerMaxBytes = 4u << 20;
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Shared* shared, Worker* worker)
+      : socket_(std::move(socket)),
+        timer_(worker->ioc),
+        shared_(shared),
+        worker_(worker),
+        buffer_(shared->options.max_header_bytes + shared->options.max_body_bytes + 2 * kReadChunk) {
+    worker_->sessions.insert(this);
+  }
+  ~Session() { worker_->sessions.erase(this); }
+
+  void Start() {
+    NewRequest();
+    DoRead();
+  }
+
+  // Shutdown: close the connection now if it is waiting for a new request; otherwise the
+  // request in progress finishes and its response closes the connection.
+  void OnStop() {
+    if (waiting_idle_) Close();
+  }
+
+ private:
+  const HttpServerOptions& opts() const { return shared_->options; }
+
+  void NewRequest() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
+    parser_->body_limit(opts().max_body_bytes);
+    parser_->eager(true);
+    continue_sent_ = false;
+    request_deadline_set_ = false;
+  }
+
+  // ---- deadline: one timer, re-armed lazily ----
+  void SetDeadline(Clock::time_point t) {
+    deadline_ = t;
+    if (!timer_armed_ || t < timer_expiry_) ArmTimer();
+  }
+  void ArmTimer() {
+    timer_armed_ = true;
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_);  // cancels a pending wait (its handler sees aborted)
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      self->OnTimer(ec);
+    });
+  }
+  void OnTimer(boost::system::error_code ec) {
+    if (ec == net::error::operation_aborted || closed_) return;  // re-armed or closing
+    timer_armed_ = false;
+    if (Clock::now() >= deadline_) {
+      if (!waiting_idle_ && !lingering_) shared_->handler->OnProtocolError(408);
+      Close();
+      return;
+    }
+    ArmTimer();
+  }
+
+  // ---- reading ----
+  void DoRead() {
+    boost::system::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const size_t n = parser_->put(buffer_.data(), ec);
+      if (ec && ec != bhttp::error::need_more) {
+        // Classify before consuming: the parser may have consumed the request line already.
+        return OnParseError(ec);
+      }
+      buffer_.consume(n);
+      if (ec) {  // need_more
+        ec = {};
+        break;
+      }
+      if (n == 0) break;
+    }
+    if (parser_->is_done()) return OnRequest();
+    if (parser_->is_header_done() && !continue_sent_) {
+      const auto& req = parser_->get();
+      const auto expect = req.find(bhttp::field::expect);
+      if (expect != req.end() && EqualsIgnoreCase(expect->value(), "100-continue")) {
+        continue_sent_ = true;
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                         [self = shared_from_this()](boost::system::error_code wec, size_t) {
+                           if (wec) return self->Close();
+                           self->DoRead();
+                         });
+        return;
+      }
+    }
+    waiting_idle_ = !parser_->got_some() && buffer_.size() == 0;
+    if (waiting_idle_) {
+      if (worker_->stopping) return Close();
+      SetDeadline(Clock::now() + opts().idle_timeout);
+    } else if (!request_deadline_set_) {
+      request_deadline_set_ = true;
+      SetDeadline(std::min(deadline_, Clock::now() + opts().request_timeout));
+    }
+    socket_.async_read_some(
+        buffer_.prepare(kReadChunk),
+        [self = shared_from_this()](boost::system::error_code rec, size_t n) {
+          self->OnRead(rec, n);
+        });
+  }
+
+  void OnRead(boost::system::error_code ec, size_t n) {
+    buffer_.commit(n);
+    if (ec) return Close();  // EOF, reset, timeout close or shutdown: nothing to answer
+    if (!waiting_idle_) {
+      // Progress within a request: the request deadline stands.
+    } else {
+      waiting_idle_ = false;
+    }
+    DoRead();
+  }
+
+  static bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return (x | 0x20) == (y | 0x20);
+    });
+  }
+
+  void OnParseError(boost::system::error_code ec) {
+    int status = 400;
+    std::string message;
+    if (ec == bhttp::error::header_limit) {
+      // Tell a long URL (414) from long headers (431) by the request line, still at the start
+      // of the buffer: the parser consumes nothing of a head until it has all of it or the
+      // limit is reached, which is this error.
+      const auto data = buffer_.data();
+      std::string_view head(static_cast<const char*>(data.data()), data.size());
+      const size_t eol = head.find("\r\n");
+      std::string_view line = head.substr(0, eol);
+      const size_t first_space = line.find(' ');
+      const size_t last_space = line.rfind(' ');
+      std::string_view target =
+          first_space == std::string_view::npos ? line : line.substr(first_space + 1);
+      if (eol != std::string_view::npos && last_space > first_space &&
+          last_space != std::string_view::npos) {
+        target = line.substr(first_space + 1, last_space - first_space - 1);
+      }
+      if (target.size() > opts().max_url_bytes) {
+        status = 414;
+        message = "request target longer than " + std::to_string(opts().max_url_bytes) + " bytes";
+      } else {
+        status = 431;
+        message = "request header fields larger than " +
+                  std::to_string(opts().max_header_bytes) + " bytes";
+      }
+    } else if (ec == bhttp::error::body_limit) {
+      status = 413;
+      message = "request body larger than " + std::to_string(opts().max_body_bytes) + " bytes";
+    } else {
+      message = "malformed HTTP request: " + ec.message();
+    }
+    shared_->handler->OnProtocolError(status);
+    response_.Reset();
+    SetError(&response_, status, StatusCode::kInvalidArgument, message);
+    response_.close = true;
+    linger_after_write_ = true;
+    WriteResponse(/*http10_keep_alive=*/false);
+  }
+
+  void OnRequest() {
+    auto& msg = parser_->get();
+    Request req;
+    switch (msg.method()) {
+      case bhttp::verb::get: req.method = Method::kGet; break;
+      case bhttp::verb::post: req.method = Method::kPost; break;
+      default: req.method = Method::kOther; break;
+    }
+    req.method_name = msg.method_string();
+    req.target = msg.target();
+    const auto auth = msg.find(bhttp::field::authorization);
+    if (auth != msg.end()) req.authorization = auth->value();
+    req.body = msg.body();
+    const bool keep_alive = msg.keep_alive();
+    response_.Reset();
+    if (req.target.size() > opts().max_url_bytes) {
+      shared_->handler->OnProtocolError(414);
+      SetError(&response_, 414, StatusCode::kInvalidArgument,
+               "request target longer than " + std::to_string(opts().max_url_bytes) + " bytes");
+    } else {
+      try {
+        shared_->handler->Handle(req, &response_);
+      } catch (...) {  // Handlers must not throw; never let it kill an IO thread.
+        SetError(&response_, 500, StatusCode::kInternal, "internal error");
+      }
+    }
+    response_.close = response_.close || !keep_alive || worker_->stopping;
+    WriteResponse(/*http10_keep_alive=*/keep_alive && msg.version() < 11);
+  }
+
+  // ---- writing ----
+  void WriteResponse(bool http10_keep_alive) {
+    waiting_idle_ = false;
+    head_.clear();
+    head_.append("HTTP/1.1 ");
+    AppendInt(&head_, response_.status);
+    head_.push_back(' ');
+    head_.append(ReasonPhrase(response_.status));
+    head_.append("\r\nContent-Type: ");
+    head_.append(response_.content_type);
+    head_.append("\r\nContent-Length: ");
+    AppendUint(&head_, response_.body.size());
+    if (!response_.allow.empty()) {
+      head_.append("\r\nAllow: ");
+      head_.append(response_.allow);
+    }
+    if (response_.close) {
+      head_.append("\r\nConnection: close");
+    } else if (http10_keep_alive) {
+      head_.append("\r\nConnection: keep-alive");
+    }
+    head_.append("\r\n\r\n");
+    // A slow reader gets the idle timeout to take the response.
+    SetDeadline(std::max(deadline_, Clock::now() + opts().idle_timeout));
+    const std::array<net::const_buffer, 2> buffers = {
+        net::buffer(head_), net::buffer(response_.body)};
+    net::async_write(socket_, buffers,
+                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                       self->OnWrite(ec);
+                     });
+  }
+
+  void OnWrite(boost::system::error_code ec) {
+    if (ec) return Close();
+    if (response_.close) {
+      if (linger_after_write_) return LingeringClose();
+      boost::system::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      return Close();
+    }
+    NewRequest();
+    DoRead();
+  }
+
+  void LingeringClose() {
+    lingering_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    SetDeadline(Clock::now() + kLingerTime);
+    DrainSome();
+  }
+  void DrainSome() {
+    buffer_.clear();
+    socket_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerMaxBytes) return self->Close();
+                              self->DrainSome();
+                            });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    waiting_idle_ = false;
+    boost::system::error_code ignored;
+    timer_.cancel();
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  const Shared* const shared_;
+  Worker* const worker_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Response response_;
+  std::string head_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point timer_expiry_{};
+  bool timer_armed_ = false;
+  bool waiting_idle_ = false;
+  bool request_deadline_set_ = false;
+  bool continue_sent_ = false;
+  bool linger_after_write_ = false;
+  bool lingering_ = false;
+  bool closed_ = false;
+  size_t drained_ = 0;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Shared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_retry;
+  std::optional<net::signal_set> signals;
+  size_t next_worker = 0;  // only on worker 0's thread
+  uint16_t port = 0;
+  std::atomic<bool> stop_requested{false};  // seq_cst: rare; makes Stop() idempotent
+  std::mutex join_mu;                       // serializes Wait()
+  bool started = false;
+
+  void DoAccept() {
+    Worker& w = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    acceptor->async_accept(w.ioc, [this, &w](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+      if (ec) {
+        // Out of descriptors and the like: back off instead of spinning on the error.
+        spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+        accept_retry->expires_after(std::chrono::milliseconds(100));
+        accept_retry->async_wait([this](boost::system::error_code tec) {
+          if (!tec && acceptor->is_open()) DoAccept();
+        });
+        return;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      net::post(w.ioc, [this, &w, s = std::move(socket)]() mutable {
+        if (w.stopping) return;  // closes the socket
+        std::make_shared<Session>(std::move(s), &shared, &w)->Start();
+      });
+      DoAccept();
+    });
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler* handler) : impl_(new Impl) {
+  impl_->shared.options = std::move(options);
+  impl_->shared.handler = handler;
+  const int n = std::max(1, impl_->shared.options.threads);
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->guard.emplace(w->ioc.get_executor());
+    impl_->workers.push_back(std::move(w));
+  }
+  impl_->acceptor.emplace(impl_->workers[0]->ioc);
+  impl_->accept_retry.emplace(impl_->workers[0]->ioc);
+}
+
+HttpServer::~HttpServer() {
+  Stop();
+  // Never started: the io_contexts were not run; nothing to join.
+  Wait();
+}
+
+Status HttpServer::Start() {
+  Impl& im = *impl_;
+  const HttpServerOptions& o = im.shared.options;
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(o.host, ec);
+  if (ec) return InvalidArgumentError("listen host '" + o.host + "' is not a numeric IP address");
+  const tcp::endpoint endpoint(address, o.port);
+  const std::string where = (address.is_v6() ? "[" + o.host + "]" : o.host) + ":" +
+                            std::to_string(o.port);
+  im.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) im.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) im.acceptor->bind(endpoint, ec);
+  if (!ec) im.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    im.acceptor->close(ignored);
+    return UnavailableError("cannot listen on " + where + ": " + ec.message());
+  }
+  im.port = im.acceptor->local_endpoint(ec).port();
+  im.DoAccept();
+  im.started = true;
+  for (auto& w : im.workers) {
+    Worker* wp = w.get();
+    wp->thread = std::thread([wp] {
+      for (;;) {
+        try {
+          wp->ioc.run();
+          return;
+        } catch (const std::exception& e) {  // handlers do not throw; log and keep serving
+          spdlog::error("IO thread: unexpected exception: {}", e.what());
+        }
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+void HttpServer::StopOnSignals() {
+  Impl& im = *impl_;
+  im.signals.emplace(im.workers[0]->ioc, SIGINT, SIGTERM);
+  im.signals->async_wait([this](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}, shutting down", signo);
+    Stop();
+  });
+}
+
+void HttpServer::Stop() {
+  Impl& im = *impl_;
+  if (im.stop_requested.exchange(true)) return;
+  net::post(im.workers[0]->ioc, [&im] {
+    boost::system::error_code ignored;
+    im.acceptor->close(ignored);
+    im.accept_retry->cancel();
+    if (im.signals) im.signals->cancel(ignored);
+  });
+  for (auto& w : im.workers) {
+    Worker* wp = w.get();
+    net::post(wp->ioc, [wp] {
+      wp->stopping = true;
+      // Copy: closing may not erase synchronously, but be safe against it.
+      std::vector<Session*> sessions(wp->sessions.begin(), wp->sessions.end());
+      for (Session* s : sessions) s->OnStop();
+      wp->guard.reset();  // run() returns once the in-flight work is done
+    });
+  }
+}
+
+void HttpServer::Wait() {
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> lock(im.join_mu);
+  if (!im.started) return;
+  for (auto& w : im.workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace permcache::http

@@ -1,0 +1,694 @@
+// The only translation unit that parses JSON (Boost.JSON, compiled library; see CMakeLists.txt).
+// Everything is parsed into a monotonic resource that starts on the stack, and every Boost.JSON
+// throw (allocation failures) is caught here: nothing crosses our API as an exception.
+#include "server/http/json_codec.h"
+
+#include <array>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <boost/json/value.hpp>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "server/http/json_writer.h"
+
+namespace permcache::http {
+namespace json = boost::json;
+namespace {
+
+std::string Quoted(std::string_view key) {
+  std::string s;
+  s.reserve(key.size() + 2);
+  s.push_back('"');
+  s.append(key);
+  s.push_back('"');
+  return s;
+}
+
+// Parses `body` as one JSON text and hands the value to `fn` (which returns StatusOr<T>).
+template <typename T, typename Fn>
+StatusOr<T> ParseBody(std::string_view body, size_t max_depth, Fn&& fn) {
+  try {
+    alignas(std::max_align_t) unsigned char stack_buffer[4096];
+    json::monotonic_resource resource(stack_buffer, sizeof stack_buffer);
+    json::parse_options options;
+    options.max_depth = max_depth;
+    json::stream_parser parser(json::storage_ptr(), options);
+    parser.reset(&resource);
+    json::error_code ec;
+    const size_t consumed = parser.write(body.data(), body.size(), ec);
+    if (!ec) parser.finish(ec);
+    if (ec) {
+      if (ec == json::error::too_deep) {
+        return InvalidArgumentError("JSON nesting deeper than " + std::to_string(max_depth) +
+                                    " levels");
+      }
+      if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        return InvalidArgumentError("request body must be a JSON object (got an empty body)");
+      }
+      return InvalidArgumentError("malformed JSON near byte " + std::to_string(consumed) + ": " +
+                                  ec.message());
+    }
+    const json::value value = parser.release();
+    if (!value.is_object()) return InvalidArgumentError("request body must be a JSON object");
+    return fn(value.get_object());
+  } catch (const std::bad_alloc&) {
+    return InternalError("out of memory while parsing the request body");
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("cannot parse the request body: ") + e.what());
+  }
+}
+
+// Typed, strict access to the fields of one JSON object. Messages start with `context`
+// ("op 3 (put_role)", "checks[2]") when it is not empty. A JSON null counts as absent.
+class Fields {
+ public:
+  Fields(const json::object& obj, std::string_view context) : obj_(obj), context_(context) {}
+
+  Status Error(std::string_view msg) const {
+    if (context_.empty()) return InvalidArgumentError(std::string(msg));
+    std::string m(context_);
+    m += ": ";
+    m += msg;
+    return InvalidArgumentError(std::move(m));
+  }
+
+  // Every key must be in `allowed`.
+  Status Only(std::span<const std::string_view> allowed) const {
+    for (const auto& kv : obj_) {
+      bool ok = false;
+      for (std::string_view a : allowed) ok = ok || kv.key() == a;
+      if (!ok) return Error("unknown field " + Quoted(kv.key()));
+    }
+    return Status::Ok();
+  }
+
+  const json::value* Find(std::string_view key) const {
+    const json::value* v = obj_.if_contains(key);
+    return v == nullptr || v->is_null() ? nullptr : v;
+  }
+  bool Has(std::string_view key) const { return Find(key) != nullptr; }
+
+  Status String(std::string_view key, bool required, std::string* out) const {
+    const json::value* v = Find(key);
+    if (v == nullptr) return required ? Error("missing field " + Quoted(key)) : Status::Ok();
+    if (!v->is_string()) return Error("field " + Quoted(key) + " must be a string");
+    const json::string& s = v->get_string();
+    out->assign(s.data(), s.size());
+    return Status::Ok();
+  }
+
+  Status StringArray(std::string_view key, bool required, std::vector<std::string>* out) const {
+    const json::value* v = Find(key);
+    if (v == nullptr) return required ? Error("missing field " + Quoted(key)) : Status::Ok();
+    if (!v->is_array()) return Error("field " + Quoted(key) + " must be an array of strings");
+    const json::array& a = v->get_array();
+    out->clear();
+    out->reserve(a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].is_string()) {
+        return Error("field " + Quoted(key) + "[" + std::to_string(i) + "] must be a string");
+      }
+      const json::string& s = a[i].get_string();
+      out->emplace_back(s.data(), s.size());
+    }
+    return Status::Ok();
+  }
+
+  Status Int32(std::string_view key, int32_t* out) const {
+    const json::value* v = Find(key);
+    if (v == nullptr) return Status::Ok();
+    constexpr int64_t kMin = std::numeric_limits<int32_t>::min();
+    constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+    if (v->is_int64() && v->get_int64() >= kMin && v->get_int64() <= kMax) {
+      *out = static_cast<int32_t>(v->get_int64());
+      return Status::Ok();
+    }
+    if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(kMax)) {
+      *out = static_cast<int32_t>(v->get_uint64());
+      return Status::Ok();
+    }
+    return Error("field " + Quoted(key) + " must be an integer in int32 range");
+  }
+
+  Status Uint64(std::string_view key, uint64_t* out) const {
+    const json::value* v = Find(key);
+    if (v == nullptr) return Status::Ok();
+    if (v->is_uint64()) {
+      *out = v->get_uint64();
+      return Status::Ok();
+    }
+    if (v->is_int64() && v->get_int64() >= 0) {
+      *out = static_cast<uint64_t>(v->get_int64());
+      return Status::Ok();
+    }
+    return Error("field " + Quoted(key) + " must be a non-negative integer");
+  }
+
+  Status Bool(std::string_view key, bool* out) const {
+    const json::value* v = Find(key);
+    if (v == nullptr) return Status::Ok();
+    if (!v->is_bool()) return Error("field " + Quoted(key) + " must be true or false");
+    *out = v->get_bool();
+    return Status::Ok();
+  }
+
+ private:
+  const json::object& obj_;
+  std::string_view context_;
+};
+
+// ---- checks ----
+
+constexpr std::array<std::string_view, 6> kCheckFields = {
+    "tenant", "user", "permission", "scope", "at_least_revision", "explain"};
+
+Status ReadCheck(const json::object& obj, std::string_view context, CheckInput* in) {
+  Fields f(obj, context);
+  PERMCACHE_RETURN_IF_ERROR(f.Only(kCheckFields));
+  PERMCACHE_RETURN_IF_ERROR(f.String("tenant", true, &in->tenant));
+  PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &in->user));
+  PERMCACHE_RETURN_IF_ERROR(f.String("permission", true, &in->permission));
+  PERMCACHE_RETURN_IF_ERROR(f.String("scope", false, &in->scope));
+  PERMCACHE_RETURN_IF_ERROR(f.Uint64("at_least_revision", &in->at_least_revision));
+  return f.Bool("explain", &in->explain);
+}
+
+// ---- write ops (and model entries, which are put ops without "op") ----
+
+// The fields each op kind takes besides "op" and "tenant".
+std::span<const std::string_view> OpFields(OpKind kind) {
+  static constexpr std::string_view kNone[] = {"tenant"};
+  static constexpr std::string_view kBu[] = {"tenant", "business_unit"};
+  static constexpr std::string_view kPutMember[] = {"tenant", "user", "status"};
+  static constexpr std::string_view kUser[] = {"tenant", "user"};
+  static constexpr std::string_view kPutRole[] = {"tenant", "role", "inherits"};
+  static constexpr std::string_view kRole[] = {"tenant", "role"};
+  static constexpr std::string_view kPutPolicy[] = {"tenant",   "policy",      "effect",
+                                                    "priority", "permissions", "scope"};
+  static constexpr std::string_view kPolicy[] = {"tenant", "policy"};
+  static constexpr std::string_view kRolePolicy[] = {"tenant", "role", "policy"};
+  static constexpr std::string_view kUserRole[] = {"tenant", "user", "role", "business_unit"};
+  static constexpr std::string_view kUserPolicy[] = {"tenant", "user", "policy"};
+  switch (kind) {
+    case OpKind::kPutTenant:
+    case OpKind::kDeleteTenant: return kNone;
+    case OpKind::kPutBusinessUnit:
+    case OpKind::kDeleteBusinessUnit: return kBu;
+    case OpKind::kPutMembership: return kPutMember;
+    case OpKind::kDeleteMembership: return kUser;
+    case OpKind::kPutRole: return kPutRole;
+    case OpKind::kDeleteRole: return kRole;
+    case OpKind::kPutPolicy: return kPutPolicy;
+    case OpKind::kDeletePolicy: return kPolicy;
+    case OpKind::kPutRolePolicy:
+    case OpKind::kDeleteRolePolicy: return kRolePolicy;
+    case OpKind::kPutUserRole:
+    case OpKind::kDeleteUserRole: return kUserRole;
+    case OpKind::kPutUserPolicy:
+    case OpKind::kDeleteUserPolicy: return kUserPolicy;
+  }
+  return kNone;
+}
+
+// Reads the fields of an op of `kind` from `obj`. With `has_op_key` the object also carries
+// "op" (write requests); model entries do not.
+Status ReadOpFields(const json::object& obj, OpKind kind, bool has_op_key,
+                    std::string_view context, WriteOp* op) {
+  Fields f(obj, context);
+  std::span<const std::string_view> fields = OpFields(kind);
+  for (const auto& kv : obj) {
+    if (has_op_key && kv.key() == "op") continue;
+    bool ok = false;
+    for (std::string_view a : fields) ok = ok || kv.key() == a;
+    if (!ok) return f.Error("unknown field " + Quoted(kv.key()));
+  }
+  op->kind = kind;
+  PERMCACHE_RETURN_IF_ERROR(f.String("tenant", true, &op->tenant));
+  switch (kind) {
+    case OpKind::kPutTenant:
+    case OpKind::kDeleteTenant:
+      break;
+    case OpKind::kPutBusinessUnit:
+    case OpKind::kDeleteBusinessUnit:
+      PERMCACHE_RETURN_IF_ERROR(f.String("business_unit", true, &op->business_unit));
+      break;
+    case OpKind::kPutMembership: {
+      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
+      std::string status;
+      PERMCACHE_RETURN_IF_ERROR(f.String("status", false, &status));
+      if (f.Has("status")) {
+        const auto parsed = ParseMembershipStatus(status);
+        if (!parsed) return f.Error("field \"status\" must be \"active\" or \"suspended\"");
+        op->status = *parsed;
+      }
+      break;
+    }
+    case OpKind::kDeleteMembership:
+      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
+      break;
+    case OpKind::kPutRole:
+      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
+      PERMCACHE_RETURN_IF_ERROR(f.StringArray("inherits", false, &op->inherits));
+      break;
+    case OpKind::kDeleteRole:
+      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
+      break;
+    case OpKind::kPutPolicy: {
+      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
+      std::string effect;
+      PERMCACHE_RETURN_IF_ERROR(f.String("effect", true, &effect));
+      const auto parsed = ParseEffect(effect);
+      if (!parsed) return f.Error("field \"effect\" must be \"allow\" or \"deny\"");
+      op->effect = *parsed;
+      PERMCACHE_RETURN_IF_ERROR(f.Int32("priority", &op->priority));
+      PERMCACHE_RETURN_IF_ERROR(f.StringArray("permissions", true, &op->permissions));
+      PERMCACHE_RETURN_IF_ERROR(f.String("scope", false, &op->scope));
+      break;
+    }
+    case OpKind::kDeletePolicy:
+      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
+      break;
+    case OpKind::kPutRolePolicy:
+    case OpKind::kDeleteRolePolicy:
+      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
+      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
+      break;
+    case OpKind::kPutUserRole:
+    case OpKind::kDeleteUserRole:
+      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
+      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
+      PERMCACHE_RETURN_IF_ERROR(f.String("business_unit", false, &op->business_unit));
+      break;
+    case OpKind::kPutUserPolicy:
+    case OpKind::kDeleteUserPolicy:
+      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
+      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
+      break;
+  }
+  return Status::Ok();
+}
+
+// Model sections, in the order AppendModelJson writes them, with the put op each entry is.
+struct Section {
+  std::string_view name;
+  OpKind kind;
+};
+constexpr std::array<Section, 8> kSections = {{
+    {"tenants", OpKind::kPutTenant},
+    {"business_units", OpKind::kPutBusinessUnit},
+    {"memberships", OpKind::kPutMembership},
+    {"roles", OpKind::kPutRole},
+    {"policies", OpKind::kPutPolicy},
+    {"role_policies", OpKind::kPutRolePolicy},
+    {"user_roles", OpKind::kPutUserRole},
+    {"user_policies", OpKind::kPutUserPolicy},
+}};
+
+void AddToModel(WriteOp&& op, Model* m) {
+  switch (op.kind) {
+    case OpKind::kPutTenant: m->tenants.push_back({std::move(op.tenant)}); break;
+    case OpKind::kPutBusinessUnit:
+      m->business_units.push_back({std::move(op.tenant), std::move(op.business_unit)});
+      break;
+    case OpKind::kPutMembership:
+      m->memberships.push_back({std::move(op.tenant), std::move(op.user), op.status});
+      break;
+    case OpKind::kPutRole:
+      m->roles.push_back({std::move(op.tenant), std::move(op.role), std::move(op.inherits)});
+      break;
+    case OpKind::kPutPolicy:
+      m->policies.push_back({std::move(op.tenant), std::move(op.policy), op.effect, op.priority,
+                             std::move(op.permissions), std::move(op.scope)});
+      break;
+    case OpKind::kPutRolePolicy:
+      m->role_policies.push_back(
+          {std::move(op.tenant), std::move(op.role), std::move(op.policy)});
+      break;
+    case OpKind::kPutUserRole:
+      m->user_roles.push_back({std::move(op.tenant), std::move(op.user), std::move(op.role),
+                               std::move(op.business_unit)});
+      break;
+    case OpKind::kPutUserPolicy:
+      m->user_policies.push_back(
+          {std::move(op.tenant), std::move(op.user), std::move(op.policy)});
+      break;
+    default: break;  // not a model section
+  }
+}
+
+}  // namespace
+
+StatusOr<CheckInput> ParseCheckJson(std::string_view body, size_t max_depth) {
+  return ParseBody<CheckInput>(body, max_depth,
+                               [](const json::object& obj) -> StatusOr<CheckInput> {
+                                 CheckInput in;
+                                 PERMCACHE_RETURN_IF_ERROR(ReadCheck(obj, "", &in));
+                                 return in;
+                               });
+}
+
+StatusOr<std::vector<CheckInput>> ParseBatchJson(std::string_view body, size_t max_depth,
+                                                 size_t max_checks) {
+  using Result = std::vector<CheckInput>;
+  return ParseBody<Result>(body, max_depth, [&](const json::object& obj) -> StatusOr<Result> {
+    Fields f(obj, "");
+    static constexpr std::string_view kAllowed[] = {"checks"};
+    PERMCACHE_RETURN_IF_ERROR(f.Only(kAllowed));
+    const json::value* checks = f.Find("checks");
+    if (checks == nullptr) return f.Error("missing field \"checks\"");
+    if (!checks->is_array()) return f.Error("field \"checks\" must be an array");
+    const json::array& a = checks->get_array();
+    if (a.size() > max_checks) {
+      return f.Error("a batch has at most " + std::to_string(max_checks) + " checks (got " +
+                     std::to_string(a.size()) + ")");
+    }
+    Result out(a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string context = "checks[" + std::to_string(i) + "]";
+      if (!a[i].is_object()) return InvalidArgumentError(context + ": must be an object");
+      PERMCACHE_RETURN_IF_ERROR(ReadCheck(a[i].get_object(), context, &out[i]));
+    }
+    return out;
+  });
+}
+
+StatusOr<std::vector<WriteOp>> ParseWriteJson(std::string_view body, size_t max_depth) {
+  using Result = std::vector<WriteOp>;
+  return ParseBody<Result>(body, max_depth, [](const json::object& obj) -> StatusOr<Result> {
+    Fields f(obj, "");
+    static constexpr std::string_view kAllowed[] = {"ops"};
+    PERMCACHE_RETURN_IF_ERROR(f.Only(kAllowed));
+    const json::value* ops = f.Find("ops");
+    if (ops == nullptr) return f.Error("missing field \"ops\"");
+    if (!ops->is_array()) return f.Error("field \"ops\" must be an array");
+    const json::array& a = ops->get_array();
+    if (a.size() > kMaxOpsPerWrite) {
+      return f.Error("a write has at most " + std::to_string(kMaxOpsPerWrite) + " ops (got " +
+                     std::to_string(a.size()) + ")");
+    }
+    Result out(a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      std::string context = "op " + std::to_string(i);
+      if (!a[i].is_object()) return InvalidArgumentError(context + ": must be an object");
+      const json::object& o = a[i].get_object();
+      const json::value* name = o.if_contains("op");
+      if (name == nullptr || name->is_null()) {
+        return InvalidArgumentError(context + ": missing field \"op\"");
+      }
+      if (!name->is_string()) {
+        return InvalidArgumentError(context + ": field \"op\" must be a string");
+      }
+      const std::string_view kind_name(name->get_string().data(), name->get_string().size());
+      const auto kind = ParseOpKind(kind_name);
+      if (!kind) return InvalidArgumentError(context + ": unknown op " + Quoted(kind_name));
+      context += " (";
+      context += kind_name;
+      context += ")";
+      PERMCACHE_RETURN_IF_ERROR(ReadOpFields(o, *kind, /*has_op_key=*/true, context, &out[i]));
+    }
+    return out;
+  });
+}
+
+StatusOr<Model> ParseModelJson(std::string_view body, size_t max_depth) {
+  return ParseBody<Model>(body, max_depth, [](const json::object& obj) -> StatusOr<Model> {
+    Fields f(obj, "");
+    std::array<std::string_view, kSections.size()> names;
+    for (size_t i = 0; i < kSections.size(); ++i) names[i] = kSections[i].name;
+    PERMCACHE_RETURN_IF_ERROR(f.Only(names));
+    Model model;
+    for (const Section& section : kSections) {
+      const json::value* v = f.Find(section.name);
+      if (v == nullptr) continue;
+      if (!v->is_array()) return f.Error("field " + Quoted(section.name) + " must be an array");
+      const json::array& a = v->get_array();
+      for (size_t i = 0; i < a.size(); ++i) {
+        const std::string context = std::string(section.name) + "[" + std::to_string(i) + "]";
+        if (!a[i].is_object()) return InvalidArgumentError(context + ": must be an object");
+        WriteOp op;
+        PERMCACHE_RETURN_IF_ERROR(
+            ReadOpFields(a[i].get_object(), section.kind, /*has_op_key=*/false, context, &op));
+        AddToModel(std::move(op), &model);
+      }
+    }
+    return model;
+  });
+}
+
+StatusOr<InvalidateRequest> ParseInvalidateJson(std::string_view body, size_t max_depth) {
+  return ParseBody<InvalidateRequest>(
+      body, max_depth, [](const json::object& obj) -> StatusOr<InvalidateRequest> {
+        constexpr std::string_view kForms =
+            "cache invalidation takes exactly one of {\"tenant\",\"user\"}, {\"user\"}, "
+            "{\"tenant\"}, {\"pattern\"}, {\"all\":true}";
+        Fields f(obj, "");
+        static constexpr std::string_view kAllowed[] = {"tenant", "user", "pattern", "all"};
+        PERMCACHE_RETURN_IF_ERROR(f.Only(kAllowed));
+        InvalidateRequest req;
+        PERMCACHE_RETURN_IF_ERROR(f.String("tenant", false, &req.tenant));
+        PERMCACHE_RETURN_IF_ERROR(f.String("user", false, &req.user));
+        PERMCACHE_RETURN_IF_ERROR(f.String("pattern", false, &req.pattern));
+        PERMCACHE_RETURN_IF_ERROR(f.Bool("all", &req.all));
+        const bool has_tenant = f.Has("tenant"), has_user = f.Has("user");
+        const bool has_pattern = f.Has("pattern"), has_all = f.Has("all");
+        if (has_all && !req.all) return f.Error("field \"all\" must be true when present");
+        const int forms = ((has_tenant || has_user) ? 1 : 0) + (has_pattern ? 1 : 0) +
+                          (has_all ? 1 : 0);
+        if (forms != 1) return f.Error(kForms);
+        if (has_tenant && req.tenant.empty()) return f.Error("field \"tenant\" must not be empty");
+        if (has_user && req.user.empty()) return f.Error("field \"user\" must not be empty");
+        if (has_pattern && req.pattern.empty()) {
+          return f.Error("field \"pattern\" must not be empty");
+        }
+        return req;
+      });
+}
+
+// ---- output ----
+
+void AppendDecisionJson(const Decision& d, std::string* out) {
+  out->append(d.allowed ? R"({"allowed":true,"revision":)" : R"({"allowed":false,"revision":)");
+  AppendUint(out, d.revision);
+  if (d.reason) {
+    const Reason& r = *d.reason;
+    JsonWriter w(out);
+    out->append(",\"reason\":");
+    w.BeginObject();
+    w.Key("kind");
+    w.String(r.kind);
+    if (r.kind == "policy") {
+      w.Key("policy");
+      w.String(r.policy);
+      w.Key("effect");
+      w.String(EffectName(r.effect));
+      w.Key("priority");
+      w.Int(r.priority);
+      w.Key("matched_pattern");
+      w.String(r.matched_pattern);
+      w.Key("role_path");
+      w.String(r.role_path);
+      w.Key("business_unit");
+      w.String(r.business_unit);
+    }
+    w.Key("tier");
+    w.String(CacheTierName(r.tier));
+    w.Key("entry_age_ms");
+    w.Int(r.entry_age_ms);
+    w.Key("set_revision");
+    w.Uint(r.set_revision);
+    w.EndObject();
+  }
+  out->push_back('}');
+}
+
+void AppendModelJson(const Model& m, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("tenants");
+  w.BeginArray();
+  for (const auto& t : m.tenants) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(t.tenant);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("business_units");
+  w.BeginArray();
+  for (const auto& b : m.business_units) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(b.tenant);
+    w.Key("business_unit");
+    w.String(b.business_unit);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("memberships");
+  w.BeginArray();
+  for (const auto& x : m.memberships) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(x.tenant);
+    w.Key("user");
+    w.String(x.user);
+    w.Key("status");
+    w.String(MembershipStatusName(x.status));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("roles");
+  w.BeginArray();
+  for (const auto& r : m.roles) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(r.tenant);
+    w.Key("role");
+    w.String(r.role);
+    w.Key("inherits");
+    w.StringArray(r.inherits);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("policies");
+  w.BeginArray();
+  for (const auto& p : m.policies) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(p.tenant);
+    w.Key("policy");
+    w.String(p.policy);
+    w.Key("effect");
+    w.String(EffectName(p.effect));
+    w.Key("priority");
+    w.Int(p.priority);
+    w.Key("permissions");
+    w.StringArray(p.permissions);
+    if (!p.scope.empty()) {
+      w.Key("scope");
+      w.String(p.scope);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("role_policies");
+  w.BeginArray();
+  for (const auto& rp : m.role_policies) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(rp.tenant);
+    w.Key("role");
+    w.String(rp.role);
+    w.Key("policy");
+    w.String(rp.policy);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("user_roles");
+  w.BeginArray();
+  for (const auto& ur : m.user_roles) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(ur.tenant);
+    w.Key("user");
+    w.String(ur.user);
+    w.Key("role");
+    w.String(ur.role);
+    if (!ur.business_unit.empty()) {
+      w.Key("business_unit");
+      w.String(ur.business_unit);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("user_policies");
+  w.BeginArray();
+  for (const auto& up : m.user_policies) {
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(up.tenant);
+    w.Key("user");
+    w.String(up.user);
+    w.Key("policy");
+    w.String(up.policy);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void AppendPermissionsJson(const EffectivePermissions& p, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("permissions");
+  w.StringArray(p.permissions);
+  w.Key("denied");
+  w.StringArray(p.denied);
+  w.Key("scoped");
+  w.BeginObject();
+  for (const auto& s : p.scoped) {
+    w.Key(s.business_unit);
+    w.BeginObject();
+    w.Key("permissions");
+    w.StringArray(s.permissions);
+    w.Key("denied");
+    w.StringArray(s.denied);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.Key("revision");
+  w.Uint(p.revision);
+  w.EndObject();
+}
+
+void AppendMembershipJson(const MembershipInfo& info, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("active");
+  w.Bool(info.active);
+  w.Key("status");
+  w.String(info.status);
+  w.Key("revision");
+  w.Uint(info.revision);
+  w.EndObject();
+}
+
+void AppendCacheStatsJson(const CacheStats& s, std::string_view l2, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  const std::pair<std::string_view, uint64_t> counters[] = {
+      {"entries", s.entries},
+      {"hits", s.hits},
+      {"misses", s.misses},
+  };
+  for (const auto& [k, v] : counters) {
+    w.Key(k);
+    w.Uint(v);
+  }
+  w.Key("hit_rate");
+  w.Double(s.hit_rate());
+  const std::pair<std::string_view, uint64_t> rest[] = {
+      {"evictions", s.evictions},
+      {"invalidations", s.invalidations},
+      {"memory_bytes", s.memory_bytes},
+      {"distinct_sets", s.distinct_sets},
+      {"expirations", s.expirations},
+      {"stale_installs_refused", s.stale_installs_refused},
+      {"fills", s.fills},
+      {"single_flight_waits", s.single_flight_waits},
+      {"set_bytes", s.set_bytes},
+      {"applied_revision", s.applied_revision},
+  };
+  for (const auto& [k, v] : rest) {
+    w.Key(k);
+    w.Uint(v);
+  }
+  w.Key("l2");
+  w.String(l2);
+  w.EndObject();
+}
+
+}  // namespace permcache::http

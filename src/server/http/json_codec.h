@@ -1,0 +1,66 @@
+// JSON codecs of the HTTP API v1 (DESIGN §4): request bodies in (parsed with Boost.JSON, kept
+// inside json_codec.cc), response bodies out (JsonWriter, no Boost.JSON).
+//
+// Parsing is strict: wrong types, missing required fields, unknown fields and unknown ops are
+// kInvalidArgument whose message names the field and, for lists, the index ("op 3 (put_role):
+// missing field \"role\"", "checks[2]: field \"user\" must be a string"). Nesting deeper than
+// `max_depth` is refused. Nothing here throws.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "permcache/checker.h"
+#include "permcache/decision.h"
+#include "permcache/model.h"
+#include "permcache/status.h"
+
+namespace permcache::http {
+
+// One check as received; owns its strings (CheckRequest only views them).
+struct CheckInput {
+  std::string tenant, user, permission, scope;
+  uint64_t at_least_revision = 0;
+  bool explain = false;
+  // REQUIRES: *this outlives the returned request.
+  CheckRequest View() const {
+    return {.tenant = tenant,
+            .user = user,
+            .permission = permission,
+            .scope = scope,
+            .at_least_revision = at_least_revision,
+            .explain = explain};
+  }
+};
+
+// POST /v1/check: {"tenant","user","permission"[,"scope"][,"at_least_revision"][,"explain"]}.
+StatusOr<CheckInput> ParseCheckJson(std::string_view body, size_t max_depth);
+// POST /v1/check/batch: {"checks":[...]} with at most `max_checks` entries.
+StatusOr<std::vector<CheckInput>> ParseBatchJson(std::string_view body, size_t max_depth,
+                                                 size_t max_checks);
+// POST /v1/write: {"ops":[{"op":"put_tenant","tenant":"t1"}, ...]}.
+StatusOr<std::vector<WriteOp>> ParseWriteJson(std::string_view body, size_t max_depth);
+// POST /v1/model: the shape AppendModelJson writes; every section optional.
+StatusOr<Model> ParseModelJson(std::string_view body, size_t max_depth);
+// POST /v1/cache/invalidate: exactly one of {"tenant","user"}, {"user"}, {"tenant"},
+// {"pattern"}, {"all":true}.
+StatusOr<InvalidateRequest> ParseInvalidateJson(std::string_view body, size_t max_depth);
+
+// {"allowed":true,"revision":42[,"reason":{...}]}
+void AppendDecisionJson(const Decision& decision, std::string* out);
+// {"tenants":[...],"business_units":[...],...}: every section present, same field names as ops.
+void AppendModelJson(const Model& model, std::string* out);
+// {"permissions":[...],"denied":[...],"scoped":{"bu":{"permissions":[...],"denied":[...]}},
+//  "revision":42}
+void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
+// {"active":true,"status":"active","revision":42}
+void AppendMembershipJson(const MembershipInfo& info, std::string* out);
+// {"entries":..,"hits":..,...,"l2":"<l2>"}
+void AppendCacheStatsJson(const CacheStats& stats, std::string_view l2, std::string* out);
+
+}  // namespace permcache::http

@@ -1,0 +1,126 @@
+#include "server/server_hooks.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/health.h"
+
+namespace permcache {
+namespace {
+
+constexpr std::string_view kRequestsName = "permcache_http_requests_total";
+constexpr std::string_view kRequestsHelp = "HTTP requests answered, by route, method and status.";
+
+MetricLabels RouteLabels(http::Route route) {
+  return {{"route", std::string(http::RoutePath(route))},
+          {"method", std::string(http::RouteMethod(route))}};
+}
+
+}  // namespace
+
+ServerHooks::ServerHooks(Checker* checker, MetricsRegistry* registry, std::string_view version,
+                         bool redis_enabled)
+    : checker_(checker), registry_(registry), redis_enabled_(redis_enabled) {
+  registry_->GetGauge("permcache_build_info", "Build information; the value is always 1.",
+                      {{"version", std::string(version)}})
+      ->Set(1);
+  for (size_t i = 0; i < http::kRouteCount; ++i) {
+    latency_[i] = registry_->GetHistogram(
+        "permcache_http_request_duration_seconds",
+        "Time to answer a request (routing, Checker call, response body), by route.",
+        RouteLabels(static_cast<http::Route>(i)), Histogram::LatencyBuckets());
+  }
+  allowed_ = registry_->GetCounter("permcache_decisions_total", "Checks answered, by result.",
+                                   {{"result", "allowed"}});
+  denied_ = registry_->GetCounter("permcache_decisions_total", "Checks answered, by result.",
+                                  {{"result", "denied"}});
+  // Touch the families so they appear (at zero) before the first request or error.
+  RequestCounter(http::Route::kHealthz, 200);
+  registry_->GetCounter("permcache_store_errors_total",
+                        "Checker calls that failed because the store (or a dependency) failed: "
+                        "codes unavailable and internal.",
+                        {{"operation", "check"}});
+
+  registry_->AddCollector([checker](MetricsWriter* w) {
+    const CacheStats s = checker->Stats();
+    const MetricLabels none;
+    w->Gauge("permcache_cache_entries", "Entries in the L1 cache.", none,
+             static_cast<double>(s.entries));
+    w->Counter("permcache_cache_hits_total", "L1 cache hits.", none, static_cast<double>(s.hits));
+    w->Counter("permcache_cache_misses_total", "L1 cache misses.", none,
+               static_cast<double>(s.misses));
+    w->Gauge("permcache_cache_hit_rate", "hits / (hits + misses) since start.", none,
+             s.hit_rate());
+    w->Counter("permcache_cache_evictions_total", "Entries evicted to respect the bounds.", none,
+               static_cast<double>(s.evictions));
+    w->Counter("permcache_cache_expirations_total", "Entries dropped because their TTL passed.",
+               none, static_cast<double>(s.expirations));
+    w->Counter("permcache_cache_invalidations_total",
+               "Entries dropped by writes or admin invalidation.", none,
+               static_cast<double>(s.invalidations));
+    w->Counter("permcache_cache_stale_installs_refused_total",
+               "Cache fills refused because an invalidation raced them.", none,
+               static_cast<double>(s.stale_installs_refused));
+    w->Counter("permcache_cache_fills_total", "Store reads made to fill the cache.", none,
+               static_cast<double>(s.fills));
+    w->Counter("permcache_cache_single_flight_waits_total",
+               "Misses that waited for another thread's fill.", none,
+               static_cast<double>(s.single_flight_waits));
+    w->Gauge("permcache_cache_memory_bytes", "Bytes accounted to cache entries, keys and index.",
+             none, static_cast<double>(s.memory_bytes));
+    w->Gauge("permcache_cache_distinct_sets", "Interned permission sets alive.", none,
+             static_cast<double>(s.distinct_sets));
+    w->Gauge("permcache_cache_set_bytes", "Bytes held by interned permission sets.", none,
+             static_cast<double>(s.set_bytes));
+    w->Gauge("permcache_applied_revision",
+             "Highest store revision whose invalidations this node applied.", none,
+             static_cast<double>(s.applied_revision));
+  });
+}
+
+Counter* ServerHooks::RequestCounter(http::Route route, int code) {
+  if (code < kMinCode || code > kMaxCode) code = 500;
+  std::atomic<Counter*>& slot = requests_[static_cast<size_t>(route)][code - kMinCode];
+  Counter* c = slot.load(std::memory_order_acquire);
+  if (c != nullptr) return c;
+  MetricLabels labels = RouteLabels(route);
+  labels.emplace_back("code", std::to_string(code));
+  // Racing threads get the same series from the registry; storing it twice is harmless.
+  c = registry_->GetCounter(kRequestsName, kRequestsHelp, std::move(labels));
+  slot.store(c, std::memory_order_release);
+  return c;
+}
+
+void ServerHooks::OnRequest(http::Route route, int http_status, double seconds) {
+  RequestCounter(route, http_status)->Inc();
+  latency_[static_cast<size_t>(route)]->Observe(seconds);
+}
+
+void ServerHooks::OnDecision(bool allowed) { (allowed ? allowed_ : denied_)->Inc(); }
+
+void ServerHooks::OnCheckerError(std::string_view operation, const Status& status) {
+  const StatusCode code = status.code();
+  registry_
+      ->GetCounter("permcache_checker_errors_total", "Failed Checker calls, by operation and code.",
+                   {{"operation", std::string(operation)},
+                    {"code", std::string(StatusCodeName(code))}})
+      ->Inc();
+  if (code == StatusCode::kUnavailable || code == StatusCode::kInternal) {
+    registry_
+        ->GetCounter("permcache_store_errors_total",
+                     "Checker calls that failed because the store (or a dependency) failed: "
+                     "codes unavailable and internal.",
+                     {{"operation", std::string(operation)}})
+        ->Inc();
+    spdlog::warn("{} failed: {}", operation, status.ToString());
+  } else {
+    spdlog::debug("{} refused: {}", operation, status.ToString());
+  }
+}
+
+http::Readiness ServerHooks::CheckReadiness() {
+  return ProbeReadiness(checker_, redis_enabled_);
+}
+
+void ServerHooks::AppendMetrics(std::string* out) { registry_->RenderTo(out); }
+
+}  // namespace permcache

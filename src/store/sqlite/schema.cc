@@ -1,0 +1,176 @@
+#include "store/sqlite/schema.h"
+
+#include <string>
+
+#include "store/sqlite/connection.h"
+
+namespace permcache::sqlite {
+namespace {
+
+// Version 1: the model of DESIGN §2, the revision counter and the changelog.
+//
+// Links use composite foreign keys with ON DELETE CASCADE because that is the documented
+// semantics: deleting a tenant removes everything in it, deleting a role or policy removes its
+// links, deleting a business unit removes the policies scoped to it (and, through them, their
+// links). user_roles.business_unit is '' for "no business unit" (it is part of the primary key,
+// which cannot hold NULL), so it cannot carry a foreign key; SqliteStore deletes those rows
+// explicitly on delete_business_unit. policies.scope is NULL for "unscoped" so its foreign key
+// only applies to scoped policies.
+//
+// The secondary indexes serve the affected-users queries (who holds role R or a role that
+// inherits R; who reaches policy P) and the cascades, which look up child rows by parent key.
+constexpr const char kSchemaV1[] = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value ANY NOT NULL
+) STRICT;
+INSERT INTO meta (key, value) VALUES ('revision', 0);
+
+CREATE TABLE tenants (
+  tenant TEXT PRIMARY KEY
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE business_units (
+  tenant        TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  business_unit TEXT NOT NULL,
+  PRIMARY KEY (tenant, business_unit)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE memberships (
+  tenant TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  user   TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+  PRIMARY KEY (tenant, user)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE roles (
+  tenant TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  role   TEXT NOT NULL,
+  PRIMARY KEY (tenant, role)
+) STRICT, WITHOUT ROWID;
+
+-- role inherits parent: role gets parent's policies. position keeps the list order as written.
+CREATE TABLE role_inherits (
+  tenant   TEXT NOT NULL,
+  role     TEXT NOT NULL,
+  parent   TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (tenant, role, parent),
+  FOREIGN KEY (tenant, role) REFERENCES roles (tenant, role) ON DELETE CASCADE,
+  FOREIGN KEY (tenant, parent) REFERENCES roles (tenant, role) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX role_inherits_by_parent ON role_inherits (tenant, parent);
+
+-- permissions: the patterns joined by '\n' (patterns cannot contain whitespace), order kept.
+CREATE TABLE policies (
+  tenant      TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  policy      TEXT NOT NULL,
+  effect      TEXT NOT NULL CHECK (effect IN ('allow', 'deny')),
+  priority    INTEGER NOT NULL,
+  scope       TEXT,
+  permissions TEXT NOT NULL,
+  PRIMARY KEY (tenant, policy),
+  FOREIGN KEY (tenant, scope) REFERENCES business_units (tenant, business_unit) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX policies_by_scope ON policies (tenant, scope);
+
+CREATE TABLE role_policies (
+  tenant TEXT NOT NULL,
+  role   TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  PRIMARY KEY (tenant, role, policy),
+  FOREIGN KEY (tenant, role) REFERENCES roles (tenant, role) ON DELETE CASCADE,
+  FOREIGN KEY (tenant, policy) REFERENCES policies (tenant, policy) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX role_policies_by_policy ON role_policies (tenant, policy);
+
+CREATE TABLE user_roles (
+  tenant        TEXT NOT NULL,
+  user          TEXT NOT NULL,
+  role          TEXT NOT NULL,
+  business_unit TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (tenant, user, role, business_unit),
+  FOREIGN KEY (tenant, role) REFERENCES roles (tenant, role) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX user_roles_by_role ON user_roles (tenant, role);
+CREATE INDEX user_roles_by_business_unit ON user_roles (tenant, business_unit);
+
+CREATE TABLE user_policies (
+  tenant TEXT NOT NULL,
+  user   TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  PRIMARY KEY (tenant, user, policy),
+  FOREIGN KEY (tenant, policy) REFERENCES policies (tenant, policy) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX user_policies_by_policy ON user_policies (tenant, policy);
+
+-- One row per committed revision (also those whose ops changed nothing), so readers of the
+-- changelog see a gap-free sequence.
+CREATE TABLE revisions (
+  revision     INTEGER PRIMARY KEY,
+  committed_at TEXT NOT NULL
+) STRICT;
+
+-- The keys each revision may have changed: user NULL = every user of the tenant.
+CREATE TABLE changelog (
+  revision INTEGER NOT NULL REFERENCES revisions (revision) ON DELETE CASCADE,
+  tenant   TEXT NOT NULL,
+  user     TEXT
+) STRICT;
+CREATE INDEX changelog_by_revision ON changelog (revision);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+Status Migrate(Connection& conn, std::string_view describe) {
+  // IMMEDIATE takes the write lock up front: two processes opening a fresh file both see
+  // version 0 otherwise, and the second would fail creating tables that now exist.
+  PERMCACHE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    PERMCACHE_RETURN_IF_ERROR(conn.Exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "  version    INTEGER PRIMARY KEY,"
+        "  applied_at TEXT NOT NULL)"));
+    int64_t current = 0;
+    {
+      PERMCACHE_ASSIGN_OR_RETURN(
+          Statement stmt, conn.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (row) current = stmt.Int(0);
+    }
+    if (current > LatestSchemaVersion()) {
+      return InvalidArgumentError(std::string(describe) + " has schema version " +
+                                  std::to_string(current) + ", newer than this binary supports (" +
+                                  std::to_string(LatestSchemaVersion()) +
+                                  "); upgrade permcache to open it");
+    }
+    for (const Migration& m : kMigrations) {
+      if (m.version <= current) continue;
+      Status s = conn.Exec(m.sql);
+      if (!s.ok()) {
+        return Status(s.code(), "applying schema migration " + std::to_string(m.version) +
+                                    " to " + std::string(describe) + ": " + s.message());
+      }
+      PERMCACHE_ASSIGN_OR_RETURN(
+          Statement record,
+          conn.Prepare("INSERT INTO schema_migrations (version, applied_at) "
+                       "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"));
+      PERMCACHE_RETURN_IF_ERROR(record.Bind(1, static_cast<int64_t>(m.version)).Run());
+    }
+    return Status::Ok();
+  };
+  Status status = body();
+  if (status.ok()) status = conn.Exec("COMMIT");
+  if (!status.ok() && conn.InTransaction()) conn.Exec("ROLLBACK").IgnoreError();
+  return status;
+}
+
+}  // namespace permcache::sqlite

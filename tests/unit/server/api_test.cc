@@ -1,0 +1,244 @@
+#include "server/http/api.h"
+
+#include <gtest/gtest.h>
+
+#include "server/metrics.h"
+#include "server/server_hooks.h"
+#include "unit/server/fake_checker.h"
+
+namespace permcache::http {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  explicit ApiTest(std::string token = "")
+      : hooks_(&checker_, &registry_, "test", false), api_(&checker_, Options(token), &hooks_) {}
+
+  static ApiOptions Options(std::string token) {
+    ApiOptions o;
+    o.admin_token = std::move(token);
+    return o;
+  }
+
+  Response Call(Method m, std::string_view target, std::string_view body = "",
+                std::string_view auth = "") {
+    Request req;
+    req.method = m;
+    req.method_name = m == Method::kGet ? "GET" : m == Method::kPost ? "POST" : "DELETE";
+    req.target = target;
+    req.body = body;
+    req.authorization = auth;
+    Response res;
+    api_.Handle(req, &res);
+    return res;
+  }
+  Response Get(std::string_view target) { return Call(Method::kGet, target); }
+  Response Post(std::string_view target, std::string_view body, std::string_view auth = "") {
+    return Call(Method::kPost, target, body, auth);
+  }
+
+  testing::FakeChecker checker_;
+  MetricsRegistry registry_;
+  ServerHooks hooks_;
+  Api api_;
+};
+
+TEST_F(ApiTest, CheckGet) {
+  Response r = Get("/v1/check?tenant=t1&user=jane&permission=assets:read");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body, R"({"allowed":true,"revision":42})");
+  r = Get("/v1/check?tenant=t1&user=jane%40x.com&permission=assets%3Adelete&scope=bu%201"
+          "&at_least_revision=7&explain=1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(checker_.last_check.user, "jane@x.com");
+  EXPECT_EQ(checker_.last_check.permission, "assets:delete");
+  EXPECT_EQ(checker_.last_check.scope, "bu 1");
+  EXPECT_EQ(checker_.last_check.at_least_revision, 7u);
+  EXPECT_TRUE(checker_.last_check.explain);
+  EXPECT_NE(r.body.find(R"("reason":{"kind":"no_match")"), std::string::npos) << r.body;
+}
+
+TEST_F(ApiTest, CheckGetErrors) {
+  struct Case {
+    std::string target;
+    std::string message_part;
+  };
+  const Case cases[] = {
+      {"/v1/check?tenant=t1&user=jane", "missing query parameter 'permission'"},
+      {"/v1/check?user=jane&permission=a", "missing query parameter 'tenant'"},
+      {"/v1/check?tenant=t&user=u&permission=a&explain=yes", "'explain' must be"},
+      {"/v1/check?tenant=t&user=u&permission=a&at_least_revision=-1", "'at_least_revision'"},
+      {"/v1/check?tenant=t&user=u&permission=a&at_least_revision=1x", "'at_least_revision'"},
+      {"/v1/check?tenant=t&user=u&permission=a&scpoe=x", "unknown query parameter 'scpoe'"},
+      {"/v1/check?tenant=t&tenant=u&user=u&permission=a", "duplicate query parameter"},
+      {"/v1/check?tenant=%zz&user=u&permission=a", "malformed percent-escape"},
+      {"/v1/check?tenant=&user=u&permission=a", "tenant: must not be empty"},  // from Checker
+  };
+  for (const Case& c : cases) {
+    Response r = Get(c.target);
+    EXPECT_EQ(r.status, 400) << c.target;
+    EXPECT_NE(r.body.find(R"("code":"invalid_argument")"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(c.message_part), std::string::npos) << c.target << " -> " << r.body;
+  }
+}
+
+TEST_F(ApiTest, CheckFailsClosedWith503) {
+  checker_.check_status = UnavailableError("store down");
+  Response r = Get("/v1/check?tenant=t1&user=jane&permission=assets:read");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"error":{"code":"unavailable","message":"store down"}})");
+  EXPECT_EQ(r.body.find("allowed"), std::string::npos);
+  EXPECT_NE(registry_.Render().find(
+                R"(permcache_store_errors_total{operation="check"} 1)"),
+            std::string::npos);
+}
+
+TEST_F(ApiTest, CheckPost) {
+  Response r = Post("/v1/check", R"({"tenant":"t1","user":"jane","permission":"assets:read"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"allowed":true,"revision":42})");
+  r = Post("/v1/check", R"({"tenant":"t1","user":"jane"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("missing field \\\"permission\\\""), std::string::npos) << r.body;
+}
+
+TEST_F(ApiTest, Batch) {
+  Response r = Post("/v1/check/batch",
+                    R"({"checks":[{"tenant":"t","user":"u","permission":"assets:read"},
+                                  {"tenant":"t","user":"u","permission":"assets:write"}]})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"results":[{"allowed":true,"revision":42},)"
+                    R"({"allowed":false,"revision":42}],"revision":42})");
+  r = Post("/v1/check/batch", R"({"checks":[{"tenant":"t","user":"u","permission":"a"},
+                                             {"tenant":"","user":"u","permission":"a"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("checks[1]: tenant"), std::string::npos) << r.body;
+  std::string big = R"({"checks":[)";
+  for (int i = 0; i < 1001; ++i) {
+    big += std::string(i ? "," : "") + R"({"tenant":"t","user":"u","permission":"a"})";
+  }
+  big += "]}";
+  r = Post("/v1/check/batch", big);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("at most 1000 checks"), std::string::npos);
+  r = Post("/v1/check/batch", R"({"checks":[]})");
+  EXPECT_EQ(r.body, R"({"results":[],"revision":42})");
+}
+
+TEST_F(ApiTest, PermissionsAndMembership) {
+  Response r = Get("/v1/tenants/t1/users/jane%40x.com/permissions");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"permissions":["t1:jane@x.com"],"denied":[],"scoped":{},"revision":42})");
+  r = Get("/v1/tenants/t1/users/nobody/membership");
+  EXPECT_EQ(r.body, R"({"active":false,"status":"none","revision":42})");
+  EXPECT_EQ(Get("/v1/tenants/t1/users/jane/roles").status, 404);
+  EXPECT_EQ(Get("/v1/tenants/t1/users//permissions").status, 404);
+  EXPECT_EQ(Get("/v1/tenants/t1/users/jane/permissions/x").status, 404);
+  EXPECT_EQ(Post("/v1/tenants/t1/users/jane/permissions", "").status, 405);
+}
+
+TEST_F(ApiTest, WriteModelInvalidateWithoutToken) {
+  Response r = Post("/v1/write", R"({"ops":[{"op":"put_tenant","tenant":"t9"}]})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"revision":43})");
+  ASSERT_EQ(checker_.written.size(), 1u);
+  EXPECT_EQ(checker_.written[0].tenant, "t9");
+  r = Post("/v1/write", R"({"ops":[{"op":"put_tenant","tenant":"t9"},{"op":"nope"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("op 1: unknown op"), std::string::npos);
+  checker_.write_status = InvalidArgumentError("op 0 (put_role): tenant t does not exist");
+  r = Post("/v1/write", R"({"ops":[{"op":"put_role","tenant":"t","role":"r"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("op 0 (put_role): tenant t does not exist"), std::string::npos);
+  checker_.write_status = ConflictError("busy");
+  EXPECT_EQ(Post("/v1/write", R"({"ops":[{"op":"put_tenant","tenant":"t"}]})").status, 409);
+
+  r = Get("/v1/model?tenant=acme");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("tenants":[{"tenant":"acme"}])"), std::string::npos);
+  EXPECT_EQ(Get("/v1/model?tenant=missing").status, 404);
+  EXPECT_EQ(Get("/v1/model?tenants=x").status, 400);
+  r = Post("/v1/model", R"({"tenants":[{"tenant":"x"}]})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(checker_.imported.tenants.size(), 1u);
+
+  r = Post("/v1/cache/invalidate", R"({"tenant":"t","user":"u"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"invalidated":17})");
+  EXPECT_EQ(checker_.last_invalidate.user, "u");
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"all":false})").status, 400);
+}
+
+class ApiAuthTest : public ApiTest {
+ protected:
+  ApiAuthTest() : ApiTest("s3cret") {}
+};
+
+TEST_F(ApiAuthTest, AdminEndpointsNeedTheToken) {
+  const std::string write = R"({"ops":[{"op":"put_tenant","tenant":"t"}]})";
+  Response r = Post("/v1/write", write);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find(R"("code":"unauthorized")"), std::string::npos);
+  EXPECT_EQ(Post("/v1/write", write, "Bearer wrong").status, 401);
+  EXPECT_EQ(Post("/v1/write", write, "Bearer s3cret").status, 200);
+  EXPECT_EQ(Get("/v1/model").status, 401);
+  EXPECT_EQ(Call(Method::kGet, "/v1/model", "", "Bearer s3cret").status, 200);
+  EXPECT_EQ(Post("/v1/model", "{}").status, 401);
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"all":true})").status, 401);
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"all":true})", "Bearer s3cret").status, 200);
+  // Auth is checked before the body is even parsed.
+  EXPECT_EQ(Post("/v1/write", "not json").status, 401);
+  // Not admin: checks, permissions, membership, stats, health, metrics.
+  EXPECT_EQ(Get("/v1/check?tenant=t&user=u&permission=assets:read").status, 200);
+  EXPECT_EQ(Get("/v1/tenants/t/users/u/permissions").status, 200);
+  EXPECT_EQ(Get("/v1/cache/stats").status, 200);
+  EXPECT_EQ(Get("/metrics").status, 200);
+}
+
+TEST_F(ApiTest, RoutingErrors) {
+  Response r = Get("/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, R"({"error":{"code":"not_found","message":"no route for /nope"}})");
+  r = Call(Method::kOther, "/v1/check");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "GET, POST");
+  EXPECT_NE(r.body.find("invalid_argument"), std::string::npos);
+  r = Get("/v1/write");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "POST");
+  EXPECT_EQ(Post("/healthz", "").status, 405);
+}
+
+TEST_F(ApiTest, HealthStatsMetrics) {
+  EXPECT_EQ(Get("/healthz").body, R"({"status":"ok"})");
+  Response r = Get("/readyz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"status":"ready","store":"up","redis":"disabled"})");
+  checker_.store_health = UnavailableError("down");
+  r = Get("/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"status":"unavailable","store":"down","redis":"disabled"})");
+
+  r = Get("/v1/cache/stats");
+  EXPECT_NE(r.body.find(R"("entries":5,"hits":9,"misses":1,"hit_rate":0.9)"), std::string::npos)
+      << r.body;
+
+  Get("/v1/check?tenant=t&user=u&permission=assets:read");
+  r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* line : {
+           R"(permcache_http_requests_total{route="/v1/check",method="GET",code="200"} 1)",
+           R"(permcache_decisions_total{result="allowed"} 1)",
+           R"(permcache_cache_hits_total 9)",
+           R"(permcache_build_info{version="test"} 1)",
+           R"(permcache_http_request_duration_seconds_count{route="/v1/check",method="GET"} 1)",
+           R"(permcache_http_requests_total{route="/readyz",method="GET",code="503"} 1)",
+       }) {
+    EXPECT_NE(r.body.find(line), std::string::npos) << line << "\n" << r.body;
+  }
+}
+
+}  // namespace
+}  // namespace permcache::http

@@ -1,0 +1,93 @@
+// A scripted Checker for API tests: records calls, answers what the test sets.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "permcache/checker.h"
+
+namespace permcache::testing {
+
+class FakeChecker final : public Checker {
+ public:
+  StatusOr<Decision> Check(const CheckRequest& r) override {
+    std::lock_guard<std::mutex> l(mu);
+    last_check = {std::string(r.tenant), std::string(r.user), std::string(r.permission),
+                  std::string(r.scope), r.at_least_revision, r.explain};
+    ++checks;
+    if (!check_status.ok()) return check_status;
+    if (r.tenant.empty()) return InvalidArgumentError("tenant: must not be empty");
+    Decision d;
+    d.allowed = r.permission == "assets:read";
+    d.revision = revision;
+    if (r.explain) {
+      Reason reason;
+      reason.kind = d.allowed ? "policy" : "no_match";
+      reason.policy = "p1";
+      d.reason = reason;
+    }
+    return d;
+  }
+  StatusOr<uint64_t> Write(std::span<const WriteOp> ops) override {
+    std::lock_guard<std::mutex> l(mu);
+    if (!write_status.ok()) return write_status;
+    written.assign(ops.begin(), ops.end());
+    return ++revision;
+  }
+  StatusOr<EffectivePermissions> Permissions(std::string_view t, std::string_view u) override {
+    EffectivePermissions p;
+    p.permissions = {std::string(t) + ":" + std::string(u)};
+    p.revision = revision;
+    return p;
+  }
+  StatusOr<MembershipInfo> Membership(std::string_view, std::string_view u) override {
+    if (u == "nobody") return MembershipInfo{false, "none", revision};
+    return MembershipInfo{true, "active", revision};
+  }
+  StatusOr<Model> ExportModel(std::string_view tenant) override {
+    if (tenant == "missing") return NotFoundError("tenant missing does not exist");
+    Model m;
+    m.tenants.push_back({tenant.empty() ? "all" : std::string(tenant)});
+    return m;
+  }
+  StatusOr<uint64_t> ImportModel(const Model& model) override {
+    std::lock_guard<std::mutex> l(mu);
+    imported = model;
+    return ++revision;
+  }
+  StatusOr<uint64_t> Invalidate(const InvalidateRequest& r) override {
+    std::lock_guard<std::mutex> l(mu);
+    last_invalidate = r;
+    return 17;
+  }
+  void ApplyExternalChange(const ChangeSet&) override {}
+  CacheStats Stats() const override {
+    CacheStats s;
+    s.entries = 5;
+    s.hits = 9;
+    s.misses = 1;
+    return s;
+  }
+  uint64_t AppliedRevision() const override { return revision; }
+  Status StoreHealth() override { return store_health; }
+  std::string StoreDescription() const override { return "fake"; }
+  void AddChangeListener(ChangeListener) override {}
+
+  std::mutex mu;
+  uint64_t revision = 42;
+  int checks = 0;
+  struct LastCheck {
+    std::string tenant, user, permission, scope;
+    uint64_t at_least_revision = 0;
+    bool explain = false;
+  } last_check;
+  Status check_status;
+  Status write_status;
+  Status store_health;
+  std::vector<WriteOp> written;
+  Model imported;
+  InvalidateRequest last_invalidate;
+};
+
+}  // namespace permcache::testing

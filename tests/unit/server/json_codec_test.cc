@@ -1,0 +1,322 @@
+#include "server/http/json_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace permcache::http {
+namespace {
+
+constexpr size_t kDepth = 32;
+
+// Asserts `s` is invalid_argument and its message contains `part`.
+void ExpectInvalid(const Status& s, std::string_view part) {
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find(part), std::string::npos)
+      << "message: " << s.message() << "\nexpected to contain: " << part;
+}
+
+StatusOr<std::vector<WriteOp>> Ops(std::string_view body) { return ParseWriteJson(body, kDepth); }
+
+TEST(JsonCodecTest, ParsesEveryOpKind) {
+  const std::string body = R"({"ops":[
+    {"op":"put_tenant","tenant":"t"},
+    {"op":"delete_tenant","tenant":"t"},
+    {"op":"put_business_unit","tenant":"t","business_unit":"bu"},
+    {"op":"delete_business_unit","tenant":"t","business_unit":"bu"},
+    {"op":"put_membership","tenant":"t","user":"u","status":"suspended"},
+    {"op":"put_membership","tenant":"t","user":"u"},
+    {"op":"delete_membership","tenant":"t","user":"u"},
+    {"op":"put_role","tenant":"t","role":"r","inherits":["a","b"]},
+    {"op":"delete_role","tenant":"t","role":"r"},
+    {"op":"put_policy","tenant":"t","policy":"p","effect":"deny","priority":-7,
+     "permissions":["assets:*"],"scope":"bu"},
+    {"op":"delete_policy","tenant":"t","policy":"p"},
+    {"op":"put_role_policy","tenant":"t","role":"r","policy":"p"},
+    {"op":"delete_role_policy","tenant":"t","role":"r","policy":"p"},
+    {"op":"put_user_role","tenant":"t","user":"u","role":"r","business_unit":"bu"},
+    {"op":"delete_user_role","tenant":"t","user":"u","role":"r"},
+    {"op":"put_user_policy","tenant":"t","user":"u","policy":"p"},
+    {"op":"delete_user_policy","tenant":"t","user":"u","policy":"p"}]})";
+  auto ops = Ops(body);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  ASSERT_EQ(ops->size(), 17u);
+  const auto& v = *ops;
+  EXPECT_EQ(v[0].kind, OpKind::kPutTenant);
+  EXPECT_EQ(v[0].tenant, "t");
+  EXPECT_EQ(v[1].kind, OpKind::kDeleteTenant);
+  EXPECT_EQ(v[2].kind, OpKind::kPutBusinessUnit);
+  EXPECT_EQ(v[2].business_unit, "bu");
+  EXPECT_EQ(v[3].kind, OpKind::kDeleteBusinessUnit);
+  EXPECT_EQ(v[4].kind, OpKind::kPutMembership);
+  EXPECT_EQ(v[4].status, MembershipStatus::kSuspended);
+  EXPECT_EQ(v[5].status, MembershipStatus::kActive);  // default
+  EXPECT_EQ(v[6].kind, OpKind::kDeleteMembership);
+  EXPECT_EQ(v[7].kind, OpKind::kPutRole);
+  EXPECT_EQ(v[7].inherits, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(v[8].kind, OpKind::kDeleteRole);
+  EXPECT_EQ(v[9].kind, OpKind::kPutPolicy);
+  EXPECT_EQ(v[9].effect, Effect::kDeny);
+  EXPECT_EQ(v[9].priority, -7);
+  EXPECT_EQ(v[9].permissions, (std::vector<std::string>{"assets:*"}));
+  EXPECT_EQ(v[9].scope, "bu");
+  EXPECT_EQ(v[10].kind, OpKind::kDeletePolicy);
+  EXPECT_EQ(v[11].kind, OpKind::kPutRolePolicy);
+  EXPECT_EQ(v[11].role, "r");
+  EXPECT_EQ(v[11].policy, "p");
+  EXPECT_EQ(v[12].kind, OpKind::kDeleteRolePolicy);
+  EXPECT_EQ(v[13].kind, OpKind::kPutUserRole);
+  EXPECT_EQ(v[13].business_unit, "bu");
+  EXPECT_EQ(v[14].kind, OpKind::kDeleteUserRole);
+  EXPECT_EQ(v[14].business_unit, "");
+  EXPECT_EQ(v[15].kind, OpKind::kPutUserPolicy);
+  EXPECT_EQ(v[16].kind, OpKind::kDeleteUserPolicy);
+  EXPECT_EQ(v[16].user, "u");
+}
+
+TEST(JsonCodecTest, OpErrorsNameTheIndexAndField) {
+  ExpectInvalid(Ops(R"({"ops":[{"op":"put_tenant","tenant":"t"},{"op":"put_foo"}]})").status(),
+                "op 1: unknown op \"put_foo\"");
+  ExpectInvalid(Ops(R"({"ops":[{"tenant":"t"}]})").status(), "op 0: missing field \"op\"");
+  ExpectInvalid(Ops(R"({"ops":[{"op":7}]})").status(), "op 0: field \"op\" must be a string");
+  ExpectInvalid(Ops(R"({"ops":[1]})").status(), "op 0: must be an object");
+  ExpectInvalid(Ops(R"({"ops":[{"op":"put_role","tenant":"t"}]})").status(),
+                "op 0 (put_role): missing field \"role\"");
+  ExpectInvalid(Ops(R"({"ops":[{"op":"put_tenant","tenant":5}]})").status(),
+                "op 0 (put_tenant): field \"tenant\" must be a string");
+  ExpectInvalid(Ops(R"({"ops":[{"op":"put_tenant","tenant":"t","user":"u"}]})").status(),
+                "op 0 (put_tenant): unknown field \"user\"");
+  ExpectInvalid(
+      Ops(R"({"ops":[{"op":"put_role","tenant":"t","role":"r","inherits":"a"}]})").status(),
+      "field \"inherits\" must be an array of strings");
+  ExpectInvalid(
+      Ops(R"({"ops":[{"op":"put_role","tenant":"t","role":"r","inherits":["a",1]}]})").status(),
+      "field \"inherits\"[1] must be a string");
+  ExpectInvalid(Ops(R"({"ops":[{"op":"put_membership","tenant":"t","user":"u","status":"x"}]})")
+                    .status(),
+                "field \"status\" must be \"active\" or \"suspended\"");
+}
+
+TEST(JsonCodecTest, PolicyFieldTypes) {
+  auto policy = [](std::string_view extra) {
+    return Ops(std::string(R"({"ops":[{"op":"put_policy","tenant":"t","policy":"p",)") +
+               std::string(extra) + "}]}");
+  };
+  EXPECT_TRUE(policy(R"("effect":"allow","permissions":[])").ok());
+  ExpectInvalid(policy(R"("permissions":["a"])").status(), "missing field \"effect\"");
+  ExpectInvalid(policy(R"("effect":"allow")").status(), "missing field \"permissions\"");
+  ExpectInvalid(policy(R"("effect":"maybe","permissions":[])").status(),
+                "field \"effect\" must be \"allow\" or \"deny\"");
+  ExpectInvalid(policy(R"("effect":true,"permissions":[])").status(),
+                "field \"effect\" must be a string");
+  for (std::string_view prio : {"1.5", "\"1\"", "2147483648", "-2147483649", "true",
+                                "18446744073709551615"}) {
+    ExpectInvalid(policy(std::string(R"("effect":"allow","permissions":[],"priority":)") +
+                         std::string(prio))
+                      .status(),
+                  "field \"priority\" must be an integer in int32 range");
+  }
+  auto ok = policy(R"("effect":"allow","permissions":[],"priority":2147483647,"scope":null)");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)[0].priority, 2147483647);
+  EXPECT_EQ((*ok)[0].scope, "");
+  ExpectInvalid(policy(R"("effect":"allow","permissions":[],"scope":1)").status(),
+                "field \"scope\" must be a string");
+}
+
+TEST(JsonCodecTest, WriteEnvelopeErrors) {
+  ExpectInvalid(Ops("").status(), "empty body");
+  ExpectInvalid(Ops("[]").status(), "must be a JSON object");
+  ExpectInvalid(Ops("{\"ops\":[}").status(), "malformed JSON");
+  ExpectInvalid(Ops("{} x").status(), "malformed JSON");
+  ExpectInvalid(Ops("{}").status(), "missing field \"ops\"");
+  ExpectInvalid(Ops(R"({"ops":{}})").status(), "field \"ops\" must be an array");
+  ExpectInvalid(Ops(R"({"ops":[],"extra":1})").status(), "unknown field \"extra\"");
+  auto empty = Ops(R"({"ops":[]})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(JsonCodecTest, DepthLimit) {
+  std::string deep = R"({"ops":[{"op":"put_tenant","tenant":"t","x":)";
+  for (int i = 0; i < 40; ++i) deep += "[";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  deep += "}]}";
+  ExpectInvalid(ParseWriteJson(deep, kDepth).status(), "JSON nesting deeper than 32");
+  ExpectInvalid(ParseWriteJson(R"({"ops":[]})", 1).status(), "nesting deeper than 1");
+}
+
+TEST(JsonCodecTest, Check) {
+  auto c = ParseCheckJson(
+      R"({"tenant":"t","user":"u","permission":"a:b","scope":"bu","at_least_revision":42,
+          "explain":true})",
+      kDepth);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->tenant, "t");
+  EXPECT_EQ(c->scope, "bu");
+  EXPECT_EQ(c->at_least_revision, 42u);
+  EXPECT_TRUE(c->explain);
+  const CheckRequest r = c->View();
+  EXPECT_EQ(r.permission, "a:b");
+  ExpectInvalid(ParseCheckJson(R"({"tenant":"t","user":"u"})", kDepth).status(),
+                "missing field \"permission\"");
+  ExpectInvalid(
+      ParseCheckJson(R"({"tenant":"t","user":"u","permission":"p","explain":1})", kDepth)
+          .status(),
+      "field \"explain\" must be true or false");
+  ExpectInvalid(ParseCheckJson(
+                    R"({"tenant":"t","user":"u","permission":"p","at_least_revision":-1})", kDepth)
+                    .status(),
+                "field \"at_least_revision\" must be a non-negative integer");
+  ExpectInvalid(
+      ParseCheckJson(R"({"tenant":"t","user":"u","permission":"p","scpoe":"x"})", kDepth)
+          .status(),
+      "unknown field \"scpoe\"");
+}
+
+TEST(JsonCodecTest, Batch) {
+  auto b = ParseBatchJson(
+      R"({"checks":[{"tenant":"t","user":"u","permission":"a"},
+                    {"tenant":"t","user":"v","permission":"b","explain":true}]})",
+      kDepth, 1000);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ((*b)[1].user, "v");
+  ExpectInvalid(ParseBatchJson(R"({"checks":[{"tenant":"t","user":"u","permission":"a"},
+                                              {"tenant":"t","user":1,"permission":"a"}]})",
+                               kDepth, 1000)
+                    .status(),
+                "checks[1]: field \"user\" must be a string");
+  std::string many = R"({"checks":[)";
+  for (int i = 0; i < 3; ++i) many += std::string(i ? "," : "") + "{}";
+  many += "]}";
+  ExpectInvalid(ParseBatchJson(many, kDepth, 2).status(), "at most 2 checks");
+  ExpectInvalid(ParseBatchJson("{}", kDepth, 2).status(), "missing field \"checks\"");
+}
+
+TEST(JsonCodecTest, Invalidate) {
+  auto one = [](std::string_view body) { return ParseInvalidateJson(body, kDepth); };
+  auto tu = one(R"({"tenant":"t","user":"u"})");
+  ASSERT_TRUE(tu.ok());
+  EXPECT_EQ(tu->tenant, "t");
+  EXPECT_EQ(tu->user, "u");
+  EXPECT_EQ(one(R"({"user":"u"})")->user, "u");
+  EXPECT_EQ(one(R"({"tenant":"t"})")->tenant, "t");
+  EXPECT_EQ(one(R"({"pattern":"perms:42:*"})")->pattern, "perms:42:*");
+  EXPECT_TRUE(one(R"({"all":true})")->all);
+  for (std::string_view bad : {R"({})", R"({"all":false})", R"({"all":true,"user":"u"})",
+                               R"({"pattern":"x","tenant":"t"})", R"({"tenant":""})",
+                               R"({"all":"yes"})", R"({"other":1})"}) {
+    EXPECT_EQ(one(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+Model SampleModel() {
+  Model m;
+  m.tenants = {{"t1"}, {"t2"}};
+  m.business_units = {{"t1", "bu1"}};
+  m.memberships = {{"t1", "jane", MembershipStatus::kActive},
+                   {"t1", "bob", MembershipStatus::kSuspended}};
+  m.roles = {{"t1", "nurse", {}}, {"t1", "senior", {"nurse"}}};
+  m.policies = {{"t1", "p1", Effect::kAllow, 0, {"ui:menu", "a:*"}, ""},
+                {"t1", "p2", Effect::kDeny, -3, {"a:delete"}, "bu1"}};
+  m.role_policies = {{"t1", "nurse", "p1"}};
+  m.user_roles = {{"t1", "jane", "nurse", ""}, {"t1", "bob", "senior", "bu1"}};
+  m.user_policies = {{"t1", "jane", "p2"}};
+  return m;
+}
+
+TEST(JsonCodecTest, ModelRoundTrip) {
+  const Model m = SampleModel();
+  std::string json;
+  AppendModelJson(m, &json);
+  auto back = ParseModelJson(json, kDepth);
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << json;
+  EXPECT_EQ(*back, m);
+  // Optional fields are omitted when empty.
+  EXPECT_NE(json.find(R"({"tenant":"t1","user":"jane","role":"nurse"})"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("scope":"bu1")"), std::string::npos);
+
+  std::string empty_json;
+  AppendModelJson(Model{}, &empty_json);
+  EXPECT_EQ(empty_json,
+            R"({"tenants":[],"business_units":[],"memberships":[],"roles":[],"policies":[],)"
+            R"("role_policies":[],"user_roles":[],"user_policies":[]})");
+  EXPECT_EQ(*ParseModelJson("{}", kDepth), Model{});
+}
+
+TEST(JsonCodecTest, ModelErrorsNameSectionAndIndex) {
+  ExpectInvalid(ParseModelJson(R"({"roles":[{"tenant":"t","role":"r"},{"tenant":"t"}]})", kDepth)
+                    .status(),
+                "roles[1]: missing field \"role\"");
+  ExpectInvalid(ParseModelJson(R"({"tenant":[]})", kDepth).status(), "unknown field \"tenant\"");
+  ExpectInvalid(ParseModelJson(R"({"policies":{}})", kDepth).status(),
+                "field \"policies\" must be an array");
+  ExpectInvalid(ParseModelJson(R"({"tenants":[{"tenant":"t","op":"put_tenant"}]})", kDepth)
+                    .status(),
+                "tenants[0]: unknown field \"op\"");
+}
+
+TEST(JsonCodecTest, DecisionJson) {
+  Decision d;
+  d.allowed = true;
+  d.revision = 42;
+  std::string out;
+  AppendDecisionJson(d, &out);
+  EXPECT_EQ(out, R"({"allowed":true,"revision":42})");
+  Reason r;
+  r.kind = "policy";
+  r.policy = "p1";
+  r.effect = Effect::kDeny;
+  r.priority = 10;
+  r.matched_pattern = "assets:delete";
+  r.role_path = "admin";
+  r.tier = CacheTier::kL1;
+  r.entry_age_ms = 5;
+  r.set_revision = 40;
+  d.allowed = false;
+  d.reason = r;
+  out.clear();
+  AppendDecisionJson(d, &out);
+  EXPECT_EQ(out,
+            R"({"allowed":false,"revision":42,"reason":{"kind":"policy","policy":"p1",)"
+            R"("effect":"deny","priority":10,"matched_pattern":"assets:delete",)"
+            R"("role_path":"admin","business_unit":"","tier":"l1","entry_age_ms":5,)"
+            R"("set_revision":40}})");
+  d.reason->kind = "no_membership";
+  out.clear();
+  AppendDecisionJson(d, &out);
+  EXPECT_EQ(out, R"({"allowed":false,"revision":42,"reason":{"kind":"no_membership",)"
+                 R"("tier":"l1","entry_age_ms":5,"set_revision":40}})");
+}
+
+TEST(JsonCodecTest, PermissionsMembershipStats) {
+  EffectivePermissions p;
+  p.permissions = {"a:read"};
+  p.denied = {"a:delete"};
+  p.scoped.push_back({"bu1", {"b:*"}, {}});
+  p.revision = 7;
+  std::string out;
+  AppendPermissionsJson(p, &out);
+  EXPECT_EQ(out, R"({"permissions":["a:read"],"denied":["a:delete"],)"
+                 R"("scoped":{"bu1":{"permissions":["b:*"],"denied":[]}},"revision":7})");
+  out.clear();
+  AppendMembershipJson({true, "active", 3}, &out);
+  EXPECT_EQ(out, R"({"active":true,"status":"active","revision":3})");
+  CacheStats s;
+  s.hits = 3;
+  s.misses = 1;
+  out.clear();
+  AppendCacheStatsJson(s, "disabled", &out);
+  EXPECT_NE(out.find(R"("hits":3,"misses":1,"hit_rate":0.75,"evictions":0)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"("l2":"disabled"})"), std::string::npos);
+  for (const char* k : {"entries", "invalidations", "memory_bytes", "distinct_sets",
+                        "expirations", "stale_installs_refused", "fills", "applied_revision"}) {
+    EXPECT_NE(out.find(std::string("\"") + k + "\":"), std::string::npos) << k;
+  }
+}
+
+}  // namespace
+}  // namespace permcache::http

@@ -1,0 +1,212 @@
+// Helpers for the store tests: op builders, a fixture with a fresh SQLite file per test and a
+// small hospital-shaped model used by several suites.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "permcache/model.h"
+#include "permcache/store.h"
+#include "support/temp_dir.h"
+
+namespace permcache::store_test {
+
+inline WriteOp Op(OpKind kind, std::string tenant) {
+  WriteOp op;
+  op.kind = kind;
+  op.tenant = std::move(tenant);
+  return op;
+}
+inline WriteOp PutTenant(std::string t) { return Op(OpKind::kPutTenant, std::move(t)); }
+inline WriteOp DeleteTenant(std::string t) { return Op(OpKind::kDeleteTenant, std::move(t)); }
+inline WriteOp PutBu(std::string t, std::string bu) {
+  WriteOp op = Op(OpKind::kPutBusinessUnit, std::move(t));
+  op.business_unit = std::move(bu);
+  return op;
+}
+inline WriteOp DeleteBu(std::string t, std::string bu) {
+  WriteOp op = Op(OpKind::kDeleteBusinessUnit, std::move(t));
+  op.business_unit = std::move(bu);
+  return op;
+}
+inline WriteOp PutMember(std::string t, std::string u,
+                         MembershipStatus status = MembershipStatus::kActive) {
+  WriteOp op = Op(OpKind::kPutMembership, std::move(t));
+  op.user = std::move(u);
+  op.status = status;
+  return op;
+}
+inline WriteOp DeleteMember(std::string t, std::string u) {
+  WriteOp op = Op(OpKind::kDeleteMembership, std::move(t));
+  op.user = std::move(u);
+  return op;
+}
+inline WriteOp PutRole(std::string t, std::string r, std::vector<std::string> inherits = {}) {
+  WriteOp op = Op(OpKind::kPutRole, std::move(t));
+  op.role = std::move(r);
+  op.inherits = std::move(inherits);
+  return op;
+}
+inline WriteOp DeleteRole(std::string t, std::string r) {
+  WriteOp op = Op(OpKind::kDeleteRole, std::move(t));
+  op.role = std::move(r);
+  return op;
+}
+inline WriteOp PutPolicy(std::string t, std::string p, std::vector<std::string> permissions,
+                         Effect effect = Effect::kAllow, int32_t priority = 0,
+                         std::string scope = "") {
+  WriteOp op = Op(OpKind::kPutPolicy, std::move(t));
+  op.policy = std::move(p);
+  op.permissions = std::move(permissions);
+  op.effect = effect;
+  op.priority = priority;
+  op.scope = std::move(scope);
+  return op;
+}
+inline WriteOp DeletePolicy(std::string t, std::string p) {
+  WriteOp op = Op(OpKind::kDeletePolicy, std::move(t));
+  op.policy = std::move(p);
+  return op;
+}
+inline WriteOp PutRolePolicy(std::string t, std::string r, std::string p) {
+  WriteOp op = Op(OpKind::kPutRolePolicy, std::move(t));
+  op.role = std::move(r);
+  op.policy = std::move(p);
+  return op;
+}
+inline WriteOp DeleteRolePolicy(std::string t, std::string r, std::string p) {
+  WriteOp op = Op(OpKind::kDeleteRolePolicy, std::move(t));
+  op.role = std::move(r);
+  op.policy = std::move(p);
+  return op;
+}
+inline WriteOp PutUserRole(std::string t, std::string u, std::string r, std::string bu = "") {
+  WriteOp op = Op(OpKind::kPutUserRole, std::move(t));
+  op.user = std::move(u);
+  op.role = std::move(r);
+  op.business_unit = std::move(bu);
+  return op;
+}
+inline WriteOp DeleteUserRole(std::string t, std::string u, std::string r, std::string bu = "") {
+  WriteOp op = Op(OpKind::kDeleteUserRole, std::move(t));
+  op.user = std::move(u);
+  op.role = std::move(r);
+  op.business_unit = std::move(bu);
+  return op;
+}
+inline WriteOp PutUserPolicy(std::string t, std::string u, std::string p) {
+  WriteOp op = Op(OpKind::kPutUserPolicy, std::move(t));
+  op.user = std::move(u);
+  op.policy = std::move(p);
+  return op;
+}
+inline WriteOp DeleteUserPolicy(std::string t, std::string u, std::string p) {
+  WriteOp op = Op(OpKind::kDeleteUserPolicy, std::move(t));
+  op.user = std::move(u);
+  op.policy = std::move(p);
+  return op;
+}
+
+using UserKeys = std::vector<std::pair<std::string, std::string>>;
+
+// Tenant t1 (business units icu, er):
+//   roles: nurse; senior_nurse inherits nurse; doctor; chief inherits senior_nurse, doctor
+//   policies: read (allow assets:read), write (allow assets:write, scope icu),
+//             block (deny assets:*, priority 10), extra (allow extra:use)
+//   nurse -> read, doctor -> write
+//   users: alice=nurse, bob=senior_nurse, carol=doctor, dave=chief, erin=direct block,
+//          frank=member without roles, gina=nurse in er, sam=suspended nurse
+// Tenant t2 mirrors the role names: nurse -> read, alice=nurse.
+inline std::vector<WriteOp> HospitalOps() {
+  return {
+      PutTenant("t1"),
+      PutBu("t1", "icu"),
+      PutBu("t1", "er"),
+      PutRole("t1", "nurse"),
+      PutRole("t1", "senior_nurse", {"nurse"}),
+      PutRole("t1", "doctor"),
+      PutRole("t1", "chief", {"senior_nurse", "doctor"}),
+      PutPolicy("t1", "read", {"assets:read"}),
+      PutPolicy("t1", "write", {"assets:write"}, Effect::kAllow, 0, "icu"),
+      PutPolicy("t1", "block", {"assets:*"}, Effect::kDeny, 10),
+      PutPolicy("t1", "extra", {"extra:use"}),
+      PutRolePolicy("t1", "nurse", "read"),
+      PutRolePolicy("t1", "doctor", "write"),
+      PutMember("t1", "alice"),
+      PutMember("t1", "bob"),
+      PutMember("t1", "carol"),
+      PutMember("t1", "dave"),
+      PutMember("t1", "erin"),
+      PutMember("t1", "frank"),
+      PutMember("t1", "gina"),
+      PutMember("t1", "sam", MembershipStatus::kSuspended),
+      PutUserRole("t1", "alice", "nurse"),
+      PutUserRole("t1", "bob", "senior_nurse"),
+      PutUserRole("t1", "carol", "doctor"),
+      PutUserRole("t1", "dave", "chief"),
+      PutUserRole("t1", "gina", "nurse", "er"),
+      PutUserRole("t1", "sam", "nurse"),
+      PutUserPolicy("t1", "erin", "block"),
+      PutTenant("t2"),
+      PutRole("t2", "nurse"),
+      PutPolicy("t2", "read", {"assets:read"}),
+      PutRolePolicy("t2", "nurse", "read"),
+      PutMember("t2", "alice"),
+      PutUserRole("t2", "alice", "nurse"),
+  };
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = OpenAt(path()); }
+
+  std::string path() const { return dir_.File("store.db"); }
+
+  static std::unique_ptr<Store> OpenAt(const std::string& path) {
+    StatusOr<std::unique_ptr<Store>> store = OpenStore("sqlite:" + path);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  ChangeSet MustApply(const std::vector<WriteOp>& ops) { return MustApply(*store_, ops); }
+  static ChangeSet MustApply(Store& store, const std::vector<WriteOp>& ops) {
+    StatusOr<ChangeSet> cs = store.Apply(ops);
+    EXPECT_TRUE(cs.ok()) << cs.status().ToString();
+    return cs.ok() ? *cs : ChangeSet{};
+  }
+
+  // The error of a batch expected to fail.
+  Status ApplyError(const std::vector<WriteOp>& ops) {
+    StatusOr<ChangeSet> cs = store_->Apply(ops);
+    EXPECT_FALSE(cs.ok()) << "batch unexpectedly succeeded";
+    return cs.status();
+  }
+
+  uint64_t Revision() {
+    StatusOr<uint64_t> r = store_->CurrentRevision();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : 0;
+  }
+
+  Model ExportAll() { return ExportOf(*store_, ""); }
+  static Model ExportOf(Store& store, std::string_view tenant) {
+    StatusOr<Model> m = store.Export(tenant);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? *m : Model{};
+  }
+
+  UserGrants Grants(std::string_view tenant, std::string_view user) {
+    StatusOr<UserGrants> g = store_->LoadGrants(tenant, user);
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    return g.ok() ? *g : UserGrants{};
+  }
+
+  permcache::testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace permcache::store_test
