@@ -25,6 +25,7 @@
 #include "permcache/decision.h"
 #include "permcache/model.h"
 #include "permcache/options.h"
+#include "permcache/remote_cache.h"
 #include "permcache/status.h"
 #include "permcache/store.h"
 
@@ -72,6 +73,15 @@ struct CacheStats {
   uint64_t set_bytes = 0;       // bytes held by those sets
   uint64_t applied_revision = 0;
   uint64_t store_errors = 0;    // failed store reads/writes/catch-ups (fail closed)
+  uint64_t catch_ups = 0;       // changelog catch-ups that found revisions to apply
+  uint64_t newest_seen_revision = 0;  // bus lag = newest_seen_revision - applied_revision
+  // L2 (remote cache) and bus; all zero / false when no remote cache is configured.
+  bool l2_enabled = false;
+  bool l2_up = false;           // reachable and consistent (every change re-applied)
+  bool l1_enabled = true;       // false while a configured bus is down (checks bypass L1)
+  bool bus_up = false;
+  uint64_t l2_hits = 0, l2_misses = 0, l2_errors = 0, l2_keys = 0, l2_puts_refused_stale = 0;
+  uint64_t bus_messages_received = 0, bus_messages_applied = 0;
   double hit_rate() const {
     return hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
   }
@@ -88,6 +98,12 @@ class Checker {
   // Uses an already opened store (tests, embedding with a custom Store).
   static StatusOr<std::unique_ptr<Checker>> Open(const Options& options,
                                                  std::unique_ptr<Store> store);
+  // With a shared second cache tier and invalidation bus (e.g. Redis). The Checker starts the
+  // bus; while the bus is down it bypasses L1, and while the remote cache is down or may have
+  // missed an invalidation it bypasses L2 (checks then go to the store).
+  static StatusOr<std::unique_ptr<Checker>> Open(const Options& options,
+                                                 std::unique_ptr<Store> store,
+                                                 std::unique_ptr<RemoteCache> remote);
   virtual ~Checker() = default;
 
   // May (tenant, user) do `permission` (in business unit `scope`)? kInvalidArgument for a bad

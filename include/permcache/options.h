@@ -5,7 +5,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
+
+#include "permcache/observer.h"
 
 namespace permcache {
 
@@ -30,6 +33,8 @@ struct Options {
   // How often the node reads the store's changelog to apply writes made by other nodes or
   // processes (the truth that a bus only speeds up). 0 disables polling. Default 250 ms.
   std::chrono::milliseconds changelog_poll_interval = std::chrono::milliseconds(250);
+  // Receives timings (remote cache reads, store reads, invalidation lag). Default none.
+  std::shared_ptr<CheckerObserver> observer;
 };
 
 }  // namespace permcache

@@ -46,6 +46,10 @@ class RemoteCache {
   // refused, and publishes `change` on the bus for other nodes.
   virtual Status InvalidateAndPublish(const ChangeSet& change) = 0;
 
+  // The same without publishing: for changes a node learned from the store's changelog (their
+  // writer may have failed to reach the cache), so L2 heals without a message storm.
+  virtual Status Invalidate(const ChangeSet& change) = 0;
+
   // Admin invalidation: deletes matching keys (SCAN MATCH in batches, never KEYS) and publishes
   // it to every node. Returns the number of keys deleted.
   struct AdminInvalidation {

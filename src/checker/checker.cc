@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <chrono>
-#include <set>
 #include <string>
 
 #include "checker/checker_impl.h"
@@ -37,44 +36,132 @@ Status ValidateOptions(const Options& o) {
   return Status::Ok();
 }
 
+Status ValidateInvalidate(const InvalidateRequest& r) {
+  const int forms = (r.all ? 1 : 0) + (!r.pattern.empty() ? 1 : 0) +
+                    (!r.tenant.empty() || !r.user.empty() ? 1 : 0);
+  if (forms != 1) {
+    return InvalidArgumentError("give exactly one of: tenant+user, user, tenant, pattern, all");
+  }
+  if (!r.pattern.empty()) {
+    if (r.pattern.size() > 512) return InvalidArgumentError("pattern is longer than 512 chars");
+    if (!r.pattern.starts_with("perms:")) {
+      return InvalidArgumentError("pattern must match keys \"perms:{user}:{tenant}\" (start with \"perms:\")");
+    }
+  }
+  if (!r.tenant.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", r.tenant));
+  if (!r.user.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("user", r.user));
+  return Status::Ok();
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Checker>> Checker::Open(const Options& options) {
   PERMCACHE_RETURN_IF_ERROR(ValidateOptions(options));
   PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options.store_url));
-  return Open(options, std::move(store));
+  return Open(options, std::move(store), nullptr);
 }
 
 StatusOr<std::unique_ptr<Checker>> Checker::Open(const Options& options,
                                                  std::unique_ptr<Store> store) {
+  return Open(options, std::move(store), nullptr);
+}
+
+StatusOr<std::unique_ptr<Checker>> Checker::Open(const Options& options,
+                                                 std::unique_ptr<Store> store,
+                                                 std::unique_ptr<RemoteCache> remote) {
   PERMCACHE_RETURN_IF_ERROR(ValidateOptions(options));
   if (store == nullptr) return InvalidArgumentError("store must not be null");
   // The cache starts empty, so every change up to now is already reflected in what it will load.
   PERMCACHE_ASSIGN_OR_RETURN(uint64_t revision, store->CurrentRevision());
-  return std::unique_ptr<Checker>(new CheckerImpl(options, std::move(store), revision));
+  return std::unique_ptr<Checker>(
+      new CheckerImpl(options, std::move(store), std::move(remote), revision));
 }
 
 CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
-                         uint64_t start_revision)
+                         std::unique_ptr<RemoteCache> remote, uint64_t start_revision)
     : options_(options),
       store_(std::move(store)),
+      remote_(std::move(remote)),
       clock_(SystemClock::Get()),
       cache_(options.cache, clock_),
       tracker_(store_.get(), start_revision,
-               [this](const ChangeSet& change) { InvalidateLocal(change); }) {
+               [this](const ChangeSet& change, RevisionTracker::Origin origin) {
+                 ApplyChange(change, origin);
+               }) {
   tracker_.StartPolling(options_.changelog_poll_interval);
+  if (remote_ != nullptr) {
+    // L1 stays bypassed until the bus is subscribed: until then, other nodes' writes could
+    // only reach us through the (slower) changelog poll.
+    l1_usable_.store(false, std::memory_order_release);
+    l2_usable_.store(remote_->Health() == "up", std::memory_order_release);
+    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+    remote_->StartBus([this](const ChangeSet& c) { OnBusChange(c); },
+                      [this](const RemoteCache::AdminInvalidation& a) {
+                        InvalidateLocal({a.tenant, a.user, a.pattern, a.all});
+                      },
+                      [this](bool up) { OnBusState(up); });
+  }
 }
 
-CheckerImpl::~CheckerImpl() = default;
+CheckerImpl::~CheckerImpl() {
+  // Stop every thread that calls back into this object before its members go away.
+  tracker_.StopPolling();
+  {
+    std::lock_guard<std::mutex> lock(l2_mu_);
+    stopping_ = true;
+  }
+  l2_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  remote_.reset();  // joins the bus thread
+}
 
-StatusOr<L1Cache::Loaded> CheckerImpl::LoadFromStore(std::string_view tenant,
-                                                     std::string_view user) {
+// ---- loading ---------------------------------------------------------------------------------
+
+StatusOr<UserGrants> CheckerImpl::ReadGrants(std::string_view tenant, std::string_view user,
+                                             CacheTier* tier) {
+  CheckerObserver* observer = options_.observer.get();
+  const bool use_l2 = remote_ != nullptr && l2_usable_.load(std::memory_order_acquire);
+  if (use_l2) {
+    const auto start = std::chrono::steady_clock::now();
+    auto got = remote_->Get(tenant, user);
+    if (observer) observer->OnRemoteCacheRead(SecondsSince(start));
+    if (got.ok() && got->has_value()) {
+      l2_hits_.fetch_add(1, std::memory_order_relaxed);
+      *tier = CacheTier::kL2;
+      return std::move(**got);
+    }
+    // A miss or an L2 error: the store answers either way (never fail because of L2).
+    (got.ok() ? l2_misses_ : l2_errors_).fetch_add(1, std::memory_order_relaxed);
+  }
+  const auto start = std::chrono::steady_clock::now();
   auto grants = store_->LoadGrants(tenant, user);
+  if (observer) observer->OnStoreRead(SecondsSince(start));
   if (!grants.ok()) {
     store_errors_.fetch_add(1, std::memory_order_relaxed);
     return UnavailableError("store read failed: " + grants.status().message());
   }
+  *tier = CacheTier::kStore;
+  // Put refuses itself when the key was invalidated after grants->revision (no resurrection).
+  if (use_l2 && !remote_->Put(tenant, user, *grants).ok()) {
+    l2_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return grants;
+}
+
+StatusOr<L1Cache::Loaded> CheckerImpl::Load(std::string_view tenant, std::string_view user) {
   L1Cache::Loaded loaded;
+  auto grants = ReadGrants(tenant, user, &loaded.tier);
+  if (!grants.ok()) return grants.status();
   loaded.set = interner_.Intern(CompilePermissionSet(*grants));
   loaded.revision = grants->revision;
   return loaded;
@@ -82,16 +169,15 @@ StatusOr<L1Cache::Loaded> CheckerImpl::LoadFromStore(std::string_view tenant,
 
 StatusOr<CheckerImpl::SetRef> CheckerImpl::GetSet(std::string_view tenant,
                                                   std::string_view user) {
-  const uint64_t hash = HashKey(tenant, user);
-  auto loaded = cache_.Load(hash, tenant, user, [&] { return LoadFromStore(tenant, user); });
+  StatusOr<L1Cache::Loaded> loaded =
+      l1_usable_.load(std::memory_order_acquire)
+          ? cache_.Load(HashKey(tenant, user), tenant, user, [&] { return Load(tenant, user); })
+          : Load(tenant, user);
   if (!loaded.ok()) return loaded.status();
-  return SetRef{std::move(loaded->set), loaded->revision};
+  return SetRef{std::move(loaded->set), loaded->revision, loaded->tier};
 }
 
-void CheckerImpl::InvalidateLocal(const ChangeSet& change) {
-  for (const auto& [tenant, user] : change.users) cache_.InvalidateKey(tenant, user);
-  for (const auto& tenant : change.tenants) cache_.InvalidateTenant(tenant);
-}
+// ---- checks ------------------------------------------------------------------------------------
 
 StatusOr<Decision> CheckerImpl::Check(const CheckRequest& r) {
   PERMCACHE_RETURN_IF_ERROR(ValidateCheck(r));
@@ -104,48 +190,31 @@ StatusOr<Decision> CheckerImpl::Check(const CheckRequest& r) {
     }
     applied = tracker_.applied();
   }
-  const uint64_t hash = HashKey(r.tenant, r.user);
   Decision d;
-  const bool hit = cache_.Visit(hash, r.tenant, r.user, [&](const L1Cache::EntryView& e) {
-    d.allowed = e.set.Allowed(r.permission, r.scope);
-    d.revision = std::max(applied, e.revision);
-    if (r.explain) {
-      d.reason = e.set.Explain(r.permission, r.scope);
-      d.reason->tier = CacheTier::kL1;
-      d.reason->entry_age_ms = clock_->NowMs() - e.filled_at_ms;
-      d.reason->set_revision = e.revision;
-    }
-  });
-  if (hit) return d;
-  auto loaded = cache_.Load(hash, r.tenant, r.user, [&] { return LoadFromStore(r.tenant, r.user); });
-  if (!loaded.ok()) return loaded.status();
-  d.allowed = loaded->set->Allowed(r.permission, r.scope);
-  d.revision = std::max(applied, loaded->revision);
+  const bool use_l1 = l1_usable_.load(std::memory_order_acquire);
+  if (use_l1) {
+    const bool hit = cache_.Visit(HashKey(r.tenant, r.user), r.tenant, r.user,
+                                  [&](const L1Cache::EntryView& e) {
+                                    d.allowed = e.set.Allowed(r.permission, r.scope);
+                                    d.revision = std::max(applied, e.revision);
+                                    if (r.explain) {
+                                      d.reason = e.set.Explain(r.permission, r.scope);
+                                      d.reason->tier = CacheTier::kL1;
+                                      d.reason->entry_age_ms = clock_->NowMs() - e.filled_at_ms;
+                                      d.reason->set_revision = e.revision;
+                                    }
+                                  });
+    if (hit) return d;
+  }
+  PERMCACHE_ASSIGN_OR_RETURN(SetRef ref, GetSet(r.tenant, r.user));
+  d.allowed = ref.set->Allowed(r.permission, r.scope);
+  d.revision = std::max(applied, ref.revision);
   if (r.explain) {
-    d.reason = loaded->set->Explain(r.permission, r.scope);
-    d.reason->tier = CacheTier::kStore;
-    d.reason->set_revision = loaded->revision;
+    d.reason = ref.set->Explain(r.permission, r.scope);
+    d.reason->tier = ref.tier;
+    d.reason->set_revision = ref.revision;
   }
   return d;
-}
-
-StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  auto change = store_->Apply(ops);
-  if (!change.ok()) {
-    if (change.status().code() != StatusCode::kInvalidArgument) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-    }
-    return change.status();
-  }
-  // Invalidate before returning: once the caller sees the revision, no check here answers from
-  // older state. A gap (another node wrote in between) is caught up from the changelog.
-  if (!tracker_.OnChange(*change).ok()) {
-    // Our own keys are invalidated; the other writers' changes follow on the next catch-up.
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-  }
-  for (const auto& listener : listeners_) listener(*change);
-  return change->revision;
 }
 
 StatusOr<EffectivePermissions> CheckerImpl::Permissions(std::string_view tenant,
@@ -187,6 +256,8 @@ StatusOr<MembershipInfo> CheckerImpl::Membership(std::string_view tenant, std::s
   return info;
 }
 
+// ---- model -----------------------------------------------------------------------------------
+
 StatusOr<Model> CheckerImpl::ExportModel(std::string_view tenant) {
   if (!tenant.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", tenant));
   return store_->Export(tenant);
@@ -198,28 +269,154 @@ StatusOr<uint64_t> CheckerImpl::ImportModel(const Model& model) {
   return Write(ops);
 }
 
-StatusOr<uint64_t> CheckerImpl::Invalidate(const InvalidateRequest& r) {
-  const int forms = (r.all ? 1 : 0) + (!r.pattern.empty() ? 1 : 0) +
-                    (!r.tenant.empty() || !r.user.empty() ? 1 : 0);
-  if (forms != 1) {
-    return InvalidArgumentError(
-        "give exactly one of: tenant+user, user, tenant, pattern, all");
+// ---- writes and invalidation ---------------------------------------------------------------
+
+StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto change = store_->Apply(ops);
+  if (!change.ok()) {
+    if (change.status().code() != StatusCode::kInvalidArgument) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return change.status();
   }
+  change->committed_at_ms = WallClockMs();
+  // L2 first, then L1: a fill that starts after the L1 invalidation then finds L2 either clean
+  // or marked dirty (bypassed), never the entry this write made stale.
+  if (remote_ != nullptr && !remote_->InvalidateAndPublish(*change).ok()) {
+    l2_errors_.fetch_add(1, std::memory_order_relaxed);
+    MarkL2Dirty(change->revision - 1);
+  }
+  // Invalidate before returning: once the caller sees the revision, no check here answers from
+  // older state. A gap (another node wrote in between) is caught up from the changelog.
+  if (!tracker_.OnChange(*change).ok()) {
+    // Our own keys are invalidated; the other writers' changes follow on the next catch-up.
+    store_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  for (const auto& listener : listeners_) listener(*change);
+  return change->revision;
+}
+
+void CheckerImpl::ApplyChange(const ChangeSet& change, RevisionTracker::Origin origin) {
+  if (origin == RevisionTracker::Origin::kChangelog && remote_ != nullptr &&
+      !remote_->Invalidate(change).ok()) {
+    l2_errors_.fetch_add(1, std::memory_order_relaxed);
+    MarkL2Dirty(change.revision - 1);
+  }
+  for (const auto& [tenant, user] : change.users) cache_.InvalidateKey(tenant, user);
+  for (const auto& tenant : change.tenants) cache_.InvalidateTenant(tenant);
+}
+
+uint64_t CheckerImpl::InvalidateLocal(const InvalidateRequest& r) {
   if (r.all) return cache_.InvalidateAll();
-  if (!r.pattern.empty()) {
-    if (r.pattern.size() > 512) return InvalidArgumentError("pattern is longer than 512 chars");
-    return cache_.InvalidatePattern(r.pattern);
-  }
-  if (!r.tenant.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", r.tenant));
-  if (!r.user.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("user", r.user));
+  if (!r.pattern.empty()) return cache_.InvalidatePattern(r.pattern);
   if (!r.tenant.empty() && !r.user.empty()) return cache_.InvalidateKey(r.tenant, r.user);
   if (!r.user.empty()) return cache_.InvalidateUser(r.user);
-  return cache_.InvalidateTenant(r.tenant);
+  if (!r.tenant.empty()) return cache_.InvalidateTenant(r.tenant);
+  return 0;
+}
+
+StatusOr<uint64_t> CheckerImpl::Invalidate(const InvalidateRequest& r) {
+  PERMCACHE_RETURN_IF_ERROR(ValidateInvalidate(r));
+  uint64_t dropped = InvalidateLocal(r);
+  if (remote_ != nullptr) {
+    // Deletes the matching L2 keys and tells every other node to drop its L1 entries.
+    auto remote = remote_->AdminInvalidate({r.tenant, r.user, r.pattern, r.all});
+    if (!remote.ok()) {
+      l2_errors_.fetch_add(1, std::memory_order_relaxed);
+      return UnavailableError("cleared " + std::to_string(dropped) +
+                              " entries on this node, but not on the other nodes / L2: " +
+                              remote.status().message());
+    }
+    dropped += *remote;
+  }
+  return dropped;
 }
 
 void CheckerImpl::ApplyExternalChange(const ChangeSet& change) {
   if (!tracker_.OnChange(change).ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
 }
+
+// ---- L2 consistency and the bus --------------------------------------------------------------
+
+void CheckerImpl::MarkL2Dirty(uint64_t from) {
+  {
+    std::lock_guard<std::mutex> lock(l2_mu_);
+    l2_dirty_from_ = std::min(l2_dirty_from_, from);
+    ++l2_dirty_generation_;
+    l2_usable_.store(false, std::memory_order_release);
+  }
+  l2_cv_.notify_all();
+}
+
+Status CheckerImpl::ReplayIntoL2() {
+  uint64_t from, generation;
+  {
+    std::lock_guard<std::mutex> lock(l2_mu_);
+    from = l2_dirty_from_;
+    generation = l2_dirty_generation_;
+  }
+  if (from != kL2Clean) {
+    // Every change since `from` may have missed L2: tombstone and delete its keys again.
+    constexpr size_t kBatch = 1000;
+    uint64_t after = from;
+    while (true) {
+      auto changes = store_->ChangesSince(after, kBatch);
+      if (!changes.ok()) return changes.status();
+      for (const ChangeSet& change : *changes) {
+        PERMCACHE_RETURN_IF_ERROR(remote_->Invalidate(change));
+        after = change.revision;
+      }
+      if (changes->size() < kBatch) break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(l2_mu_);
+  if (generation == l2_dirty_generation_) {  // nothing new went wrong meanwhile
+    l2_dirty_from_ = kL2Clean;
+    l2_usable_.store(true, std::memory_order_release);
+  }
+  return Status::Ok();
+}
+
+void CheckerImpl::MaintenanceLoop() {
+  std::unique_lock<std::mutex> lock(l2_mu_);
+  while (!stopping_) {
+    l2_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    if (stopping_) break;
+    const bool replay = !l2_usable_.load(std::memory_order_acquire);
+    lock.unlock();
+    if (replay && remote_->Health() == "up") ReplayIntoL2().IgnoreError();  // retried next tick
+    if (bus_up_.load(std::memory_order_acquire) && !l1_usable_.load(std::memory_order_acquire)) {
+      // The bus is back: apply what it missed from the changelog, then trust L1 again.
+      if (tracker_.CatchUp().ok()) l1_usable_.store(true, std::memory_order_release);
+    }
+    lock.lock();
+  }
+}
+
+void CheckerImpl::OnBusState(bool up) {
+  bus_up_.store(up, std::memory_order_release);
+  if (!up) {
+    // Without the bus, other nodes' writes only arrive by polling: serve from L2/the store
+    // rather than risk a stale L1 answer. Flag first, then flush (which poisons fills).
+    l1_usable_.store(false, std::memory_order_release);
+    cache_.InvalidateAll();
+  }
+  l2_cv_.notify_all();  // the maintenance thread re-enables L1 after catching up
+}
+
+void CheckerImpl::OnBusChange(const ChangeSet& change) {
+  // Already applied (our own write echoed back, or the changelog poll got there first).
+  if (change.revision <= tracker_.applied()) return;
+  if (!tracker_.OnChange(change).ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
+  bus_applied_.fetch_add(1, std::memory_order_relaxed);
+  if (change.committed_at_ms > 0 && options_.observer != nullptr) {
+    options_.observer->OnInvalidationLag(
+        static_cast<double>(std::max<int64_t>(0, WallClockMs() - change.committed_at_ms)) / 1e3);
+  }
+}
+
+// ---- stats -------------------------------------------------------------------------------------
 
 CacheStats CheckerImpl::Stats() const {
   L1Cache::Stats s = cache_.GetStats();
@@ -236,8 +433,24 @@ CacheStats CheckerImpl::Stats() const {
   out.memory_bytes = s.memory_bytes;
   out.distinct_sets = interner_.live_sets();
   out.set_bytes = interner_.live_bytes();
-  out.applied_revision = AppliedRevision();
+  out.applied_revision = tracker_.applied();
+  out.newest_seen_revision = std::max(tracker_.newest_seen(), out.applied_revision);
+  out.catch_ups = tracker_.catch_ups();
   out.store_errors = store_errors_.load(std::memory_order_relaxed);
+  out.l1_enabled = l1_usable_.load(std::memory_order_acquire);
+  if (remote_ != nullptr) {
+    RemoteCacheStats r = remote_->Stats();
+    out.l2_enabled = true;
+    out.l2_up = l2_usable_.load(std::memory_order_acquire) && r.connected;
+    out.bus_up = bus_up_.load(std::memory_order_acquire);
+    out.l2_hits = l2_hits_.load(std::memory_order_relaxed);
+    out.l2_misses = l2_misses_.load(std::memory_order_relaxed);
+    out.l2_errors = l2_errors_.load(std::memory_order_relaxed) + r.errors;
+    out.l2_keys = r.keys;
+    out.l2_puts_refused_stale = r.puts_refused_stale;
+    out.bus_messages_received = r.bus_messages_received;
+    out.bus_messages_applied = bus_applied_.load(std::memory_order_relaxed);
+  }
   return out;
 }
 

@@ -1,13 +1,17 @@
 // CheckerImpl: the Checker behind include/permcache/checker.h. Wires the store, the engine
-// (compile + intern) and the L1 cache, and keeps this node's applied revision.
+// (compile + intern), the L1 cache, the optional remote cache (L2 + bus) and this node's
+// revision tracking.
 //
-// Thread safety: all public methods are thread-safe. Writes are serialized by write_mu_
-// (lock order: write_mu_, then the tracker's mutex, then cache shard locks).
+// Thread safety: all public methods are thread-safe. Writes are serialized by write_mu_.
+// Lock order: write_mu_, then the tracker's mutex, then l2_mu_, then cache shard locks.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "cache/l1_cache.h"
@@ -21,7 +25,8 @@ namespace permcache {
 
 class CheckerImpl final : public Checker {
  public:
-  CheckerImpl(const Options& options, std::unique_ptr<Store> store, uint64_t start_revision);
+  CheckerImpl(const Options& options, std::unique_ptr<Store> store,
+              std::unique_ptr<RemoteCache> remote, uint64_t start_revision);
   ~CheckerImpl() override;
 
   StatusOr<Decision> Check(const CheckRequest& request) override;
@@ -42,27 +47,61 @@ class CheckerImpl final : public Checker {
   }
 
  private:
+  static constexpr uint64_t kL2Clean = std::numeric_limits<uint64_t>::max();
+
   // A compiled set and where it came from, for the non-hot-path readers.
   struct SetRef {
     L1Cache::SetPtr set;
     uint64_t revision = 0;
+    CacheTier tier = CacheTier::kStore;
   };
 
-  // Drops the L1 entries `change` affects.
-  void InvalidateLocal(const ChangeSet& change);
-  // Reads (tenant, user) from the store and compiles it (the cache loader).
-  StatusOr<L1Cache::Loaded> LoadFromStore(std::string_view tenant, std::string_view user);
-  // The current set of (tenant, user), from L1 or the store.
+  // Drops what `change` affects from L1 (and, for changes learned from the changelog, from L2:
+  // their writer may not have reached it).
+  void ApplyChange(const ChangeSet& change, RevisionTracker::Origin origin);
+  // Drops the local L1 entries an admin invalidation names; returns how many.
+  uint64_t InvalidateLocal(const InvalidateRequest& request);
+  // Reads (tenant, user) from L2 or the store and compiles it (the cache loader).
+  StatusOr<L1Cache::Loaded> Load(std::string_view tenant, std::string_view user);
+  StatusOr<UserGrants> ReadGrants(std::string_view tenant, std::string_view user,
+                                  CacheTier* tier);
+  // The current set of (tenant, user), from L1 (when usable), L2 or the store.
   StatusOr<SetRef> GetSet(std::string_view tenant, std::string_view user);
+
+  // L2 consistency: after a failed invalidation L2 may hold entries of revisions > `from`
+  // that should be gone; it is not read until every changelog entry since is re-applied.
+  void MarkL2Dirty(uint64_t from);
+  void MaintenanceLoop();
+  Status ReplayIntoL2();
+  void OnBusState(bool up);
+  void OnBusChange(const ChangeSet& change);
 
   const Options options_;
   const std::unique_ptr<Store> store_;
+  // May be null. Not const: the destructor resets it first to join the bus thread.
+  std::unique_ptr<RemoteCache> remote_;
   const Clock* clock_;
   Interner interner_;
   L1Cache cache_;
   RevisionTracker tracker_;
-  // Relaxed: a statistic.
+
+  // Relaxed: statistics.
   std::atomic<uint64_t> store_errors_{0};
+  std::atomic<uint64_t> l2_hits_{0}, l2_misses_{0}, l2_errors_{0};
+  std::atomic<uint64_t> bus_applied_{0};
+
+  // Acquire/release: flipped by the bus and maintenance threads, read on every check; a check
+  // that sees `true` also sees the flush / replay that preceded the store.
+  std::atomic<bool> l1_usable_{true};
+  std::atomic<bool> l2_usable_{false};
+  std::atomic<bool> bus_up_{false};
+
+  std::mutex l2_mu_;
+  uint64_t l2_dirty_from_ PERMCACHE_GUARDED_BY(l2_mu_) = kL2Clean;
+  uint64_t l2_dirty_generation_ PERMCACHE_GUARDED_BY(l2_mu_) = 0;
+  bool stopping_ PERMCACHE_GUARDED_BY(l2_mu_) = false;
+  std::condition_variable l2_cv_;
+  std::thread maintenance_;
 
   std::mutex write_mu_;
   std::vector<ChangeListener> listeners_;

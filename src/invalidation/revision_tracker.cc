@@ -8,7 +8,9 @@ namespace permcache {
 RevisionTracker::RevisionTracker(Store* store, uint64_t start, ApplyFn apply)
     : store_(store), apply_(std::move(apply)), applied_(start), newest_seen_(start) {}
 
-RevisionTracker::~RevisionTracker() {
+RevisionTracker::~RevisionTracker() { StopPolling(); }
+
+void RevisionTracker::StopPolling() {
   {
     std::lock_guard<std::mutex> lock(poll_mu_);
     stopping_ = true;
@@ -36,7 +38,7 @@ Status RevisionTracker::OnChange(const ChangeSet& change) {
   NoteSeen(change.revision);
   std::lock_guard<std::mutex> lock(mu_);
   // Invalidating is idempotent, so an old or duplicate change is harmless to apply again.
-  apply_(change);
+  apply_(change, Origin::kDirect);
   const uint64_t applied = applied_.load(std::memory_order_relaxed);
   if (change.revision <= applied + 1) {
     Advance(change.revision);
@@ -66,7 +68,7 @@ Status RevisionTracker::CatchUpLocked() {
       return UnavailableError("store unavailable: " + changes.status().message());
     }
     for (const ChangeSet& change : *changes) {
-      apply_(change);
+      apply_(change, Origin::kChangelog);
       applied = std::max(applied, change.revision);
       Advance(applied);
     }

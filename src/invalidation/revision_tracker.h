@@ -25,7 +25,10 @@ namespace permcache {
 
 class RevisionTracker {
  public:
-  using ApplyFn = std::function<void(const ChangeSet&)>;
+  // How a change reached this node: directly (its own write, a bus message) or from the
+  // changelog (its writer's own notifications may have failed).
+  enum class Origin { kDirect, kChangelog };
+  using ApplyFn = std::function<void(const ChangeSet&, Origin)>;
 
   // `store` must outlive the tracker. `start` is the revision the caches already reflect.
   RevisionTracker(Store* store, uint64_t start, ApplyFn apply);
@@ -55,8 +58,10 @@ class RevisionTracker {
   // changelog: for callers that have just dropped their whole cache (e.g. a lost bus).
   Status ResetToStore();
 
-  // Calls CatchUp() every `interval` on a thread of its own until destruction.
+  // Calls CatchUp() every `interval` on a thread of its own until StopPolling / destruction.
   void StartPolling(std::chrono::milliseconds interval);
+  // Stops and joins the polling thread (idempotent).
+  void StopPolling();
 
  private:
   Status CatchUpLocked() PERMCACHE_REQUIRES(mu_);

@@ -190,6 +190,7 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
 std::string EncodeChangeMessage(const ChangeSet& change, std::string_view origin) {
   json::object root;
   root["revision"] = change.revision;
+  if (change.committed_at_ms > 0) root["committed_at_ms"] = change.committed_at_ms;
   json::array users;
   users.reserve(change.users.size());
   for (const auto& [tenant, user] : change.users) users.emplace_back(json::array{tenant, user});
@@ -239,6 +240,9 @@ StatusOr<BusMessage> DecodeBusMessage(std::string_view text) {
   }
   if (!GetInt(o, "revision", &msg.change.revision, &error)) {
     return InvalidArgumentError("bus message: " + error);
+  }
+  if (const json::value* at = o.if_contains("committed_at_ms"); at && at->is_int64()) {
+    msg.change.committed_at_ms = at->get_int64();
   }
   if (const json::value* users = o.if_contains("users")) {
     const json::array* ua = users->if_array();

@@ -535,19 +535,29 @@ Status RedisCache::Publish(Connection& conn, const std::string& message) const {
   return Expect(conn.Command({"PUBLISH", keys_.Channel(), message}), "PUBLISH").status();
 }
 
+Status RedisCache::InvalidateChange(Connection& c, const ChangeSet& change) const {
+  uint64_t deleted = 0;
+  PERMCACHE_RETURN_IF_ERROR(InvalidateUserKeys(c, change.users, change.revision, &deleted));
+  for (const std::string& tenant : change.tenants) {
+    // Tombstone first: a fill racing with the scan is then refused instead of surviving it.
+    PERMCACHE_RETURN_IF_ERROR(RaiseTombstone(c, keys_.TenantTombstone(tenant), change.revision));
+    PERMCACHE_RETURN_IF_ERROR(ScanDelete(c, keys_.TenantEntriesPattern(tenant), &deleted));
+  }
+  return Status::Ok();
+}
+
 Status RedisCache::InvalidateAndPublish(const ChangeSet& change) {
   NoteRevision(change.revision);
   const std::string message = EncodeChangeMessage(change, config_.node_id);
   return Run([&](Connection& c) -> Status {
-    uint64_t deleted = 0;
-    PERMCACHE_RETURN_IF_ERROR(InvalidateUserKeys(c, change.users, change.revision, &deleted));
-    for (const std::string& tenant : change.tenants) {
-      // Tombstone first: a fill racing with the scan is then refused instead of surviving it.
-      PERMCACHE_RETURN_IF_ERROR(RaiseTombstone(c, keys_.TenantTombstone(tenant), change.revision));
-      PERMCACHE_RETURN_IF_ERROR(ScanDelete(c, keys_.TenantEntriesPattern(tenant), &deleted));
-    }
+    PERMCACHE_RETURN_IF_ERROR(InvalidateChange(c, change));
     return Publish(c, message);
   });
+}
+
+Status RedisCache::Invalidate(const ChangeSet& change) {
+  NoteRevision(change.revision);
+  return Run([&](Connection& c) -> Status { return InvalidateChange(c, change); });
 }
 
 StatusOr<uint64_t> RedisCache::AdminInvalidate(const AdminInvalidation& what) {

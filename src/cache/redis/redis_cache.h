@@ -61,6 +61,8 @@ class RedisCache final : public RemoteCache {
   // deletes their entries (tenants by SCAN MATCH "perms:*:{tenant}", COUNT 500, UNLINK) and
   // PUBLISHes the change.
   Status InvalidateAndPublish(const ChangeSet& change) override;
+  // InvalidateAndPublish without the PUBLISH.
+  Status Invalidate(const ChangeSet& change) override;
   // Exactly one of: `all`; `pattern` (a glob in seed format that must start with "perms:", e.g.
   // "perms:42:*"; the key prefix/version is prepended); `tenant` and/or `user`. Else
   // kInvalidArgument. Tombstones (tenant, user, all) use the highest revision this node has
@@ -118,6 +120,8 @@ class RedisCache final : public RemoteCache {
   Status InvalidateUserKeys(Connection& conn,
                             std::span<const std::pair<std::string, std::string>> tenant_users,
                             uint64_t revision, uint64_t* deleted) const;
+  // Tombstones and deletes every key `change` affects.
+  Status InvalidateChange(Connection& conn, const ChangeSet& change) const;
   Status RaiseTombstone(Connection& conn, const std::string& key, uint64_t revision) const;
   Status Publish(Connection& conn, const std::string& message) const;
   int64_t JitteredTtlMs(std::chrono::milliseconds base) const;

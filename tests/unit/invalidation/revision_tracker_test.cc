@@ -64,7 +64,7 @@ struct Recorder {
   std::mutex mu;
   std::vector<uint64_t> applied;
   RevisionTracker::ApplyFn fn() {
-    return [this](const ChangeSet& c) {
+    return [this](const ChangeSet& c, RevisionTracker::Origin) {
       std::lock_guard<std::mutex> l(mu);
       applied.push_back(c.revision);
     };
