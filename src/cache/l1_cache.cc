@@ -243,7 +243,7 @@ StatusOr<L1Cache::Loaded> L1Cache::Load(uint64_t hash, std::string_view tenant,
     if (CacheEntry* e = s.index.Find(hash, tenant, user)) {
       if (!Expired(s, *e, started_ms)) {
         e->BumpFreq();
-        return Loaded{s.sets.GetPtr(e->set_index), e->revision};
+        return Loaded{s.sets.GetPtr(e->set_index), e->revision, CacheTier::kL1};
       }
       Kill(s, e, hash);
       s.expirations.fetch_add(1, std::memory_order_relaxed);

@@ -61,6 +61,7 @@ class L1Cache {
   struct Loaded {
     SetPtr set;
     uint64_t revision = 0;
+    CacheTier tier = CacheTier::kStore;  // where the loader found it (for explain)
   };
   using Loader = std::function<StatusOr<Loaded>()>;
 
@@ -83,6 +84,10 @@ class L1Cache {
 
   // Miss path: single-flight load and (unless poisoned) install. Returns the loader's result
   // (or its error; errors are never cached). `hash` = HashKey(tenant, user).
+  // If a live entry appeared since the caller's Visit, returns it (tier kL1) without loading.
+  // The loader runs on the calling thread with no cache lock held; REQUIRES: it does not
+  // Load() the same key (it would wait for itself). Keys with an id over 255 bytes are never
+  // cached (the loader is simply called).
   StatusOr<Loaded> Load(uint64_t hash, std::string_view tenant, std::string_view user,
                         const Loader& loader);
 

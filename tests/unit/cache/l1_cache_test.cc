@@ -92,6 +92,8 @@ TEST(L1CacheTest, MissThenHit) {
   auto r2 = c.Load(h, "t1", "u1", CountingLoader(VersionedSet(8), &calls));
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(VersionOf(*r2->set), 7);
+  EXPECT_EQ(r2->tier, CacheTier::kL1);
+  EXPECT_EQ(r->tier, CacheTier::kStore);  // what the loader said
   EXPECT_EQ(calls.load(), 1);
 
   L1Cache::Stats st = c.GetStats();
