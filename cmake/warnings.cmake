@@ -9,3 +9,8 @@ if(PERMCACHE_SANITIZE)
 endif()
 # Boost.Asio/Beast: use std types where possible, no deprecated APIs.
 add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+# GCC 12 reports impossible -Wrestrict overlaps inside std::string concatenation at -O2/-O3
+# (GCC bug 105329); it is a false positive that -Werror would turn into a broken build.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12)
+  add_compile_options(-Wno-restrict)
+endif()

@@ -40,16 +40,16 @@ namespace permcache::bench {
 namespace {
 
 struct Flags {
-  std::string dir;                 // work directory for the SQLite files (required)
-  size_t pairs_small = 100'000;    // G1 "100k", G2, G5 (users in the store), G11
-  size_t pairs_large = 1'000'000;  // G1 "1M", G9
-  int threads = 2;                 // G1 threads
-  double seconds = 3.0;            // per G1 run
+  std::string dir;                     // work directory for the SQLite files (required)
+  size_t pairs_small = 100'000;        // G1 "100k", G2, G5 (users in the store), G11
+  size_t pairs_large = 1'000'000;      // G1 "1M", G9
+  int threads = 2;                     // G1 threads
+  double seconds = 3.0;                // per G1 run
   size_t latency_samples = 1'000'000;  // G2
   size_t cold_samples = 20'000;        // G5
   int g11_threads = 1000;
   int g11_rounds = 3;
-  int g11_delay_ms = 10;  // store read delay in rounds >= 1 (round 0: none)
+  int g11_delay_ms = 10;       // store read delay in rounds >= 1 (round 0: none)
   std::set<std::string> only;  // empty = every phase
   bool Want(const char* phase) const { return only.empty() || only.count(phase) > 0; }
 };
@@ -110,8 +110,8 @@ void Warm(Checker& checker, const KeyTable& keys, size_t begin, size_t end, int 
   std::atomic<uint64_t> errors{0};
   auto run = [&](int t) {
     for (size_t i = begin + t; i < end; i += threads) {
-      auto d = checker.Check({.tenant = keys.tenant(i), .user = keys.user(i),
-                              .permission = kCheckedPermission});
+      auto d = checker.Check(
+          {.tenant = keys.tenant(i), .user = keys.user(i), .permission = kCheckedPermission});
       // Relaxed: read after join.
       if (!d.ok()) errors.fetch_add(1, std::memory_order_relaxed);
     }
@@ -161,8 +161,8 @@ double HitThroughput(Checker& checker, const KeyTable& keys, size_t n, bool zipf
         for (int k = 0; k < 1024; ++k) {
           uint32_t i = idx[pos];
           pos = (pos + 1) & mask;
-          auto d = checker.Check({.tenant = keys.tenant(i), .user = keys.user(i),
-                                  .permission = kCheckedPermission});
+          auto d = checker.Check(
+              {.tenant = keys.tenant(i), .user = keys.user(i), .permission = kCheckedPermission});
           if (d.ok()) {
             yes += d->allowed ? 1 : 0;
           } else {
@@ -204,7 +204,8 @@ void HitLatency(Checker& checker, const KeyTable& keys, size_t n, const Flags& f
   const size_t samples = flags.latency_samples;
   std::vector<uint32_t> idx = UniformIndices(n, samples + 100'000, 42);
   for (size_t k = samples; k < idx.size(); ++k) {  // untimed warm-up of code and TLBs
-    auto d = checker.Check({.tenant = keys.tenant(idx[k]), .user = keys.user(idx[k]),
+    auto d = checker.Check({.tenant = keys.tenant(idx[k]),
+                            .user = keys.user(idx[k]),
                             .permission = kCheckedPermission});
     (void)d;
   }
@@ -213,8 +214,8 @@ void HitLatency(Checker& checker, const KeyTable& keys, size_t n, const Flags& f
   for (size_t k = 0; k < samples; ++k) {
     uint32_t i = idx[k];
     int64_t a = NowNs();
-    auto d = checker.Check({.tenant = keys.tenant(i), .user = keys.user(i),
-                            .permission = kCheckedPermission});
+    auto d = checker.Check(
+        {.tenant = keys.tenant(i), .user = keys.user(i), .permission = kCheckedPermission});
     int64_t b = NowNs();
     ns[k] = b - a;
     if (!d.ok()) ++bad;
@@ -241,7 +242,8 @@ void ColdMiss(const Options& base, const Flags& flags, int64_t overhead_ns) {
     // Untimed: warms the store connection's page cache and the interner on other users, as a
     // running server would be.
     for (size_t k = 0; k < warm; ++k) {
-      auto d = checker->Check({.tenant = keys.tenant(order[k]), .user = keys.user(order[k]),
+      auto d = checker->Check({.tenant = keys.tenant(order[k]),
+                               .user = keys.user(order[k]),
                                .permission = kCheckedPermission});
       if (!d.ok()) Die("g5 warm check", d.status());
     }
@@ -250,8 +252,8 @@ void ColdMiss(const Options& base, const Flags& flags, int64_t overhead_ns) {
     for (size_t k = 0; k < n; ++k) {
       uint32_t i = order[warm + k];
       int64_t a = NowNs();
-      auto d = checker->Check({.tenant = keys.tenant(i), .user = keys.user(i),
-                               .permission = kCheckedPermission});
+      auto d = checker->Check(
+          {.tenant = keys.tenant(i), .user = keys.user(i), .permission = kCheckedPermission});
       int64_t b = NowNs();
       ns[k] = b - a;
       if (!d.ok()) Die("g5 check", d.status());
@@ -266,9 +268,8 @@ void ColdMiss(const Options& base, const Flags& flags, int64_t overhead_ns) {
     Result("g5_cold_p99_us", p.p99 / 1e3, "us");
     Result("g5_samples", static_cast<double>(n), "checks");
   }
-  auto anchor =
-      RunSqliteAnchor((std::filesystem::path(flags.dir) / "anchor.db").string(), n_users, order,
-                      warm, n);
+  auto anchor = RunSqliteAnchor((std::filesystem::path(flags.dir) / "anchor.db").string(), n_users,
+                                order, warm, n);
   if (!anchor.ok()) Die("sqlite anchor", anchor.status());
   if (anchor->rows_found != n) Warn("sqlite anchor: not every key was found");
   Percentiles q = Summarize(anchor->samples_ns, overhead_ns);
@@ -303,8 +304,8 @@ void ConcurrentMisses(const Options& base, const Flags& flags) {
     for (int t = 0; t < flags.g11_threads; ++t) {
       threads.emplace_back([&] {
         go.arrive_and_wait();
-        auto d = checker.Check({.tenant = keys.tenant(i), .user = keys.user(i),
-                                .permission = kCheckedPermission});
+        auto d = checker.Check(
+            {.tenant = keys.tenant(i), .user = keys.user(i), .permission = kCheckedPermission});
         // Relaxed: read after join.
         if (!d.ok()) failed.fetch_add(1, std::memory_order_relaxed);
       });
@@ -391,8 +392,7 @@ int RunBench(const Flags& flags) {
     const double added = static_cast<double>(stats.entries - stats_before.entries);
     if (added > 0) {
       Result("g9_heap_bytes_per_entry",
-             (static_cast<double>(heap_after) - static_cast<double>(heap_before)) / added,
-             "bytes");
+             (static_cast<double>(heap_after) - static_cast<double>(heap_before)) / added, "bytes");
     }
     Info(Fmt("g9 distinct_sets %.0f set_bytes %.0f memory_bytes %.0f",
              static_cast<double>(stats.distinct_sets), static_cast<double>(stats.set_bytes),
@@ -411,9 +411,8 @@ int RedisProto(size_t n, const std::string& format) {
   std::setvbuf(stdout, buffer.data(), _IOFBF, buffer.size());
   char key[64];
   for (size_t i = 0; i < n; ++i) {
-    int len = format == "randint"
-                  ? std::snprintf(key, sizeof key, "perms:%012zu:t1", i)
-                  : std::snprintf(key, sizeof key, "perms:u%zu:t%zu", i, i % 10);
+    int len = format == "randint" ? std::snprintf(key, sizeof key, "perms:%012zu:t1", i)
+                                  : std::snprintf(key, sizeof key, "perms:u%zu:t%zu", i, i % 10);
     std::printf("*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%zu\r\n%.*s\r\n$2\r\nEX\r\n$3\r\n900\r\n", len,
                 key, kValue.size(), static_cast<int>(kValue.size()), kValue.data());
   }

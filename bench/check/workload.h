@@ -15,9 +15,9 @@
 
 namespace permcache::bench {
 
-inline constexpr int kTenants = 10;       // "t0".."t9"
+inline constexpr int kTenants = 10;  // "t0".."t9"
 inline constexpr int kRolesPerTenant = 8;
-inline constexpr int kRoleMixes = 20;     // distinct role combinations users hold
+inline constexpr int kRoleMixes = 20;  // distinct role combinations users hold
 // The permission every throughput/latency check asks for.
 inline constexpr std::string_view kCheckedPermission = "assets:read";
 

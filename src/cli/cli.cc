@@ -40,7 +40,8 @@ StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& se
   if (serve.count("--cache-ttl") > 0) {
     PERMCACHE_ASSIGN_OR_RETURN(config.checker.cache.ttl, ParseDuration(f.cache_ttl));
   }
-  if (serve.count("--cache-max-entries") > 0) config.checker.cache.max_entries = f.cache_max_entries;
+  if (serve.count("--cache-max-entries") > 0)
+    config.checker.cache.max_entries = f.cache_max_entries;
   if (serve.count("--cache-max-bytes") > 0) {
     PERMCACHE_ASSIGN_OR_RETURN(uint64_t bytes, ParseByteSize(f.cache_max_bytes));
     config.checker.cache.max_bytes = static_cast<size_t>(bytes);
@@ -58,8 +59,9 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   std::ostream& out = *io.out;
   std::ostream& err = *io.err;
 
-  CLI::App app{"permcache: permission checks with a precise cache.\n"
-               "`permcache serve` runs the HTTP service; the other subcommands talk to one."};
+  CLI::App app{
+      "permcache: permission checks with a precise cache.\n"
+      "`permcache serve` runs the HTTP service; the other subcommands talk to one."};
   app.name("permcache");
   app.require_subcommand(1);
   // Client options (--server, --token, --json, --timeout) may follow the subcommand.
@@ -83,13 +85,16 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   serve->add_option("--store", sf.store, "sqlite:PATH or postgres://...")->capture_default_str();
   serve->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
-  serve->add_option("--admin-token", sf.admin_token,
-                    "bearer token required by admin endpoints (required for non-loopback listen)")
+  serve
+      ->add_option("--admin-token", sf.admin_token,
+                   "bearer token required by admin endpoints (required for non-loopback listen)")
       ->envname("PERMCACHE_ADMIN_TOKEN");
-  serve->add_option("--cache-ttl", sf.cache_ttl, "L1 entry lifetime (e.g. 900s, 15m, 1h; default 15m)");
+  serve->add_option("--cache-ttl", sf.cache_ttl,
+                    "L1 entry lifetime (e.g. 900s, 15m, 1h; default 15m)");
   // CLI11 reads "-5" into an unsigned as a huge number: refuse negatives explicitly.
-  serve->add_option("--cache-max-entries", sf.cache_max_entries,
-                    "bound on cached (tenant, user) entries (default 1000000)")
+  serve
+      ->add_option("--cache-max-entries", sf.cache_max_entries,
+                   "bound on cached (tenant, user) entries (default 1000000)")
       ->check(CLI::NonNegativeNumber);
   serve->add_option("--cache-max-bytes", sf.cache_max_bytes,
                     "bound on cache memory (e.g. 256MiB, 1GiB, bytes; default 256MiB)");
@@ -102,19 +107,23 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   serve->add_option("--log-level", sf.log_level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  serve->add_option("--redis", sf.redis, "Redis URL for the shared L2 cache and bus (default none)");
+  serve->add_option("--redis", sf.redis,
+                    "Redis URL for the shared L2 cache and bus (default none)");
 
   // check
   CheckArgs check_args;
   uint64_t at_least_revision = 0;
-  CLI::App* check = app.add_subcommand("check", "may USER do PERMISSION? (exit 0 allowed, 1 denied)");
+  CLI::App* check =
+      app.add_subcommand("check", "may USER do PERMISSION? (exit 0 allowed, 1 denied)");
   check->add_option("tenant", check_args.tenant, "tenant id")->required();
   check->add_option("user", check_args.user, "user id")->required();
-  check->add_option("permission", check_args.permission, "permission, e.g. assets:read")->required();
+  check->add_option("permission", check_args.permission, "permission, e.g. assets:read")
+      ->required();
   check->add_option("--scope", check_args.scope, "business unit the check is made in");
-  CLI::Option* alr = check->add_option("--at-least-revision", at_least_revision,
-                                       "never answer from state older than this revision")
-                        ->check(CLI::NonNegativeNumber);
+  CLI::Option* alr = check
+                         ->add_option("--at-least-revision", at_least_revision,
+                                      "never answer from state older than this revision")
+                         ->check(CLI::NonNegativeNumber);
   check->add_flag("--explain", check_args.explain, "print which policy decided and how");
 
   std::string tenant, user;

@@ -48,13 +48,20 @@ StatusOr<Answer> Call(CommandContext& ctx, std::string_view method, const std::s
 
 std::string ScalarText(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return std::string(v.as_string());
-    case json::kind::bool_: return v.as_bool() ? "true" : "false";
-    case json::kind::int64: return std::to_string(v.as_int64());
-    case json::kind::uint64: return std::to_string(v.as_uint64());
-    case json::kind::double_: return fmt::format("{:.4g}", v.as_double());
-    case json::kind::null: return "null";
-    default: return json::serialize(v);
+    case json::kind::string:
+      return std::string(v.as_string());
+    case json::kind::bool_:
+      return v.as_bool() ? "true" : "false";
+    case json::kind::int64:
+      return std::to_string(v.as_int64());
+    case json::kind::uint64:
+      return std::to_string(v.as_uint64());
+    case json::kind::double_:
+      return fmt::format("{:.4g}", v.as_double());
+    case json::kind::null:
+      return "null";
+    default:
+      return json::serialize(v);
   }
 }
 
@@ -196,8 +203,8 @@ StatusOr<int> RunCheck(CommandContext& ctx, const CheckArgs& args) {
     return InternalError("server answered a check without a boolean \"allowed\"");
   }
   if (!ctx.json) {
-    *ctx.out << (allowed->as_bool() ? "allowed" : "denied") << " (revision "
-             << Field(o, "revision") << ")\n";
+    *ctx.out << (allowed->as_bool() ? "allowed" : "denied") << " (revision " << Field(o, "revision")
+             << ")\n";
     if (const auto* reason = o.if_contains("reason"); reason && reason->is_object()) {
       for (const auto& kv : reason->as_object()) {
         const std::string value = ScalarText(kv.value());
@@ -210,10 +217,9 @@ StatusOr<int> RunCheck(CommandContext& ctx, const CheckArgs& args) {
 }
 
 Status RunPerms(CommandContext& ctx, const std::string& tenant, const std::string& user) {
-  PERMCACHE_ASSIGN_OR_RETURN(
-      Answer a, Call(ctx, "GET",
-                     "/v1/tenants/" + client::UrlEncode(tenant) + "/users/" +
-                         client::UrlEncode(user) + "/permissions"));
+  PERMCACHE_ASSIGN_OR_RETURN(Answer a, Call(ctx, "GET",
+                                            "/v1/tenants/" + client::UrlEncode(tenant) + "/users/" +
+                                                client::UrlEncode(user) + "/permissions"));
   if (ctx.json) return Status::Ok();
   const auto& o = a.body.as_object();
   std::vector<std::vector<std::string>> rows = {{"EFFECT", "PATTERN", "SCOPE"}};
@@ -239,10 +245,9 @@ Status RunPerms(CommandContext& ctx, const std::string& tenant, const std::strin
 }
 
 Status RunMembership(CommandContext& ctx, const std::string& tenant, const std::string& user) {
-  PERMCACHE_ASSIGN_OR_RETURN(
-      Answer a, Call(ctx, "GET",
-                     "/v1/tenants/" + client::UrlEncode(tenant) + "/users/" +
-                         client::UrlEncode(user) + "/membership"));
+  PERMCACHE_ASSIGN_OR_RETURN(Answer a, Call(ctx, "GET",
+                                            "/v1/tenants/" + client::UrlEncode(tenant) + "/users/" +
+                                                client::UrlEncode(user) + "/membership"));
   if (ctx.json) return Status::Ok();
   const auto& o = a.body.as_object();
   const auto* active = o.if_contains("active");
@@ -312,8 +317,8 @@ Status RunHealth(CommandContext& ctx) {
   } else {
     boost::system::error_code ec;
     const json::value v = json::parse(res->body, ec);
-    *ctx.out << (res->status == 200 ? "ready" : "not ready (HTTP " + std::to_string(res->status) +
-                                                    ")")
+    *ctx.out << (res->status == 200 ? "ready"
+                                    : "not ready (HTTP " + std::to_string(res->status) + ")")
              << '\n';
     if (!ec && v.is_object()) {
       for (const auto& kv : v.as_object()) {

@@ -24,8 +24,8 @@ struct CommandContext {
 
 struct CheckArgs {
   std::string tenant, user, permission;
-  std::string scope;                           // empty = none
-  std::optional<uint64_t> at_least_revision;   // nullopt = not sent
+  std::string scope;                          // empty = none
+  std::optional<uint64_t> at_least_revision;  // nullopt = not sent
   bool explain = false;
 };
 

@@ -40,10 +40,14 @@ StatusCode CodeFor4xx(int http_status, std::string_view name) {
   if (name == "conflict") return StatusCode::kConflict;
   if (name == "invalid_argument") return StatusCode::kInvalidArgument;
   switch (http_status) {
-    case 401: return StatusCode::kUnauthorized;
-    case 404: return StatusCode::kNotFound;
-    case 409: return StatusCode::kConflict;
-    default: return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthorized;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kConflict;
+    default:
+      return StatusCode::kInvalidArgument;
   }
 }
 
@@ -51,13 +55,17 @@ StatusCode CodeFor4xx(int http_status, std::string_view name) {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kOk:
+      return kExitOk;
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
     case StatusCode::kUnauthorized:
-    case StatusCode::kConflict: return kExitUsage;
-    case StatusCode::kUnavailable: return kExitUnreachable;
-    case StatusCode::kInternal: return kExitServerError;
+    case StatusCode::kConflict:
+      return kExitUsage;
+    case StatusCode::kUnavailable:
+      return kExitUnreachable;
+    case StatusCode::kInternal:
+      return kExitServerError;
   }
   return kExitServerError;
 }

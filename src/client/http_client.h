@@ -20,9 +20,9 @@ namespace permcache::client {
 
 // A parsed "http://host:port[/base]" URL.
 struct Url {
-  std::string host;        // "127.0.0.1", "localhost", "::1" (brackets removed)
-  uint16_t port = 80;      // default 80 when the URL names none
-  std::string base_path;   // prefix for every request target, "" or "/prefix" (no trailing '/')
+  std::string host;       // "127.0.0.1", "localhost", "::1" (brackets removed)
+  uint16_t port = 80;     // default 80 when the URL names none
+  std::string base_path;  // prefix for every request target, "" or "/prefix" (no trailing '/')
 };
 
 // Parses "http://HOST[:PORT][/PATH]"; a missing scheme means http. kInvalidArgument for https,
@@ -64,11 +64,10 @@ class HttpClient {
   // out to be closed by the server before it answered, reconnects once and resends.
   // Returns the response for any HTTP status (4xx and 5xx included). kUnavailable when the
   // server cannot be reached, refuses the connection, times out, or drops it mid-answer.
-  StatusOr<HttpResponse> Request(std::string_view method, std::string_view target,
-                                 std::string_view body = {},
-                                 std::string_view content_type = "application/json",
-                                 const std::vector<std::pair<std::string, std::string>>&
-                                     extra_headers = {});
+  StatusOr<HttpResponse> Request(
+      std::string_view method, std::string_view target, std::string_view body = {},
+      std::string_view content_type = "application/json",
+      const std::vector<std::pair<std::string, std::string>>& extra_headers = {});
 
   StatusOr<HttpResponse> Get(std::string_view target) { return Request("GET", target); }
   StatusOr<HttpResponse> Post(std::string_view target, std::string_view json_body) {

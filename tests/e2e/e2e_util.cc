@@ -20,8 +20,7 @@ json::value ParseJson(const std::string& text) {
   }
   boost::system::error_code ec;
   const json::value v = json::parse(res->body, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("error") ||
-      !v.at("error").is_object()) {
+  if (ec || !v.is_object() || !v.as_object().contains("error") || !v.at("error").is_object()) {
     return ::testing::AssertionFailure() << "no {\"error\":{...}} body: " << res->body;
   }
   const auto& e = v.at("error").as_object();

@@ -53,11 +53,11 @@ class FakeHttpServer {
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> connections_{0};
   mutable std::mutex mu_;
-  Mode mode_ = Mode::kRespond;            // guarded by mu_
-  int status_ = 200;                      // guarded by mu_
-  std::string body_ = "{}";               // guarded by mu_
+  Mode mode_ = Mode::kRespond;                     // guarded by mu_
+  int status_ = 200;                               // guarded by mu_
+  std::string body_ = "{}";                        // guarded by mu_
   std::string content_type_ = "application/json";  // guarded by mu_
-  std::string last_request_;              // guarded by mu_
+  std::string last_request_;                       // guarded by mu_
   std::thread thread_;
 };
 

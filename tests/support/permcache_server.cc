@@ -40,8 +40,8 @@ StatusOr<std::unique_ptr<PermcacheServer>> PermcacheServer::Start(PermcacheServe
   server->store_url_ =
       options.store_url.empty() ? "sqlite:" + server->dir_.File("permcache.db") : options.store_url;
   ProcessOptions p;
-  p.argv = {bin, "serve", "--store", server->store_url_, "--listen", options.listen,
-            "--threads", std::to_string(options.threads)};
+  p.argv = {bin,        "serve",        "--store",   server->store_url_,
+            "--listen", options.listen, "--threads", std::to_string(options.threads)};
   if (!options.admin_token.empty()) {
     p.argv.insert(p.argv.end(), {"--admin-token", options.admin_token});
   }

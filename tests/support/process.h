@@ -65,8 +65,7 @@ class Process {
   std::string ReadStderr() const;
 
  private:
-  explicit Process(ProcessOptions options, pid_t pid)
-      : options_(std::move(options)), pid_(pid) {}
+  explicit Process(ProcessOptions options, pid_t pid) : options_(std::move(options)), pid_(pid) {}
   // Non-blocking reap; records the exit code.
   bool TryReap();
 

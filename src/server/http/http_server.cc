@@ -181,11 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(boost::system::error_code ec, size_t n) {
     buffer_.commit(n);
     if (ec) return Close();  // EOF, reset, timeout close or shutdown: nothing to answer
-    if (!waiting_idle_) {
-      // Progress within a request: the request deadline stands.
-    } else {
-      waiting_idle_ = false;
-    }
+    waiting_idle_ = false;   // DoRead sets the request deadline if the request is incomplete
     DoRead();
   }
 

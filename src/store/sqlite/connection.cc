@@ -51,8 +51,8 @@ Statement& Statement::Bind(int index, std::string_view text) {
     NoteBindError(SQLITE_TOOBIG);
     return *this;
   }
-  NoteBindError(
-      sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+  NoteBindError(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                                  SQLITE_TRANSIENT));
   return *this;
 }
 

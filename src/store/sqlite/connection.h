@@ -27,7 +27,8 @@ inline constexpr int kBusyTimeoutMs = 5000;
 
 // Maps an SQLite result code to a Status. Busy/locked, I/O errors, cannot-open, disk full and
 // read-only are kUnavailable (the dependency is unhealthy, retrying may help); a constraint
-// violation is kInvalidArgument; everything else is kInternal. `what` says what was being done; the message also carries sqlite3_errmsg(db).
+// violation is kInvalidArgument; everything else is kInternal. `what` says what was being done; the
+// message also carries sqlite3_errmsg(db).
 Status SqliteError(int rc, std::string_view what, sqlite3* db);
 
 class Connection;

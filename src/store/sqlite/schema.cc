@@ -120,8 +120,19 @@ CREATE TABLE changelog (
 CREATE INDEX changelog_by_revision ON changelog (revision);
 )sql";
 
+// Version 2: the commit time as integer ms since the Unix epoch (ChangeSet.committed_at_ms, for
+// invalidation-lag metrics; also what changelog pruning will go by) instead of ISO text.
+constexpr const char kSchemaV2[] = R"sql(
+ALTER TABLE revisions ADD COLUMN committed_at_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE revisions
+  SET committed_at_ms = CAST(ROUND((julianday(committed_at) - 2440587.5) * 86400000.0) AS INTEGER);
+ALTER TABLE revisions DROP COLUMN committed_at;
+)sql";
+
+// Append only: a released migration never changes (files in the field already ran it).
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 }  // namespace
@@ -135,10 +146,10 @@ Status Migrate(Connection& conn, std::string_view describe) {
   // version 0 otherwise, and the second would fail creating tables that now exist.
   PERMCACHE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
   auto body = [&]() -> Status {
-    PERMCACHE_RETURN_IF_ERROR(conn.Exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "  version    INTEGER PRIMARY KEY,"
-        "  applied_at TEXT NOT NULL)"));
+    PERMCACHE_RETURN_IF_ERROR(
+        conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                  "  version    INTEGER PRIMARY KEY,"
+                  "  applied_at TEXT NOT NULL)"));
     int64_t current = 0;
     {
       PERMCACHE_ASSIGN_OR_RETURN(
@@ -156,13 +167,12 @@ Status Migrate(Connection& conn, std::string_view describe) {
       if (m.version <= current) continue;
       Status s = conn.Exec(m.sql);
       if (!s.ok()) {
-        return Status(s.code(), "applying schema migration " + std::to_string(m.version) +
-                                    " to " + std::string(describe) + ": " + s.message());
+        return Status(s.code(), "applying schema migration " + std::to_string(m.version) + " to " +
+                                    std::string(describe) + ": " + s.message());
       }
       PERMCACHE_ASSIGN_OR_RETURN(
-          Statement record,
-          conn.Prepare("INSERT INTO schema_migrations (version, applied_at) "
-                       "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"));
+          Statement record, conn.Prepare("INSERT INTO schema_migrations (version, applied_at) "
+                                         "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"));
       PERMCACHE_RETURN_IF_ERROR(record.Bind(1, static_cast<int64_t>(m.version)).Run());
     }
     return Status::Ok();

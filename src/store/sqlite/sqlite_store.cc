@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <limits>
 #include <optional>
@@ -180,10 +181,10 @@ class OpApplier {
 
       case OpKind::kPutBusinessUnit:
         PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "INSERT INTO business_units (tenant, business_unit) VALUES (?1, ?2) "
-            "ON CONFLICT DO NOTHING",
-            {t, op.business_unit}));
+        PERMCACHE_RETURN_IF_ERROR(
+            Run("INSERT INTO business_units (tenant, business_unit) VALUES (?1, ?2) "
+                "ON CONFLICT DO NOTHING",
+                {t, op.business_unit}));
         if (Changed()) op_tenant_wide_ = true;
         return Status::Ok();
 
@@ -242,18 +243,18 @@ class OpApplier {
         PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
         PERMCACHE_RETURN_IF_ERROR(RequireRole(t, op.role));
         PERMCACHE_RETURN_IF_ERROR(RequirePolicy(t, op.policy));
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "INSERT INTO role_policies (tenant, role, policy) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT DO NOTHING",
-            {t, op.role, op.policy}));
+        PERMCACHE_RETURN_IF_ERROR(
+            Run("INSERT INTO role_policies (tenant, role, policy) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT DO NOTHING",
+                {t, op.role, op.policy}));
         // A role-policy link does not change who holds the role: one holder query suffices.
         if (Changed()) PERMCACHE_RETURN_IF_ERROR(AddHolders(kRoleHolders, t, op.role));
         return Status::Ok();
 
       case OpKind::kDeleteRolePolicy:
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "DELETE FROM role_policies WHERE tenant = ?1 AND role = ?2 AND policy = ?3",
-            {t, op.role, op.policy}));
+        PERMCACHE_RETURN_IF_ERROR(
+            Run("DELETE FROM role_policies WHERE tenant = ?1 AND role = ?2 AND policy = ?3",
+                {t, op.role, op.policy}));
         if (Changed()) PERMCACHE_RETURN_IF_ERROR(AddHolders(kRoleHolders, t, op.role));
         return Status::Ok();
 
@@ -272,27 +273,27 @@ class OpApplier {
 
       case OpKind::kDeleteUserRole:
         // Exact key: the assignment with this business unit ('' = the unscoped one).
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "DELETE FROM user_roles "
-            "WHERE tenant = ?1 AND user = ?2 AND role = ?3 AND business_unit = ?4",
-            {t, op.user, op.role, op.business_unit}));
+        PERMCACHE_RETURN_IF_ERROR(
+            Run("DELETE FROM user_roles "
+                "WHERE tenant = ?1 AND user = ?2 AND role = ?3 AND business_unit = ?4",
+                {t, op.user, op.role, op.business_unit}));
         if (Changed()) op_users_.insert(op.user);
         return Status::Ok();
 
       case OpKind::kPutUserPolicy:
         PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
         PERMCACHE_RETURN_IF_ERROR(RequirePolicy(t, op.policy));
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "INSERT INTO user_policies (tenant, user, policy) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT DO NOTHING",
-            {t, op.user, op.policy}));
+        PERMCACHE_RETURN_IF_ERROR(
+            Run("INSERT INTO user_policies (tenant, user, policy) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT DO NOTHING",
+                {t, op.user, op.policy}));
         if (Changed()) op_users_.insert(op.user);
         return Status::Ok();
 
       case OpKind::kDeleteUserPolicy:
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "DELETE FROM user_policies WHERE tenant = ?1 AND user = ?2 AND policy = ?3",
-            {t, op.user, op.policy}));
+        PERMCACHE_RETURN_IF_ERROR(
+            Run("DELETE FROM user_policies WHERE tenant = ?1 AND user = ?2 AND policy = ?3",
+                {t, op.user, op.policy}));
         if (Changed()) op_users_.insert(op.user);
         return Status::Ok();
     }
@@ -312,9 +313,8 @@ class OpApplier {
     }
     PERMCACHE_RETURN_IF_ERROR(CheckNoCycle(t, op.role, wanted));
 
-    PERMCACHE_RETURN_IF_ERROR(
-        Run("INSERT INTO roles (tenant, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            {t, op.role}));
+    PERMCACHE_RETURN_IF_ERROR(Run(
+        "INSERT INTO roles (tenant, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING", {t, op.role}));
     PERMCACHE_ASSIGN_OR_RETURN(std::vector<std::string> current, Parents(t, op.role));
     if (current == wanted) return Status::Ok();  // new role without inherits, or unchanged
 
@@ -498,15 +498,18 @@ StatusOr<ChangeSet> ApplyInTransaction(Connection& conn, std::span<const WriteOp
   cs.revision = previous + 1;
   const auto revision = static_cast<int64_t>(cs.revision);
   {
-    PERMCACHE_ASSIGN_OR_RETURN(
-        Statement stmt, conn.Prepare("UPDATE meta SET value = ?1 WHERE key = 'revision'"));
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt,
+                               conn.Prepare("UPDATE meta SET value = ?1 WHERE key = 'revision'"));
     PERMCACHE_RETURN_IF_ERROR(stmt.Bind(1, revision).Run());
   }
+  cs.committed_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
   {
     PERMCACHE_ASSIGN_OR_RETURN(
-        Statement stmt, conn.Prepare("INSERT INTO revisions (revision, committed_at) "
-                                     "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"));
-    PERMCACHE_RETURN_IF_ERROR(stmt.Bind(1, revision).Run());
+        Statement stmt,
+        conn.Prepare("INSERT INTO revisions (revision, committed_at_ms) VALUES (?1, ?2)"));
+    PERMCACHE_RETURN_IF_ERROR(stmt.Bind(1, revision).Bind(2, cs.committed_at_ms).Run());
   }
   constexpr std::string_view kInsertChange =
       "INSERT INTO changelog (revision, tenant, user) VALUES (?1, ?2, ?3)";
@@ -530,8 +533,7 @@ class SqliteStore::ReadLease {
  public:
   ReadLease(SqliteStore* store, std::unique_ptr<Connection> conn)
       : store_(store), conn_(std::move(conn)) {}
-  ReadLease(ReadLease&& other) noexcept
-      : store_(other.store_), conn_(std::move(other.conn_)) {}
+  ReadLease(ReadLease&& other) noexcept : store_(other.store_), conn_(std::move(other.conn_)) {}
   ReadLease& operator=(ReadLease&&) = delete;
   ReadLease(const ReadLease&) = delete;
   ReadLease& operator=(const ReadLease&) = delete;
@@ -755,37 +757,38 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
       PERMCACHE_RETURN_IF_ERROR(on_row(stmt));
     }
   };
-  PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant FROM tenants WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant",
-      [&](const Statement& s) {
-        model.tenants.push_back(Tenant{s.Text(0)});
-        return Status::Ok();
-      }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant FROM tenants WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant",
+               [&](const Statement& s) {
+                 model.tenants.push_back(Tenant{s.Text(0)});
+                 return Status::Ok();
+               }));
   if (!tenant.empty() && model.tenants.empty()) {
     return NotFoundError("tenant " + Quote(tenant) + " does not exist");
   }
-  PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, business_unit FROM business_units WHERE ?1 = '' OR tenant = ?1 "
-      "ORDER BY tenant, business_unit",
-      [&](const Statement& s) {
-        model.business_units.push_back(BusinessUnit{s.Text(0), s.Text(1)});
-        return Status::Ok();
-      }));
-  PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, user, status FROM memberships WHERE ?1 = '' OR tenant = ?1 "
-      "ORDER BY tenant, user",
-      [&](const Statement& s) -> Status {
-        std::optional<MembershipStatus> status = ParseMembershipStatus(s.Text(2));
-        if (!status) return InternalError("membership has an unknown status (damaged store)");
-        model.memberships.push_back(Membership{s.Text(0), s.Text(1), *status});
-        return Status::Ok();
-      }));
-  PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, role FROM roles WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, role",
-      [&](const Statement& s) {
-        model.roles.push_back(Role{s.Text(0), s.Text(1), {}});
-        return Status::Ok();
-      }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, business_unit FROM business_units WHERE ?1 = '' OR tenant = ?1 "
+               "ORDER BY tenant, business_unit",
+               [&](const Statement& s) {
+                 model.business_units.push_back(BusinessUnit{s.Text(0), s.Text(1)});
+                 return Status::Ok();
+               }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, user, status FROM memberships WHERE ?1 = '' OR tenant = ?1 "
+               "ORDER BY tenant, user",
+               [&](const Statement& s) -> Status {
+                 std::optional<MembershipStatus> status = ParseMembershipStatus(s.Text(2));
+                 if (!status)
+                   return InternalError("membership has an unknown status (damaged store)");
+                 model.memberships.push_back(Membership{s.Text(0), s.Text(1), *status});
+                 return Status::Ok();
+               }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, role FROM roles WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, role",
+               [&](const Statement& s) {
+                 model.roles.push_back(Role{s.Text(0), s.Text(1), {}});
+                 return Status::Ok();
+               }));
   {
     // Attach inherits (kept in written order) to the sorted roles.
     size_t next = 0;
@@ -815,13 +818,13 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
                                         std::move(p.permissions), std::move(p.scope)});
         return Status::Ok();
       }));
-  PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, role, policy FROM role_policies WHERE ?1 = '' OR tenant = ?1 "
-      "ORDER BY tenant, role, policy",
-      [&](const Statement& s) {
-        model.role_policies.push_back(RolePolicy{s.Text(0), s.Text(1), s.Text(2)});
-        return Status::Ok();
-      }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, role, policy FROM role_policies WHERE ?1 = '' OR tenant = ?1 "
+               "ORDER BY tenant, role, policy",
+               [&](const Statement& s) {
+                 model.role_policies.push_back(RolePolicy{s.Text(0), s.Text(1), s.Text(2)});
+                 return Status::Ok();
+               }));
   PERMCACHE_RETURN_IF_ERROR(each_row(
       "SELECT tenant, user, role, business_unit FROM user_roles WHERE ?1 = '' OR tenant = ?1 "
       "ORDER BY tenant, user, role, business_unit",
@@ -829,13 +832,13 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
         model.user_roles.push_back(UserRole{s.Text(0), s.Text(1), s.Text(2), s.Text(3)});
         return Status::Ok();
       }));
-  PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, user, policy FROM user_policies WHERE ?1 = '' OR tenant = ?1 "
-      "ORDER BY tenant, user, policy",
-      [&](const Statement& s) {
-        model.user_policies.push_back(UserPolicy{s.Text(0), s.Text(1), s.Text(2)});
-        return Status::Ok();
-      }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, user, policy FROM user_policies WHERE ?1 = '' OR tenant = ?1 "
+               "ORDER BY tenant, user, policy",
+               [&](const Statement& s) {
+                 model.user_policies.push_back(UserPolicy{s.Text(0), s.Text(1), s.Text(2)});
+                 return Status::Ok();
+               }));
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
   return model;
 }
@@ -856,14 +859,16 @@ StatusOr<std::vector<ChangeSet>> SqliteStore::ChangesSince(uint64_t after, size_
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT revision FROM revisions WHERE revision > ?1 "
+        conn.Prepare("SELECT revision, committed_at_ms FROM revisions WHERE revision > ?1 "
                      "ORDER BY revision LIMIT ?2"));
     stmt.Bind(1, static_cast<int64_t>(after))
         .Bind(2, static_cast<int64_t>(std::min<uint64_t>(limit, kMax)));
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      out.emplace_back().revision = static_cast<uint64_t>(stmt.Int(0));
+      ChangeSet& cs = out.emplace_back();
+      cs.revision = static_cast<uint64_t>(stmt.Int(0));
+      cs.committed_at_ms = stmt.Int(1);
     }
   }
   if (!out.empty()) {

@@ -34,8 +34,8 @@ TEST_F(ApiTest, CheckGetAndPostAgree) {
   const std::string t = TenantFor();
   const uint64_t rev = Write(HospitalOps(t));
   ASSERT_GT(rev, 0u);
-  auto get = anon_->Get("/v1/check?tenant=" + UrlEncode(t) + "&user=greg&permission=" +
-                        UrlEncode("ui:menu_pharmacy"));
+  auto get = anon_->Get("/v1/check?tenant=" + UrlEncode(t) +
+                        "&user=greg&permission=" + UrlEncode("ui:menu_pharmacy"));
   ASSERT_TRUE(get.ok()) << get.status().ToString();
   ASSERT_EQ(get->status, 200) << get->body;
   const json::value g = ParseJson(get->body);
@@ -47,8 +47,8 @@ TEST_F(ApiTest, CheckGetAndPostAgree) {
   EXPECT_EQ(post.at("allowed"), false);
   EXPECT_GE(post.at("revision").to_number<uint64_t>(), rev);
 
-  auto denied_get = anon_->Get("/v1/check?tenant=" + UrlEncode(t) +
-                               "&user=jane&permission=ui:menu_pharmacy");
+  auto denied_get =
+      anon_->Get("/v1/check?tenant=" + UrlEncode(t) + "&user=jane&permission=ui:menu_pharmacy");
   ASSERT_TRUE(denied_get.ok());
   EXPECT_EQ(ParseJson(denied_get->body).at("allowed"), false) << denied_get->body;
 }
@@ -62,7 +62,8 @@ TEST_F(ApiTest, BatchCheck) {
   const uint64_t rev = Write(HospitalOps(t));
   json::array checks;
   for (const char* user : {"jane", "greg", "sam", "nobody"}) {
-    checks.push_back(json::object{{"tenant", t}, {"user", user}, {"permission", "ui:menu_pharmacy"}});
+    checks.push_back(
+        json::object{{"tenant", t}, {"user", user}, {"permission", "ui:menu_pharmacy"}});
   }
   auto res = anon_->Post("/v1/check/batch", json::serialize(json::object{{"checks", checks}}));
   ASSERT_TRUE(res.ok()) << res.status().ToString();
@@ -137,10 +138,10 @@ TEST_F(ApiTest, MembershipEndpoint) {
 
 TEST_F(ApiTest, WriteIsAtomicAndNamesTheBadOp) {
   const std::string t = TenantFor();
-  const std::string ops = Op("put_tenant", {{"tenant", t}}) + "," +
-                          Op("put_role", {{"tenant", t}, {"role", "r"}}) + "," +
-                          Op("put_membership", {{"tenant", t}, {"user", "u"}}) + "," +
-                          Op("put_role_policy", {{"tenant", t}, {"role", "r"}, {"policy", "missing"}});
+  const std::string ops =
+      Op("put_tenant", {{"tenant", t}}) + "," + Op("put_role", {{"tenant", t}, {"role", "r"}}) +
+      "," + Op("put_membership", {{"tenant", t}, {"user", "u"}}) + "," +
+      Op("put_role_policy", {{"tenant", t}, {"role", "r"}, {"policy", "missing"}});
   auto res = Post("/v1/write", "{\"ops\":[" + ops + "]}");
   ASSERT_TRUE(IsError(res, 400, "invalid_argument"));
   EXPECT_NE(res->body.find("op 3"), std::string::npos) << "error must name op 3: " << res->body;
@@ -152,7 +153,8 @@ TEST_F(ApiTest, WriteIsAtomicAndNamesTheBadOp) {
 }
 
 TEST_F(ApiTest, WriteReferencingMissingTenantIsInvalid) {
-  auto res = Post("/v1/write", "{\"ops\":[" + Op("put_role", {{"tenant", TenantFor()}, {"role", "r"}}) + "]}");
+  auto res = Post("/v1/write",
+                  "{\"ops\":[" + Op("put_role", {{"tenant", TenantFor()}, {"role", "r"}}) + "]}");
   ASSERT_TRUE(IsError(res, 400, "invalid_argument"));
   EXPECT_NE(res->body.find("op 0"), std::string::npos) << res->body;
 }
@@ -197,13 +199,29 @@ TEST_F(ApiTest, ModelExportImportRoundTrip) {
   EXPECT_EQ(ParseJson(again->body), ParseJson(text)) << "round trip changed the model";
   EXPECT_TRUE(Allowed(b, "greg", "ui:menu_pharmacy"));
   EXPECT_FALSE(Allowed(b, "jane", "ui:menu_pharmacy"));
+}
 
-  // The full export contains both tenants.
+// GET /v1/model without ?tenant= exports every tenant (DESIGN §4).
+// Found failing: the SQLite store binds an empty std::string_view (data() == nullptr) as SQL
+// NULL, so "WHERE ?1 = '' OR tenant = ?1" matches nothing and the export is empty.
+TEST_F(ApiTest, FullExportListsEveryTenant) {
+  const std::string a = TenantFor("a"), b = TenantFor("b");
+  Write(HospitalOps(a) + "," + TwoTenantsOps(b, TenantFor("c")));
   auto all = Get("/v1/model");
   ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->status, 200);
-  EXPECT_NE(all->body.find(from), std::string::npos);
-  EXPECT_NE(all->body.find(to), std::string::npos);
+  ASSERT_EQ(all->status, 200) << all->body;
+  const json::value v = ParseJson(all->body);
+  const std::string tenants = json::serialize(v.at("tenants"));
+  for (const std::string& t : {a, b, TenantFor("c")}) {
+    EXPECT_NE(tenants.find("\"" + t + "\""), std::string::npos) << t << " missing: " << all->body;
+  }
+  EXPECT_GE(v.at("memberships").as_array().size(), 5u) << all->body;
+  // "?tenant=" with an empty value means the same.
+  auto empty = Get("/v1/model?tenant=");
+  ASSERT_TRUE(empty.ok());
+  if (empty->status == 200) {
+    EXPECT_EQ(ParseJson(empty->body), v);
+  }
 }
 
 TEST_F(ApiTest, ImportOfBadModelIsInvalidAndAppliesNothing) {
@@ -266,13 +284,15 @@ TEST_F(ApiTest, InvalidArgumentErrors) {
       {"user with ':'", "/v1/check", R"({"tenant":"t","user":"u:1","permission":"a:b"})"},
       {"id over 128 chars", "/v1/check",
        R"({"tenant":")" + long_id + R"(","user":"u","permission":"a:b"})"},
-      {"'*' in a checked permission", "/v1/check", R"({"tenant":"t","user":"u","permission":"a:*"})"},
+      {"'*' in a checked permission", "/v1/check",
+       R"({"tenant":"t","user":"u","permission":"a:*"})"},
       {"bad permission", "/v1/check", R"({"tenant":"t","user":"u","permission":"A B"})"},
       {"unknown op", "/v1/write", R"({"ops":[{"op":"put_everything","tenant":"t"}]})"},
       {"ops not an array", "/v1/write", R"({"ops":{}})"},
       {"op with wrong type", "/v1/write", R"({"ops":[{"op":"put_tenant","tenant":7}]})"},
       {"op with ':' id", "/v1/write", R"({"ops":[{"op":"put_tenant","tenant":"a:b"}]})"},
-      {"op with long id", "/v1/write", R"({"ops":[{"op":"put_tenant","tenant":")" + long_id + R"("}]})"},
+      {"op with long id", "/v1/write",
+       R"({"ops":[{"op":"put_tenant","tenant":")" + long_id + R"("}]})"},
       {"bad effect", "/v1/write",
        R"({"ops":[{"op":"put_policy","tenant":"t","policy":"p","effect":"maybe","permissions":["a:b"]}]})"},
       {"bad pattern", "/v1/write",
@@ -290,8 +310,8 @@ TEST_F(ApiTest, InvalidArgumentErrors) {
   }
   // GET /v1/check: missing or bad query parameters.
   EXPECT_TRUE(IsError(anon_->Get("/v1/check?tenant=t&user=u"), 400, "invalid_argument"));
-  EXPECT_TRUE(IsError(anon_->Get("/v1/check?tenant=t&user=u&permission=a:*"), 400,
-                      "invalid_argument"));
+  EXPECT_TRUE(
+      IsError(anon_->Get("/v1/check?tenant=t&user=u&permission=a:*"), 400, "invalid_argument"));
   EXPECT_TRUE(IsError(anon_->Get("/v1/check?tenant=t&user=u&permission=a:b&at_least_revision=x"),
                       400, "invalid_argument"));
   EXPECT_TRUE(IsError(anon_->Get("/v1/check?tenant=" + long_id + "&user=u&permission=a:b"), 400,
@@ -305,9 +325,9 @@ TEST_F(ApiTest, InvalidArgumentErrors) {
 
 TEST_F(ApiTest, BodyOverOneMiBIs413) {
   // Announce a 2 MiB body: the server must refuse it from the headers (413) without reading it.
-  const std::string head =
-      "POST /v1/write HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kToken) +
-      "\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n";
+  const std::string head = "POST /v1/write HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           std::string(kToken) +
+                           "\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n";
   auto raw = testing::SendRaw(server().port(), head);
   ASSERT_TRUE(raw.ok()) << raw.status().ToString();
   EXPECT_EQ(testing::RawStatusCode(*raw), 413) << *raw;
@@ -315,7 +335,9 @@ TEST_F(ApiTest, BodyOverOneMiBIs413) {
   // only as a transport error, never as a 2xx).
   std::string big = "{\"checks\":[" + std::string(1100 * 1024, ' ') + "]}";
   auto res = anon_->Post("/v1/check/batch", big);
-  if (res.ok()) EXPECT_EQ(res->status, 413) << res->body;
+  if (res.ok()) {
+    EXPECT_EQ(res->status, 413) << res->body;
+  }
   ExpectStillServing();
 }
 
@@ -351,12 +373,12 @@ TEST_F(ApiTest, AtLeastRevision) {
   ASSERT_EQ(get->status, 200) << get->body;
   EXPECT_GE(ParseJson(get->body).at("revision").to_number<uint64_t>(), rev);
   // A revision nobody wrote yet cannot be reached: 503, never a guess.
-  EXPECT_TRUE(IsError(anon_->Post("/v1/check", json::serialize(json::object{
-                                                   {"tenant", t},
-                                                   {"user", "greg"},
-                                                   {"permission", "ui:menu_pharmacy"},
-                                                   {"at_least_revision", rev + 1000}})),
-                      503, "unavailable"));
+  EXPECT_TRUE(IsError(
+      anon_->Post("/v1/check", json::serialize(json::object{{"tenant", t},
+                                                            {"user", "greg"},
+                                                            {"permission", "ui:menu_pharmacy"},
+                                                            {"at_least_revision", rev + 1000}})),
+      503, "unavailable"));
   ExpectStillServing();
 }
 
@@ -374,8 +396,8 @@ TEST_F(ApiTest, ExplainNamesPolicyAndRolePath) {
   EXPECT_EQ(r.at("effect"), "allow") << json::serialize(o);
   EXPECT_EQ(r.at("matched_pattern"), "ui:menu_pharmacy") << json::serialize(o);
 
-  auto get = anon_->Get("/v1/check?tenant=" + t +
-                        "&user=jane&permission=ui:menu_pharmacy&explain=1");
+  auto get =
+      anon_->Get("/v1/check?tenant=" + t + "&user=jane&permission=ui:menu_pharmacy&explain=1");
   ASSERT_TRUE(get.ok());
   const json::value g = ParseJson(get->body);
   EXPECT_EQ(g.at("reason").at("role_path"), "nurse") << get->body;

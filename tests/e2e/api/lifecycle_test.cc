@@ -53,10 +53,13 @@ TEST(LifecycleTest, NonLoopbackListenWithTokenStarts) {
 TEST(LifecycleTest, BadServeFlagsExit2) {
   testing::TempDir dir;
   const std::string store = "sqlite:" + dir.File("x.db");
-  for (const std::vector<std::string>& extra :
-       {std::vector<std::string>{"--cache-ttl", "5x"}, {"--cache-max-bytes", "12parsecs"},
-        {"--consistency-timeout", "soon"}, {"--threads", "-1"}, {"--log-level", "loud"},
-        {"--listen", "not-an-address"}, {"--no-such-flag"}}) {
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{"--cache-ttl", "5x"},
+                                                {"--cache-max-bytes", "12parsecs"},
+                                                {"--consistency-timeout", "soon"},
+                                                {"--threads", "-1"},
+                                                {"--log-level", "loud"},
+                                                {"--listen", "not-an-address"},
+                                                {"--no-such-flag"}}) {
     std::vector<std::string> args = {"serve", "--store", store, "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = RunPermcache(args, {}, {}, std::chrono::seconds(10));
@@ -98,10 +101,14 @@ TEST(LifecycleTest, DemoModelIsLoaded) {
   auto server = PermcacheServer::Start(options);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   auto http = (*server)->NewClient();
-  auto res = http->Get("/v1/model");
+  // The demo hospital (seed 002): nurses do not see the pharmacy menu.
+  auto res = http->Get("/v1/model?tenant=hospital");
   ASSERT_TRUE(res.ok());
   ASSERT_EQ(res->status, 200) << res->body;
-  EXPECT_FALSE(ParseJson(res->body).at("tenants").as_array().empty()) << res->body;
+  EXPECT_FALSE(ParseJson(res->body).at("memberships").as_array().empty()) << res->body;
+  auto check = http->Get("/v1/check?tenant=hospital&user=jane&permission=ui:menu_pharmacy");
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(ParseJson(check->body).at("allowed"), false) << check->body;
 }
 
 }  // namespace

@@ -90,8 +90,8 @@ TEST_F(ScenarioTest, Seed000SameRoleNamesAreIsolatedPerTenant) {
   Write(TwoTenantsOps(acme, globex));
   EXPECT_TRUE(WarmAllowed(globex, "alice", "assets:read"));
   // Changing acme's "viewer" policy must not change globex's "viewer".
-  Write(Op("delete_role_policy",
-           {{"tenant", acme}, {"role", "viewer"}, {"policy", "read_assets"}}));
+  Write(
+      Op("delete_role_policy", {{"tenant", acme}, {"role", "viewer"}, {"policy", "read_assets"}}));
   EXPECT_FALSE(Allowed(acme, "alice", "assets:read"));
   EXPECT_TRUE(Allowed(globex, "alice", "assets:read"));
   Write(Op("delete_tenant", {{"tenant", acme}}));
@@ -114,8 +114,8 @@ TEST_F(ScenarioTest, Seed004SuspensionDeniesAtOnce) {
 
 TEST_F(ScenarioTest, DecisionRules) {
   const std::string t = TenantFor();
-  Write(HospitalOps(t) + "," +
-        Op("put_business_unit", {{"tenant", t}, {"business_unit", "icu"}}) + "," +
+  Write(HospitalOps(t) + "," + Op("put_business_unit", {{"tenant", t}, {"business_unit", "icu"}}) +
+        "," +
         // Equal priority: deny beats allow.
         Op("put_policy", {{"tenant", t},
                           {"policy", "no_patients"},

@@ -180,17 +180,21 @@ TEST_F(CliTest, CacheClearFormsAndStats) {
   Write(HospitalOps(t));
   Allowed(t, "jane", "ui:menu_patients");
   for (const std::vector<std::string>& form :
-       {std::vector<std::string>{"--user", "jane", "--tenant", t}, {"--user", "jane"},
-        {"--tenant", t}, {"--pattern", "perms:jane:*"}, {"--all"}}) {
+       {std::vector<std::string>{"--user", "jane", "--tenant", t},
+        {"--user", "jane"},
+        {"--tenant", t},
+        {"--pattern", "perms:jane:*"},
+        {"--all"}}) {
     std::vector<std::string> args = {"cache", "clear"};
     args.insert(args.end(), form.begin(), form.end());
     CliResult r = Cli(args);
     EXPECT_EQ(r.exit_code, 0) << form[0] << ": " << Dump(r);
     EXPECT_EQ(r.out.rfind("invalidated ", 0), 0u) << Dump(r);
   }
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{}, {"--all", "--pattern", "x"}, {"--all", "--user", "jane"},
-        {"--pattern", "x", "--tenant", t}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{},
+                                              {"--all", "--pattern", "x"},
+                                              {"--all", "--user", "jane"},
+                                              {"--pattern", "x", "--tenant", t}}) {
     std::vector<std::string> args = {"cache", "clear"};
     args.insert(args.end(), bad.begin(), bad.end());
     CliResult r = Cli(args);
@@ -216,8 +220,8 @@ TEST_F(CliTest, HealthAndEnvironment) {
   EXPECT_EQ(r.out.rfind("ready", 0), 0u) << Dump(r);
   EXPECT_NE(r.out.find("store: up"), std::string::npos) << Dump(r);
   // PERMCACHE_URL and PERMCACHE_ADMIN_TOKEN stand in for --server and --token.
-  r = testing::RunPermcache({"cache", "stats"}, {{"PERMCACHE_URL", server().url()},
-                                                  {"PERMCACHE_ADMIN_TOKEN", kToken}});
+  r = testing::RunPermcache({"cache", "stats"},
+                            {{"PERMCACHE_URL", server().url()}, {"PERMCACHE_ADMIN_TOKEN", kToken}});
   EXPECT_EQ(r.exit_code, 0) << Dump(r);
   r = testing::RunPermcache({"health", "--json"}, {{"PERMCACHE_URL", server().url()}});
   EXPECT_EQ(r.exit_code, 0) << Dump(r);
@@ -239,9 +243,10 @@ TEST(CliUnreachableTest, Exit3WhenNobodyListens) {
   const uint16_t port = testing::FreeLoopbackPort();
   ASSERT_NE(port, 0);
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"check", "t", "u", "a:b"}, {"health"}, {"cache", "stats"},
-        {"perms", "t", "u"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"check", "t", "u", "a:b"},
+                                               {"health"},
+                                               {"cache", "stats"},
+                                               {"perms", "t", "u"}}) {
     std::vector<std::string> full = {"--server", url};
     full.insert(full.end(), args.begin(), args.end());
     CliResult r = testing::RunPermcache(full);

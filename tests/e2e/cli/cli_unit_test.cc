@@ -133,11 +133,28 @@ TEST(ServeFlagsTest, Defaults) {
 }
 
 TEST(ServeFlagsTest, EveryFlag) {
-  CliRun r = RunArgs({"serve", "--store", "sqlite:/tmp/x.db", "--listen", "0.0.0.0:9000",
-                   "--admin-token", "tok", "--cache-ttl", "1h", "--cache-max-entries", "5000",
-                   "--cache-max-bytes", "1GiB", "--threads", "3", "--demo",
-                   "--consistency-timeout", "250ms", "--log-level", "debug", "--redis",
-                   "redis://127.0.0.1:6379/0"});
+  CliRun r = RunArgs({"serve",
+                      "--store",
+                      "sqlite:/tmp/x.db",
+                      "--listen",
+                      "0.0.0.0:9000",
+                      "--admin-token",
+                      "tok",
+                      "--cache-ttl",
+                      "1h",
+                      "--cache-max-entries",
+                      "5000",
+                      "--cache-max-bytes",
+                      "1GiB",
+                      "--threads",
+                      "3",
+                      "--demo",
+                      "--consistency-timeout",
+                      "250ms",
+                      "--log-level",
+                      "debug",
+                      "--redis",
+                      "redis://127.0.0.1:6379/0"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(r.served);
   EXPECT_EQ(r.served->checker.store_url, "sqlite:/tmp/x.db");
@@ -162,10 +179,14 @@ TEST(ServeFlagsTest, TokenFromEnvironment) {
 }
 
 TEST(ServeFlagsTest, BadValuesAreUsageErrors) {
-  for (const std::vector<std::string>& bad :
-       {std::vector<std::string>{"--cache-ttl", "5x"}, {"--cache-max-bytes", "lots"},
-        {"--threads", "-2"}, {"--threads", "many"}, {"--log-level", "loud"},
-        {"--consistency-timeout", ""}, {"--cache-max-entries", "-5"}, {"--bogus"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--cache-ttl", "5x"},
+                                              {"--cache-max-bytes", "lots"},
+                                              {"--threads", "-2"},
+                                              {"--threads", "many"},
+                                              {"--log-level", "loud"},
+                                              {"--consistency-timeout", ""},
+                                              {"--cache-max-entries", "-5"},
+                                              {"--bogus"}}) {
     std::vector<std::string> args = {"serve"};
     args.insert(args.end(), bad.begin(), bad.end());
     CliRun r = RunArgs(args);
@@ -201,10 +222,11 @@ TEST(ClientCommandsTest, CheckAgainstFakeServer) {
   fake.SetResponse(200, R"({"allowed":true,"revision":42,"reason":{"kind":"policy",)"
                         R"("policy":"p1","role_path":"senior_nurse>nurse","business_unit":""}})");
   CliRun r = RunArgs({"--server", fake.url(), "--token", "tk", "check", "t", "u", "a:b", "--scope",
-                   "bu1", "--at-least-revision", "7", "--explain"});
+                      "bu1", "--at-least-revision", "7", "--explain"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out,
-            "allowed (revision 42)\n  kind: policy\n  policy: p1\n  role_path: senior_nurse>nurse\n");
+  EXPECT_EQ(
+      r.out,
+      "allowed (revision 42)\n  kind: policy\n  policy: p1\n  role_path: senior_nurse>nurse\n");
   const std::string req = fake.last_request();
   EXPECT_EQ(req.rfind("POST /v1/check HTTP/1.1", 0), 0u) << req;
   EXPECT_NE(req.find("Authorization: Bearer tk"), std::string::npos) << req;
@@ -229,7 +251,8 @@ TEST(ClientCommandsTest, CheckAgainstFakeServer) {
 
 TEST(ClientCommandsTest, ErrorAnswersMapToExitCodes) {
   FakeHttpServer fake;
-  fake.SetResponse(400, R"({"error":{"code":"invalid_argument","message":"op 3: missing policy"}})");
+  fake.SetResponse(400,
+                   R"({"error":{"code":"invalid_argument","message":"op 3: missing policy"}})");
   CliRun r = RunArgs({"--server", fake.url(), "write", "-"}, "[]");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("op 3: missing policy"), std::string::npos) << r.err;
@@ -249,8 +272,9 @@ TEST(ClientCommandsTest, ErrorAnswersMapToExitCodes) {
 
 TEST(ClientCommandsTest, HumanOutputs) {
   FakeHttpServer fake;
-  fake.SetResponse(200, R"({"permissions":["a:read","b:*"],"denied":["a:delete"],)"
-                        R"("scoped":{"icu":{"permissions":["beds:assign"],"denied":[]}},"revision":9})");
+  fake.SetResponse(200,
+                   R"({"permissions":["a:read","b:*"],"denied":["a:delete"],)"
+                   R"("scoped":{"icu":{"permissions":["beds:assign"],"denied":[]}},"revision":9})");
   CliRun r = RunArgs({"--server", fake.url(), "perms", "t1", "u 1"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
@@ -278,7 +302,9 @@ TEST(ClientCommandsTest, HumanOutputs) {
 
   fake.SetResponse(200, R"({"tenants":[{"tenant":"t"}],"roles":[]})");
   r = RunArgs({"--server", fake.url(), "export", "--tenant", "t"});
-  EXPECT_EQ(r.out, "{\n  \"tenants\": [\n    {\n      \"tenant\": \"t\"\n    }\n  ],\n  \"roles\": []\n}\n");
+  EXPECT_EQ(
+      r.out,
+      "{\n  \"tenants\": [\n    {\n      \"tenant\": \"t\"\n    }\n  ],\n  \"roles\": []\n}\n");
   EXPECT_EQ(fake.last_request().rfind("GET /v1/model?tenant=t ", 0), 0u);
 
   fake.SetResponse(200, R"({"revision":44})");

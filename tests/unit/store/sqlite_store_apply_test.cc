@@ -35,9 +35,9 @@ TEST_F(ApplyTest, HospitalModelIsStored) {
   EXPECT_THAT(m.tenants, ElementsAre(Tenant{"t1"}));
   EXPECT_THAT(m.business_units, ElementsAre(BusinessUnit{"t1", "er"}, BusinessUnit{"t1", "icu"}));
   EXPECT_EQ(m.memberships.size(), 8u);
-  EXPECT_THAT(m.roles, ElementsAre(Role{"t1", "chief", {"senior_nurse", "doctor"}},
-                                   Role{"t1", "doctor", {}}, Role{"t1", "nurse", {}},
-                                   Role{"t1", "senior_nurse", {"nurse"}}));
+  EXPECT_THAT(m.roles,
+              ElementsAre(Role{"t1", "chief", {"senior_nurse", "doctor"}}, Role{"t1", "doctor", {}},
+                          Role{"t1", "nurse", {}}, Role{"t1", "senior_nurse", {"nurse"}}));
   ASSERT_EQ(m.policies.size(), 4u);
   EXPECT_EQ(m.policies[0], (Policy{"t1", "block", Effect::kDeny, 10, {"assets:*"}, ""}));
   EXPECT_EQ(m.policies[3], (Policy{"t1", "write", Effect::kAllow, 0, {"assets:write"}, "icu"}));
@@ -104,12 +104,11 @@ TEST_F(ApplyTest, ReapplyingPutsIsIdempotentAndAffectsNobody) {
 TEST_F(ApplyTest, DeletingMissingThingsIsNotAnError) {
   uint64_t rev = Revision();
   Model before = ExportAll();
-  ChangeSet cs = MustApply({DeleteTenant("nope"), DeleteBu("t1", "nope"),
-                            DeleteMember("t1", "nobody"), DeleteRole("t1", "nope"),
-                            DeletePolicy("t1", "nope"), DeleteRolePolicy("t1", "nurse", "write"),
-                            DeleteUserRole("t1", "alice", "doctor"),
-                            DeleteUserRole("t1", "alice", "nurse", "icu"),
-                            DeleteUserPolicy("t1", "alice", "block")});
+  ChangeSet cs = MustApply(
+      {DeleteTenant("nope"), DeleteBu("t1", "nope"), DeleteMember("t1", "nobody"),
+       DeleteRole("t1", "nope"), DeletePolicy("t1", "nope"),
+       DeleteRolePolicy("t1", "nurse", "write"), DeleteUserRole("t1", "alice", "doctor"),
+       DeleteUserRole("t1", "alice", "nurse", "icu"), DeleteUserPolicy("t1", "alice", "block")});
   EXPECT_EQ(ExportAll(), before);
   // A batch that changed nothing still commits a revision (simplest; documented).
   EXPECT_EQ(cs.revision, rev + 1);
@@ -183,12 +182,12 @@ TEST_F(ApplyTest, DeleteUserRoleMatchesTheBusinessUnitExactly) {
   MustApply({PutUserRole("t1", "alice", "nurse", "icu")});
   MustApply({DeleteUserRole("t1", "alice", "nurse")});  // the unscoped one only
   Model m = ExportOf(*store_, "t1");
-  EXPECT_EQ(std::count(m.user_roles.begin(), m.user_roles.end(),
-                       UserRole{"t1", "alice", "nurse", "icu"}),
-            1);
-  EXPECT_EQ(std::count(m.user_roles.begin(), m.user_roles.end(),
-                       UserRole{"t1", "alice", "nurse", ""}),
-            0);
+  EXPECT_EQ(
+      std::count(m.user_roles.begin(), m.user_roles.end(), UserRole{"t1", "alice", "nurse", "icu"}),
+      1);
+  EXPECT_EQ(
+      std::count(m.user_roles.begin(), m.user_roles.end(), UserRole{"t1", "alice", "nurse", ""}),
+      0);
 }
 
 // --- reference errors ----------------------------------------------------------------------------
@@ -294,7 +293,8 @@ TEST_F(ApplyTest, CycleIntroducedLaterInTheSameBatchIsRejected) {
 }
 
 TEST_F(ApplyTest, DiamondIsNotACycle) {
-  MustApply({PutRole("t1", "both", {"senior_nurse", "nurse"}), PutRole("t1", "top", {"both", "chief"})});
+  MustApply(
+      {PutRole("t1", "both", {"senior_nurse", "nurse"}), PutRole("t1", "top", {"both", "chief"})});
 }
 
 // --- atomicity -----------------------------------------------------------------------------------
@@ -302,8 +302,8 @@ TEST_F(ApplyTest, DiamondIsNotACycle) {
 TEST_F(ApplyTest, FailingOpLeavesNothingApplied) {
   uint64_t rev = Revision();
   Model before = ExportAll();
-  Status s = ApplyError({PutTenant("t3"), PutRole("t3", "r"), DeleteTenant("t2"),
-                         PutUserRole("t3", "u", "ghost")});
+  Status s = ApplyError(
+      {PutTenant("t3"), PutRole("t3", "r"), DeleteTenant("t2"), PutUserRole("t3", "u", "ghost")});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("op 3: "));
   EXPECT_EQ(Revision(), rev);
@@ -323,7 +323,8 @@ TEST(RevisionTest, StartsAtZeroAndIncrementsByOne) {
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(*(*store)->CurrentRevision(), 0u);
   for (uint64_t i = 1; i <= 5; ++i) {
-    StatusOr<ChangeSet> cs = (*store)->Apply(std::vector<WriteOp>{PutTenant("t" + std::to_string(i))});
+    StatusOr<ChangeSet> cs =
+        (*store)->Apply(std::vector<WriteOp>{PutTenant("t" + std::to_string(i))});
     ASSERT_TRUE(cs.ok()) << cs.status().ToString();
     EXPECT_EQ(cs->revision, i);
     EXPECT_EQ(*(*store)->CurrentRevision(), i);
@@ -345,6 +346,8 @@ TEST_F(ApplyTest, ChangesSinceReturnsWhatApplyReturned) {
     EXPECT_EQ((*all)[i].revision, written[i].revision);
     EXPECT_EQ((*all)[i].users, written[i].users) << i;
     EXPECT_EQ((*all)[i].tenants, written[i].tenants) << i;
+    EXPECT_EQ((*all)[i].committed_at_ms, written[i].committed_at_ms) << i;
+    EXPECT_GT(written[i].committed_at_ms, 1'600'000'000'000) << i;  // a plausible epoch time
   }
   EXPECT_THAT((*all)[1].users, IsEmpty());
   EXPECT_THAT((*all)[3].tenants, ElementsAre("t2"));
@@ -371,8 +374,8 @@ TEST_F(ApplyTest, FirstRevisionsRecordTheHospitalImport) {
 // --- affected keys -------------------------------------------------------------------------------
 
 TEST_F(ApplyTest, RolePolicyChangeAffectsHoldersOfTheRoleAndInheritingRoles) {
-  UserKeys expected = {{"t1", "alice"}, {"t1", "bob"}, {"t1", "dave"}, {"t1", "gina"},
-                       {"t1", "sam"}};
+  UserKeys expected = {
+      {"t1", "alice"}, {"t1", "bob"}, {"t1", "dave"}, {"t1", "gina"}, {"t1", "sam"}};
   EXPECT_EQ(AffectedBy(PutRolePolicy("t1", "nurse", "extra")), expected);
   EXPECT_EQ(AffectedBy(DeleteRolePolicy("t1", "nurse", "extra")), expected);
   EXPECT_EQ(AffectedBy(PutRolePolicy("t1", "doctor", "extra")),
@@ -382,14 +385,14 @@ TEST_F(ApplyTest, RolePolicyChangeAffectsHoldersOfTheRoleAndInheritingRoles) {
 
 TEST_F(ApplyTest, PolicyChangeAffectsEveryoneReachingIt) {
   MustApply({PutUserPolicy("t1", "frank", "write")});
-  ChangeSet cs = MustApply({PutPolicy("t1", "write", {"assets:write", "x:y"}, Effect::kAllow, 0,
-                                      "icu")});
+  ChangeSet cs =
+      MustApply({PutPolicy("t1", "write", {"assets:write", "x:y"}, Effect::kAllow, 0, "icu")});
   EXPECT_EQ(cs.users, (UserKeys{{"t1", "carol"}, {"t1", "dave"}, {"t1", "frank"}}));
   EXPECT_THAT(cs.tenants, IsEmpty());
   // Unchanged re-put affects nobody.
-  EXPECT_THAT(AffectedBy(PutPolicy("t1", "write", {"assets:write", "x:y"}, Effect::kAllow, 0,
-                                   "icu")),
-              IsEmpty());
+  EXPECT_THAT(
+      AffectedBy(PutPolicy("t1", "write", {"assets:write", "x:y"}, Effect::kAllow, 0, "icu")),
+      IsEmpty());
   EXPECT_EQ(AffectedBy(DeletePolicy("t1", "write")),
             (UserKeys{{"t1", "carol"}, {"t1", "dave"}, {"t1", "frank"}}));
   EXPECT_EQ(AffectedBy(DeletePolicy("t1", "block")), (UserKeys{{"t1", "erin"}}));
@@ -397,8 +400,7 @@ TEST_F(ApplyTest, PolicyChangeAffectsEveryoneReachingIt) {
 
 TEST_F(ApplyTest, InheritanceChangeAffectsHoldersOfTheChangedRole) {
   // Removing senior_nurse -> nurse changes what senior_nurse and chief grant.
-  EXPECT_EQ(AffectedBy(PutRole("t1", "senior_nurse")),
-            (UserKeys{{"t1", "bob"}, {"t1", "dave"}}));
+  EXPECT_EQ(AffectedBy(PutRole("t1", "senior_nurse")), (UserKeys{{"t1", "bob"}, {"t1", "dave"}}));
   EXPECT_EQ(AffectedBy(PutRole("t1", "senior_nurse", {"nurse"})),
             (UserKeys{{"t1", "bob"}, {"t1", "dave"}}));
   // Same inherits again: nothing changed.
@@ -417,8 +419,7 @@ TEST_F(ApplyTest, UserLevelOpsAffectThatUser) {
             (UserKeys{{"t1", "frank"}}));
   EXPECT_EQ(AffectedBy(DeleteMember("t1", "frank")), (UserKeys{{"t1", "frank"}}));
   EXPECT_EQ(AffectedBy(PutUserRole("t1", "frank", "nurse", "icu")), (UserKeys{{"t1", "frank"}}));
-  EXPECT_EQ(AffectedBy(DeleteUserRole("t1", "frank", "nurse", "icu")),
-            (UserKeys{{"t1", "frank"}}));
+  EXPECT_EQ(AffectedBy(DeleteUserRole("t1", "frank", "nurse", "icu")), (UserKeys{{"t1", "frank"}}));
   EXPECT_EQ(AffectedBy(PutUserPolicy("t1", "frank", "extra")), (UserKeys{{"t1", "frank"}}));
   EXPECT_EQ(AffectedBy(DeleteUserPolicy("t1", "frank", "extra")), (UserKeys{{"t1", "frank"}}));
   EXPECT_EQ(AffectedBy(PutMember("t2", "alice", MembershipStatus::kSuspended)),
@@ -435,8 +436,8 @@ TEST_F(ApplyTest, TenantLevelOpsAreTenantWide) {
 }
 
 TEST_F(ApplyTest, TenantWideSwallowsUserKeysOfThatTenantOnly) {
-  ChangeSet cs = MustApply({PutUserRole("t1", "frank", "nurse"), PutMember("t2", "zoe"),
-                            PutBu("t1", "lab")});
+  ChangeSet cs =
+      MustApply({PutUserRole("t1", "frank", "nurse"), PutMember("t2", "zoe"), PutBu("t1", "lab")});
   EXPECT_THAT(cs.tenants, ElementsAre("t1"));
   EXPECT_EQ(cs.users, (UserKeys{{"t2", "zoe"}}));
 }
@@ -450,10 +451,15 @@ TEST_F(ApplyTest, ChangesInOneTenantNeverListAnotherTenantsUsers) {
 }
 
 TEST_F(ApplyTest, BatchDeduplicatesKeys) {
-  ChangeSet cs = MustApply({PutUserRole("t1", "frank", "nurse"), PutUserPolicy("t1", "frank", "extra"),
-                            PutRolePolicy("t1", "nurse", "extra")});
-  EXPECT_EQ(cs.users, (UserKeys{{"t1", "alice"}, {"t1", "bob"}, {"t1", "dave"}, {"t1", "frank"},
-                                {"t1", "gina"}, {"t1", "sam"}}));
+  ChangeSet cs =
+      MustApply({PutUserRole("t1", "frank", "nurse"), PutUserPolicy("t1", "frank", "extra"),
+                 PutRolePolicy("t1", "nurse", "extra")});
+  EXPECT_EQ(cs.users, (UserKeys{{"t1", "alice"},
+                                {"t1", "bob"},
+                                {"t1", "dave"},
+                                {"t1", "frank"},
+                                {"t1", "gina"},
+                                {"t1", "sam"}}));
 }
 
 TEST_F(ApplyTest, MoreThanTheLimitOfUsersRecordsTheTenant) {

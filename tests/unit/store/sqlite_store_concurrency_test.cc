@@ -200,11 +200,21 @@ TEST_F(StoreTest, ParallelReadsOfEveryKind) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
         switch ((t + i) % 5) {
-          case 0: EXPECT_TRUE(store_->LoadGrants("t1", "dave").ok()); break;
-          case 1: EXPECT_TRUE(store_->Export("").ok()); break;
-          case 2: EXPECT_TRUE(store_->CurrentRevision().ok()); break;
-          case 3: EXPECT_TRUE(store_->ChangesSince(0, 10).ok()); break;
-          default: EXPECT_TRUE(store_->Ping().ok()); break;
+          case 0:
+            EXPECT_TRUE(store_->LoadGrants("t1", "dave").ok());
+            break;
+          case 1:
+            EXPECT_TRUE(store_->Export("").ok());
+            break;
+          case 2:
+            EXPECT_TRUE(store_->CurrentRevision().ok());
+            break;
+          case 3:
+            EXPECT_TRUE(store_->ChangesSince(0, 10).ok());
+            break;
+          default:
+            EXPECT_TRUE(store_->Ping().ok());
+            break;
         }
       }
     });

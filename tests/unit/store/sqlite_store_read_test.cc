@@ -52,25 +52,25 @@ TEST_F(GrantsTest, DirectRoleGrant) {
   UserGrants g = Grants("t1", "alice");
   EXPECT_EQ(g.membership, MembershipState::kActive);
   EXPECT_EQ(g.revision, Revision());
-  EXPECT_THAT(g.grants, ElementsAre(Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "",
-                                          "nurse"}));
+  EXPECT_THAT(g.grants,
+              ElementsAre(Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "", "nurse"}));
 }
 
 TEST_F(GrantsTest, InheritedGrantCarriesTheRolePath) {
-  EXPECT_THAT(Grants("t1", "bob").grants,
-              ElementsAre(Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "",
-                                "senior_nurse>nurse"}));
-  EXPECT_THAT(Grants("t1", "dave").grants,
-              UnorderedElementsAre(
-                  Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "",
-                        "chief>senior_nurse>nurse"},
-                  Grant{"write", Effect::kAllow, 0, {"assets:write"}, "icu", "", "chief>doctor"}));
+  EXPECT_THAT(
+      Grants("t1", "bob").grants,
+      ElementsAre(Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "", "senior_nurse>nurse"}));
+  EXPECT_THAT(
+      Grants("t1", "dave").grants,
+      UnorderedElementsAre(
+          Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "", "chief>senior_nurse>nurse"},
+          Grant{"write", Effect::kAllow, 0, {"assets:write"}, "icu", "", "chief>doctor"}));
 }
 
 TEST_F(GrantsTest, PolicyAndAssignmentScopes) {
-  EXPECT_THAT(Grants("t1", "carol").grants,
-              ElementsAre(Grant{"write", Effect::kAllow, 0, {"assets:write"}, "icu", "",
-                                "doctor"}));
+  EXPECT_THAT(
+      Grants("t1", "carol").grants,
+      ElementsAre(Grant{"write", Effect::kAllow, 0, {"assets:write"}, "icu", "", "doctor"}));
   EXPECT_THAT(Grants("t1", "gina").grants,
               ElementsAre(Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "er", "nurse"}));
 }
@@ -82,12 +82,11 @@ TEST_F(GrantsTest, DirectUserPolicyHasAnEmptyRolePath) {
 
 TEST_F(GrantsTest, DirectAndRoleGrantsTogether) {
   MustApply({PutUserPolicy("t1", "bob", "extra"), PutUserRole("t1", "bob", "doctor", "er")});
-  EXPECT_THAT(Grants("t1", "bob").grants,
-              ElementsAre(Grant{"extra", Effect::kAllow, 0, {"extra:use"}, "", "", ""},
-                          Grant{"write", Effect::kAllow, 0, {"assets:write"}, "icu", "er",
-                                "doctor"},
-                          Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "",
-                                "senior_nurse>nurse"}));
+  EXPECT_THAT(
+      Grants("t1", "bob").grants,
+      ElementsAre(Grant{"extra", Effect::kAllow, 0, {"extra:use"}, "", "", ""},
+                  Grant{"write", Effect::kAllow, 0, {"assets:write"}, "icu", "er", "doctor"},
+                  Grant{"read", Effect::kAllow, 0, {"assets:read"}, "", "", "senior_nurse>nurse"}));
 }
 
 TEST_F(GrantsTest, SamePolicyThroughTwoPathsOfOneAssignmentIsListedOnceWithTheShortestPath) {
@@ -116,8 +115,7 @@ TEST_F(GrantsTest, DeepDiamondGraphLoadsQuickly) {
   for (int i = 29; i >= 0; --i) shortest += ">l" + std::to_string(i) + "a";
   EXPECT_EQ(g.grants[0].role_path, shortest);
   // The affected-users query on the same graph is also fine.
-  EXPECT_EQ(MustApply({PutRolePolicy("t1", "l0b", "extra")}).users,
-            (UserKeys{{"t1", "frank"}}));
+  EXPECT_EQ(MustApply({PutRolePolicy("t1", "l0b", "extra")}).users, (UserKeys{{"t1", "frank"}}));
 }
 
 TEST_F(GrantsTest, SuspendedMembershipHasNoGrants) {
@@ -214,6 +212,43 @@ TEST_F(StoreTest, MigrationsAreIdempotentOnReopen) {
   EXPECT_EQ(RawSql(path(), "PRAGMA journal_mode"), "wal");
   store_ = OpenAt(path());
   EXPECT_EQ(Revision(), 1u);
+}
+
+TEST(MigrationTest, UpgradesAVersion1File) {
+  permcache::testing::TempDir dir;
+  std::string file = dir.File("v1.db");
+  {
+    // What a binary that knew only migration 1 left behind: one committed revision.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    std::string sql = std::string("PRAGMA journal_mode=WAL; BEGIN;") +
+                      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                      "applied_at TEXT NOT NULL);" +
+                      "INSERT INTO schema_migrations VALUES (1, '2024-01-01T00:00:00.000Z');" +
+                      sqlite::Migrations()[0].sql +
+                      "INSERT INTO tenants VALUES ('t1');"
+                      "UPDATE meta SET value = 1 WHERE key = 'revision';"
+                      "INSERT INTO revisions VALUES (1, '2024-01-02T03:04:05.678Z');"
+                      "INSERT INTO changelog VALUES (1, 't1', NULL);"
+                      "COMMIT;";
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+    sqlite3_close(db);
+  }
+  StatusOr<std::unique_ptr<Store>> s = OpenStore("sqlite:" + file);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(RawSql(file, "SELECT MAX(version) FROM schema_migrations"),
+            std::to_string(sqlite::LatestSchemaVersion()));
+  StatusOr<std::vector<ChangeSet>> changes = (*s)->ChangesSince(0, 10);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].committed_at_ms, 1704164645678);  // 2024-01-02T03:04:05.678Z
+  EXPECT_THAT((*changes)[0].tenants, ElementsAre("t1"));
+  // And it keeps working: the next write gets revision 2 with a current commit time.
+  StatusOr<ChangeSet> cs = (*s)->Apply(std::vector<WriteOp>{PutTenant("t2")});
+  ASSERT_TRUE(cs.ok()) << cs.status().ToString();
+  EXPECT_EQ(cs->revision, 2u);
+  EXPECT_GT(cs->committed_at_ms, 1704164645678);
 }
 
 TEST_F(StoreTest, RefusesAFileFromANewerBinary) {
