@@ -44,11 +44,11 @@ struct UserGrants {
 // The (tenant, user) keys and tenants whose permissions a committed write may have changed.
 struct ChangeSet {
   uint64_t revision = 0;
+  std::vector<std::pair<std::string, std::string>> users;  // (tenant, user)
+  std::vector<std::string> tenants;                        // every user of these tenants
   // Wall-clock commit time (ms since the Unix epoch) when known (set by the writing node and
   // carried by buses), 0 otherwise. Only used to measure invalidation lag.
   int64_t committed_at_ms = 0;
-  std::vector<std::pair<std::string, std::string>> users;  // (tenant, user)
-  std::vector<std::string> tenants;                        // every user of these tenants
 };
 
 class Store {

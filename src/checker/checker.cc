@@ -280,7 +280,6 @@ StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
     }
     return change.status();
   }
-  change->committed_at_ms = WallClockMs();
   // L2 first, then L1: a fill that starts after the L1 invalidation then finds L2 either clean
   // or marked dirty (bypassed), never the entry this write made stale.
   if (remote_ != nullptr && !remote_->InvalidateAndPublish(*change).ok()) {

@@ -25,6 +25,9 @@ struct ServeFlags {
   std::string consistency_timeout;
   std::string log_level = "info";
   std::string redis;
+  std::string redis_key_prefix;
+  std::string cache_version;
+  std::string negative_ttl;
 };
 
 StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& serve) {
@@ -36,6 +39,11 @@ StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& se
   config.demo = f.demo;
   config.log_level = f.log_level;
   config.redis_url = f.redis;
+  config.redis_key_prefix = f.redis_key_prefix;
+  config.cache_version = f.cache_version;
+  if (serve.count("--negative-ttl") > 0) {
+    PERMCACHE_ASSIGN_OR_RETURN(config.negative_ttl, ParseDuration(f.negative_ttl));
+  }
   // Flags left out keep the ServerConfig defaults (given-but-empty values are errors).
   if (serve.count("--cache-ttl") > 0) {
     PERMCACHE_ASSIGN_OR_RETURN(config.checker.cache.ttl, ParseDuration(f.cache_ttl));
@@ -108,7 +116,15 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
   serve->add_option("--redis", sf.redis,
-                    "Redis URL for the shared L2 cache and bus (default none)");
+                    "Redis for the shared L2 cache and bus: redis://[:password@]host:port/db or "
+                    "unix:///path (default: REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/REDIS_DB if set, "
+                    "else none)");
+  serve->add_option("--redis-key-prefix", sf.redis_key_prefix,
+                    "prefix of every Redis key, as \"{prefix}:\" (default none)");
+  serve->add_option("--cache-version", sf.cache_version,
+                    "version segment of every Redis key, after the prefix (default none)");
+  serve->add_option("--negative-ttl", sf.negative_ttl,
+                    "Redis lifetime of entries without an active membership (default 60s)");
 
   // check
   CheckArgs check_args;

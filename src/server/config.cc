@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "server/remote_cache_setup.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -88,11 +90,7 @@ Status ValidateServerConfig(const ServerConfig& c) {
     return InvalidArgumentError("log level '" + c.log_level +
                                 "' must be one of trace, debug, info, warn, error, critical, off");
   }
-  if (!c.redis_url.empty()) {
-    return InvalidArgumentError("Redis (" + c.redis_url +
-                                ") is not supported by this build of the server yet");
-  }
-  return Status::Ok();
+  return ValidateRedisConfig(c);
 }
 
 int EffectiveThreads(const ServerConfig& config) {

@@ -1,8 +1,9 @@
 // Health of this node for GET /healthz and GET /readyz.
 //
 // /healthz is liveness: answered 200 by the API as soon as the server accepts requests.
-// /readyz is readiness: the store answers a probe (Checker::StoreHealth); Redis is reported
-// "disabled" until the Redis tier exists.
+// /readyz is readiness: the store answers a probe (Checker::StoreHealth). Redis is reported
+// "disabled" (not configured), "up" (L2 usable and bus subscribed) or "down"; a Redis outage
+// degrades the node but does not make it unready.
 //
 // Thread safety: thread-safe (the Checker is).
 #pragma once
@@ -13,6 +14,6 @@
 namespace permcache {
 
 // Probes the store now. REQUIRES: checker != nullptr.
-http::Readiness ProbeReadiness(Checker* checker, bool redis_enabled);
+http::Readiness ProbeReadiness(Checker* checker);
 
 }  // namespace permcache

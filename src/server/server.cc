@@ -13,6 +13,8 @@
 #include "server/http/api.h"
 #include "server/http/http_server.h"
 #include "server/metrics.h"
+#include "server/metrics_observer.h"
+#include "server/remote_cache_setup.h"
 #include "server/server_hooks.h"
 
 #ifndef PERMCACHE_VERSION
@@ -41,11 +43,28 @@ int RunServer(const ServerConfig& config) {
   SetUpLogging(config.log_level);
   const ListenAddress listen = *ParseListen(config.listen);  // validated above
 
-  StatusOr<std::unique_ptr<Checker>> opened = Checker::Open(config.checker);
-  if (!opened.ok()) {
-    const Status& s = opened.status();
+  MetricsRegistry registry;
+  Options checker_options = config.checker;
+  checker_options.observer = std::make_shared<MetricsObserver>(&registry);
+
+  StatusOr<std::unique_ptr<Store>> store = OpenStore(config.checker.store_url);
+  if (!store.ok()) {
+    const Status& s = store.status();
     std::fprintf(stderr, "permcache: cannot open store '%s': %s\n",
                  config.checker.store_url.c_str(), s.ToString().c_str());
+    return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  StatusOr<std::unique_ptr<RemoteCache>> remote = OpenRemoteCache(config);
+  if (!remote.ok()) {
+    const Status& s = remote.status();
+    std::fprintf(stderr, "permcache: cannot use redis: %s\n", s.ToString().c_str());
+    return s.code() == StatusCode::kUnavailable ? 1 : 2;
+  }
+  StatusOr<std::unique_ptr<Checker>> opened =
+      Checker::Open(checker_options, std::move(store).value(), std::move(remote).value());
+  if (!opened.ok()) {
+    const Status& s = opened.status();
+    std::fprintf(stderr, "permcache: cannot start: %s\n", s.ToString().c_str());
     return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   std::unique_ptr<Checker> checker = std::move(opened).value();
@@ -61,8 +80,7 @@ int RunServer(const ServerConfig& config) {
     spdlog::info("demo model loaded at revision {}", *revision);
   }
 
-  MetricsRegistry registry;
-  ServerHooks hooks(checker.get(), &registry, PERMCACHE_VERSION, /*redis_enabled=*/false);
+  ServerHooks hooks(checker.get(), &registry, PERMCACHE_VERSION);
   http::ApiOptions api_options;
   api_options.admin_token = config.admin_token;
   api_options.max_json_depth = config.max_json_depth;

@@ -30,8 +30,15 @@ struct ServerConfig {
   size_t max_json_depth = 32;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds request_timeout{10};  // whole request must arrive within this
-  // Redis ("" = disabled): redis://[:password@]host:port/db or unix:///path.
+  // Redis: redis://[:password@]host:port/db or unix:///path. "" = the seed-000 environment
+  // variables REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/REDIS_DB if any is set, else no Redis.
   std::string redis_url;
+  // Prepended to every Redis key as "{prefix}:" (and to the bus channel). Default "".
+  std::string redis_key_prefix;
+  // Prepended after the prefix as "{version}:" (seed 001 versioning). Default "".
+  std::string cache_version;
+  // L2 lifetime of entries without an active membership. Default 60 s.
+  std::chrono::milliseconds negative_ttl{std::chrono::seconds(60)};
   std::string log_level = "info";
 };
 

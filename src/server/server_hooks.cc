@@ -17,9 +17,8 @@ MetricLabels RouteLabels(http::Route route) {
 
 }  // namespace
 
-ServerHooks::ServerHooks(Checker* checker, MetricsRegistry* registry, std::string_view version,
-                         bool redis_enabled)
-    : checker_(checker), registry_(registry), redis_enabled_(redis_enabled) {
+ServerHooks::ServerHooks(Checker* checker, MetricsRegistry* registry, std::string_view version)
+    : checker_(checker), registry_(registry) {
   registry_->GetGauge("permcache_build_info", "Build information; the value is always 1.",
                       {{"version", std::string(version)}})
       ->Set(1);
@@ -74,6 +73,37 @@ ServerHooks::ServerHooks(Checker* checker, MetricsRegistry* registry, std::strin
     w->Gauge("permcache_applied_revision",
              "Highest store revision whose invalidations this node applied.", none,
              static_cast<double>(s.applied_revision));
+    w->Gauge("permcache_bus_lag_revisions",
+             "Newest revision this node heard of minus the one it has applied.", none,
+             static_cast<double>(s.newest_seen_revision - s.applied_revision));
+    w->Counter("permcache_catch_ups_total",
+               "Changelog catch-ups that applied revisions missed by the bus (or without one).",
+               none, static_cast<double>(s.catch_ups));
+    w->Counter("permcache_checker_store_errors_total",
+               "Failed store reads, writes and catch-ups inside the checker.", none,
+               static_cast<double>(s.store_errors));
+    w->Gauge("permcache_l1_enabled", "1 unless a configured bus is down (L1 bypassed).", none,
+             s.l1_enabled ? 1 : 0);
+    if (!s.l2_enabled) return;
+    w->Gauge("permcache_l2_up", "1 when the L2 cache is reachable and consistent.", none,
+             s.l2_up ? 1 : 0);
+    w->Gauge("permcache_bus_up", "1 while the invalidation bus is subscribed.", none,
+             s.bus_up ? 1 : 0);
+    w->Counter("permcache_l2_hits_total", "L2 (Redis) hits.", none, static_cast<double>(s.l2_hits));
+    w->Counter("permcache_l2_misses_total", "L2 (Redis) misses.", none,
+               static_cast<double>(s.l2_misses));
+    w->Counter("permcache_l2_errors_total", "L2 (Redis) errors (checks then use the store).",
+               none, static_cast<double>(s.l2_errors));
+    w->Counter("permcache_l2_puts_refused_stale_total",
+               "L2 fills refused because the key was invalidated at a later revision.", none,
+               static_cast<double>(s.l2_puts_refused_stale));
+    w->Gauge("permcache_l2_keys", "Keys in the Redis database (DBSIZE).", none,
+             static_cast<double>(s.l2_keys));
+    w->Counter("permcache_bus_messages_received_total", "Invalidation messages received.", none,
+               static_cast<double>(s.bus_messages_received));
+    w->Counter("permcache_bus_messages_applied_total",
+               "Invalidation messages that advanced this node.", none,
+               static_cast<double>(s.bus_messages_applied));
   });
 }
 
@@ -118,7 +148,7 @@ void ServerHooks::OnCheckerError(std::string_view operation, const Status& statu
 }
 
 http::Readiness ServerHooks::CheckReadiness() {
-  return ProbeReadiness(checker_, redis_enabled_);
+  return ProbeReadiness(checker_);
 }
 
 void ServerHooks::AppendMetrics(std::string* out) { registry_->RenderTo(out); }

@@ -28,8 +28,7 @@ namespace permcache {
 class ServerHooks final : public http::ApiHooks {
  public:
   // REQUIRES: checker and registry outlive this object.
-  ServerHooks(Checker* checker, MetricsRegistry* registry, std::string_view version,
-              bool redis_enabled);
+  ServerHooks(Checker* checker, MetricsRegistry* registry, std::string_view version);
 
   void OnRequest(http::Route route, int http_status, double seconds) override;
   void OnDecision(bool allowed) override;
@@ -43,7 +42,6 @@ class ServerHooks final : public http::ApiHooks {
 
   Checker* const checker_;
   MetricsRegistry* const registry_;
-  const bool redis_enabled_;
   std::array<Histogram*, http::kRouteCount> latency_{};
   // Counter per (route, status code), created on first use. Acquire/release: the pointer
   // publishes a Counter constructed by another thread.

@@ -373,7 +373,7 @@ void Api::CacheInvalidate(const Request& request, Response* response) {
 }
 
 void Api::CacheStatsRoute(Response* response) {
-  AppendCacheStatsJson(checker_->Stats(), options_.l2, &response->body);
+  AppendCacheStatsJson(checker_->Stats(), &response->body);
 }
 
 void Api::Readyz(Response* response) {

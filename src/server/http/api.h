@@ -72,8 +72,6 @@ struct ApiOptions {
   size_t max_json_depth = 32;
   // Most checks per POST /v1/check/batch. Default 1000.
   size_t max_batch_checks = 1000;
-  // What GET /v1/cache/stats says for "l2". Default "disabled".
-  std::string l2 = "disabled";
 };
 
 class Api final : public Handler {

@@ -656,7 +656,7 @@ void AppendMembershipJson(const MembershipInfo& info, std::string* out) {
   w.EndObject();
 }
 
-void AppendCacheStatsJson(const CacheStats& s, std::string_view l2, std::string* out) {
+void AppendCacheStatsJson(const CacheStats& s, std::string* out) {
   JsonWriter w(out);
   w.BeginObject();
   const std::pair<std::string_view, uint64_t> counters[] = {
@@ -681,13 +681,41 @@ void AppendCacheStatsJson(const CacheStats& s, std::string_view l2, std::string*
       {"single_flight_waits", s.single_flight_waits},
       {"set_bytes", s.set_bytes},
       {"applied_revision", s.applied_revision},
+      {"catch_ups", s.catch_ups},
+      {"store_errors", s.store_errors},
   };
   for (const auto& [k, v] : rest) {
     w.Key(k);
     w.Uint(v);
   }
+  w.Key("l1_enabled");
+  w.Bool(s.l1_enabled);
   w.Key("l2");
-  w.String(l2);
+  if (!s.l2_enabled) {
+    w.String("disabled");
+  } else {
+    w.BeginObject();
+    w.Key("status");
+    w.String(s.l2_up ? "up" : "down");
+    w.Key("bus");
+    w.String(s.bus_up ? "up" : "down");
+    const std::pair<std::string_view, uint64_t> l2[] = {
+        {"keys", s.l2_keys},
+        {"hits", s.l2_hits},
+        {"misses", s.l2_misses},
+        {"errors", s.l2_errors},
+        {"puts_refused_stale", s.l2_puts_refused_stale},
+        {"bus_messages_received", s.bus_messages_received},
+        {"bus_messages_applied", s.bus_messages_applied},
+        // Newest revision this node heard of minus the one it has applied.
+        {"bus_lag", s.newest_seen_revision - s.applied_revision},
+    };
+    for (const auto& [k, v] : l2) {
+      w.Key(k);
+      w.Uint(v);
+    }
+    w.EndObject();
+  }
   w.EndObject();
 }
 

@@ -61,6 +61,7 @@ void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
 // {"active":true,"status":"active","revision":42}
 void AppendMembershipJson(const MembershipInfo& info, std::string* out);
 // {"entries":..,"hits":..,...,"l2":"<l2>"}
-void AppendCacheStatsJson(const CacheStats& stats, std::string_view l2, std::string* out);
+// L1 counters, then "l2": "disabled" or an object with the L2 and bus figures.
+void AppendCacheStatsJson(const CacheStats& stats, std::string* out);
 
 }  // namespace permcache::http

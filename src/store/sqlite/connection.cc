@@ -51,8 +51,11 @@ Statement& Statement::Bind(int index, std::string_view text) {
     NoteBindError(SQLITE_TOOBIG);
     return *this;
   }
-  NoteBindError(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                                  SQLITE_TRANSIENT));
+  // An empty string_view may have a null data(), which SQLite would bind as SQL NULL (and
+  // `?1 = ''` would then never hold): always bind a real, possibly empty, text.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  NoteBindError(
+      sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_TRANSIENT));
   return *this;
 }
 

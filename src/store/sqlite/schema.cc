@@ -125,7 +125,8 @@ CREATE INDEX changelog_by_revision ON changelog (revision);
 constexpr const char kSchemaV2[] = R"sql(
 ALTER TABLE revisions ADD COLUMN committed_at_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE revisions
-  SET committed_at_ms = CAST(ROUND((julianday(committed_at) - 2440587.5) * 86400000.0) AS INTEGER);
+  SET committed_at_ms =
+    CAST(ROUND((julianday(committed_at) - 2440587.5) * 86400000.0) AS INTEGER);
 ALTER TABLE revisions DROP COLUMN committed_at;
 )sql";
 

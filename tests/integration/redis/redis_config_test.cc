@@ -174,7 +174,7 @@ TEST(CodecTest, BadEntriesAreErrorsNotCrashes) {
 }
 
 TEST(CodecTest, BusMessagesRoundTrip) {
-  ChangeSet c{7, {{"t1", "u1"}, {"t2", "u2"}}, {"t3"}};
+  ChangeSet c{.revision = 7, .users = {{"t1", "u1"}, {"t2", "u2"}}, .tenants = {"t3"}};
   StatusOr<BusMessage> m = DecodeBusMessage(EncodeChangeMessage(c, "node-a"));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_FALSE(m->is_admin);

@@ -12,7 +12,7 @@ namespace {
 class ApiTest : public ::testing::Test {
  protected:
   explicit ApiTest(std::string token = "")
-      : hooks_(&checker_, &registry_, "test", false), api_(&checker_, Options(token), &hooks_) {}
+      : hooks_(&checker_, &registry_, "test"), api_(&checker_, Options(token), &hooks_) {}
 
   static ApiOptions Options(std::string token) {
     ApiOptions o;

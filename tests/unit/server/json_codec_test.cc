@@ -308,10 +308,20 @@ TEST(JsonCodecTest, PermissionsMembershipStats) {
   s.hits = 3;
   s.misses = 1;
   out.clear();
-  AppendCacheStatsJson(s, "disabled", &out);
+  AppendCacheStatsJson(s, &out);
   EXPECT_NE(out.find(R"("hits":3,"misses":1,"hit_rate":0.75,"evictions":0)"), std::string::npos)
       << out;
   EXPECT_NE(out.find(R"("l2":"disabled"})"), std::string::npos);
+  s.l2_enabled = true;
+  s.l2_up = true;
+  s.l2_hits = 5;
+  s.newest_seen_revision = 9;
+  s.applied_revision = 7;
+  out.clear();
+  AppendCacheStatsJson(s, &out);
+  EXPECT_NE(out.find(R"("l2":{"status":"up","bus":"down","keys":0,"hits":5,)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"("bus_lag":2})"), std::string::npos) << out;
   for (const char* k : {"entries", "invalidations", "memory_bytes", "distinct_sets",
                         "expirations", "stale_installs_refused", "fills", "applied_revision"}) {
     EXPECT_NE(out.find(std::string("\"") + k + "\":"), std::string::npos) << k;

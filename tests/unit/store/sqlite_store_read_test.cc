@@ -182,6 +182,15 @@ TEST_F(GrantsTest, ExportOfUnknownTenantIsNotFound) {
   EXPECT_THAT(m.status().message(), HasSubstr("nope"));
 }
 
+// Regression: a default-constructed string_view has a null data(), which was bound as SQL NULL,
+// so "every tenant" exported nothing (found by the e2e test of GET /v1/model).
+TEST_F(GrantsTest, ExportWithDefaultConstructedTenantListsEveryTenant) {
+  StatusOr<Model> m = store_->Export(std::string_view());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(*m, ExportAll());
+  EXPECT_GE(m->tenants.size(), 2u);
+}
+
 TEST_F(StoreTest, ExportOfEmptyStoreIsEmpty) { EXPECT_EQ(ExportAll(), Model{}); }
 
 // --- reopen and migrations -----------------------------------------------------------------------
