@@ -56,7 +56,8 @@ if [[ $BUILD == 1 ]]; then
     # Something outside the benchmarks' needs (a test, say) failed: build what run.sh uses, one
     # target at a time, and let the table say what could not be measured.
     echo "run.sh: full build failed; building the benchmark targets alone" >&2
-    for target in permcache_check_bench permcache permcache_hit_ratio_bench; do
+    for target in permcache_check_bench permcache permcache_hit_ratio_bench \
+                  permcache_multinode_bench permcache_multinode_test; do
       cmake --build --preset release ${BENCH_BUILD_JOBS:+-j "$BENCH_BUILD_JOBS"} \
         --target "$target" >&2 || echo "run.sh: target $target did not build" >&2
     done
@@ -67,6 +68,8 @@ OUT="${BENCH_OUT:-$ROOT/build/release}"
 CHECK_BENCH="$OUT/bench/check/permcache_check_bench"
 PERMCACHE="$OUT/src/cli/permcache"
 HIT_RATIO_BENCH="$OUT/bench/hit_ratio/permcache_hit_ratio_bench"
+MULTINODE_BENCH="$OUT/bench/multinode/permcache_multinode_bench"
+MULTINODE_TEST="$OUT/tests/integration/multinode/permcache_multinode_test"
 [[ -x $CHECK_BENCH ]] || { echo "run.sh: $CHECK_BENCH missing (build failed?)" >&2; exit 1; }
 
 # ---- process bookkeeping ---------------------------------------------------------------------
@@ -281,6 +284,7 @@ hit_ratio_results() {
     section == "hit" && NF == 7 && $1 ~ /^[0-9.]+$/ {
       d = $5 - $4; d64 = $7 - $4; rows++; sum += d
       if (rows == 1 || d < min) min = d
+      if ($2 + 0 == 1) { rows1++; if (rows1 == 1 || d < min1) min1 = d }
       if (rows == 1 || d64 < min64) min64 = d64
       printf "INFO hit_ratio zipf %s size %s%%: lru %s%% s3fifo %s%% (64 shards %s%%)\n", $1, $2, $4, $5, $7
     }
@@ -296,6 +300,7 @@ hit_ratio_results() {
         printf "RESULT hr.g10_delta_64sh_min_pp %.2f pp\n", min64
         printf "RESULT hr.g10_rows %d rows\n", rows
       }
+      if (rows1 > 0) printf "RESULT hr.g10_delta_1pct_min_pp %.2f pp\n", min1
     }'
 }
 
@@ -312,6 +317,37 @@ if [[ -x $HIT_RATIO_BENCH ]]; then
   fi
 else
   warn "permcache_hit_ratio_bench not built: G10 not measured, G9 from CacheStats"
+fi
+
+# ---- several nodes (issue 3): propagation over the bus, L2 hit path, stale answers --------------
+# Both use the private redis-server above (keys "perms:u*:t", apart from the G1 keys).
+if [[ -x $MULTINODE_BENCH ]]; then
+  log "permcache_multinode_bench (G13 propagation, L2 hit path)"
+  writes=10000
+  [[ $QUICK == 1 ]] && writes=500
+  if "$MULTINODE_BENCH" --redis "redis://127.0.0.1:$REDIS_PORT/0" --dir "$WORK" --writes "$writes" \
+      >"$WORK/multinode.txt" 2>"$WORK/multinode.err"; then
+    grep '^RESULT ' "$WORK/multinode.txt" >>"$RAW"
+  else
+    warn "permcache_multinode_bench failed: $(tail -3 "$WORK/multinode.err" | tr '\n' ' ')"
+  fi
+else
+  warn "permcache_multinode_bench not built: G13 and the L2 hit path not measured"
+fi
+if [[ -x $MULTINODE_TEST ]]; then
+  log "randomized multi-node stale-answer test (G12)"
+  min_checks=1000000
+  [[ $QUICK == 1 ]] && min_checks=20000
+  if PERMCACHE_STALE_MIN_CHECKS=$min_checks "$MULTINODE_TEST" \
+      --gtest_filter='*RandomizedGrantsAndRevokesProduceNoStaleAnswers*' \
+      >"$WORK/g12.txt" 2>"$WORK/g12.err"; then
+    grep '^RESULT ' "$WORK/g12.txt" >>"$RAW"
+  else
+    grep '^RESULT ' "$WORK/g12.txt" >>"$RAW" || true
+    warn "G12 test failed: $(grep -m3 -E 'Failure|Expected|stale' "$WORK/g12.txt" | tr '\n' ' ')"
+  fi
+else
+  warn "permcache_multinode_test not built: G12 not measured"
 fi
 
 # ---- table -------------------------------------------------------------------------------------

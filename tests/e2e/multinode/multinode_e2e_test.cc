@@ -1,0 +1,216 @@
+// Issue 3 end to end: two and three `permcache serve` processes sharing one SQLite file and one
+// redis-server (both real, on ports chosen at runtime). Covers cross-node visibility (bus and
+// at_least_revision), a randomized grant/revoke run counting stale answers, Redis SIGKILL and
+// restart, and AUTH errors at start-up.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <random>
+#include <thread>
+
+#include "support/permcache_server.h"
+#include "support/redis_server.h"
+#include "support/temp_dir.h"
+
+namespace permcache::testing {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+template <typename Pred>
+bool WaitUntil(Pred pred, milliseconds timeout = milliseconds(15000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return true;
+}
+
+std::string PutPolicy(int k) {
+  return R"({"op":"put_policy","tenant":"t","policy":"p","effect":"allow","permissions":["perm:)" +
+         std::to_string(k) + R"("]})";
+}
+
+class Node {
+ public:
+  Node(std::unique_ptr<PermcacheServer> server) : server_(std::move(server)) {
+    client_ = server_->NewClient();
+  }
+  // {"allowed":..,"revision":..} or a test failure (returns an empty object).
+  json::object Check(const std::string& user, const std::string& permission,
+                     uint64_t at_least = 0) {
+    std::string target = "/v1/check?tenant=t&user=" + user + "&permission=" + permission;
+    if (at_least > 0) target += "&at_least_revision=" + std::to_string(at_least);
+    auto r = client_->Get(target);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, 200) << r->body;
+    if (r->status != 200) return {};
+    return json::parse(r->body).as_object();
+  }
+  bool Allowed(const std::string& user, const std::string& permission, uint64_t at_least = 0) {
+    json::object o = Check(user, permission, at_least);
+    return o.contains("allowed") && o.at("allowed").as_bool();
+  }
+  uint64_t Write(const std::string& ops_csv) {
+    auto r = client_->Post("/v1/write", R"({"ops":[)" + ops_csv + "]}");
+    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
+    if (!r.ok() || r->status != 200) return 0;
+    return json::parse(r->body).at("revision").to_number<uint64_t>();
+  }
+  json::object Get(const std::string& target, int* status = nullptr) {
+    auto r = client_->Get(target);
+    EXPECT_TRUE(r.ok());
+    if (!r.ok()) return {};
+    if (status) *status = r->status;
+    return json::parse(r->body).as_object();
+  }
+  PermcacheServer& server() { return *server_; }
+
+ private:
+  std::unique_ptr<PermcacheServer> server_;
+  std::unique_ptr<client::HttpClient> client_;
+};
+
+class MultiNodeE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+    redis_ = std::move(redis).value();
+  }
+
+  std::unique_ptr<Node> StartNode(std::vector<std::string> extra = {}) {
+    PermcacheServerOptions o;
+    o.store_url = "sqlite:" + dir_.File("shared.db");
+    o.redis_url = redis_->Url();
+    o.extra_args = std::move(extra);
+    auto server = PermcacheServer::Start(o);
+    EXPECT_TRUE(server.ok()) << server.status().ToString();
+    if (!server.ok()) return nullptr;
+    auto node = std::make_unique<Node>(std::move(server).value());
+    // Ready once the bus is subscribed (until then a node serves without L1).
+    EXPECT_TRUE(WaitUntil([&] { return node->Get("/readyz").at("redis") == "up"; }))
+        << node->server().Logs();
+    return node;
+  }
+
+  void Seed(Node& node, int users) {
+    std::string ops = R"({"op":"put_tenant","tenant":"t"},{"op":"put_role","tenant":"t","role":"r"},)" +
+                      PutPolicy(0) + R"(,{"op":"put_role_policy","tenant":"t","role":"r","policy":"p"})";
+    for (int u = 0; u < users; ++u) {
+      const std::string user = "u" + std::to_string(u);
+      ops += R"(,{"op":"put_membership","tenant":"t","user":")" + user + R"("})";
+      ops += R"(,{"op":"put_user_role","tenant":"t","user":")" + user + R"(","role":"r"})";
+    }
+    ASSERT_GT(node.Write(ops), 0u);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<RedisServer> redis_;
+};
+
+TEST_F(MultiNodeE2eTest, WriteOnAVisibleOnBAndC) {
+  auto a = StartNode(), b = StartNode(), c = StartNode();
+  ASSERT_TRUE(a && b && c);
+  Seed(*a, 4);
+  EXPECT_FALSE(b->Allowed("u1", "perm:1"));  // B and C cache the old state
+  EXPECT_FALSE(c->Allowed("u1", "perm:1"));
+  const uint64_t rev = a->Write(PutPolicy(1));
+  // Pinned to the write's revision: right at once on any node.
+  json::object pinned = b->Check("u1", "perm:1", rev);
+  EXPECT_TRUE(pinned.at("allowed").as_bool());
+  EXPECT_GE(pinned.at("revision").to_number<uint64_t>(), rev);
+  // Unpinned: right after the bus delay.
+  EXPECT_TRUE(WaitUntil([&] { return c->Allowed("u1", "perm:1"); }));
+  EXPECT_FALSE(c->Allowed("u1", "perm:0"));
+  // The L2 entry other applications read is in the seed format.
+  auto value = redis_->Cli({"GET", "perms:u1:t"});
+  ASSERT_TRUE(value.ok());
+  EXPECT_NE(value->find(R"("permissions":["perm:1"])"), std::string::npos) << *value;
+  json::object stats = c->Get("/v1/cache/stats");
+  ASSERT_TRUE(stats.at("l2").is_object()) << json::serialize(stats);
+  EXPECT_EQ(stats.at("l2").at("status"), "up");
+  EXPECT_EQ(stats.at("l2").at("bus"), "up");
+}
+
+// G12 through real processes: A grants perm:k (revoking perm:k-1); B and C check both with the
+// revision A acknowledged. Any allowed perm:k-1 or denied perm:k is a stale answer.
+TEST_F(MultiNodeE2eTest, RandomizedGrantsAndRevokesNoStaleAnswersOnOtherNodes) {
+  auto a = StartNode(), b = StartNode(), c = StartNode();
+  ASSERT_TRUE(a && b && c);
+  constexpr int kUsers = 8;
+  Seed(*a, kUsers);
+  std::mt19937 rng(7);
+  int stale = 0, checks = 0;
+  for (int k = 1; k <= 60; ++k) {
+    const uint64_t rev = a->Write(PutPolicy(k));
+    for (Node* n : {b.get(), c.get()}) {
+      for (int i = 0; i < 3; ++i) {
+        const std::string user = "u" + std::to_string(rng() % kUsers);
+        stale += n->Allowed(user, "perm:" + std::to_string(k - 1), rev) ? 1 : 0;
+        stale += n->Allowed(user, "perm:" + std::to_string(k), rev) ? 0 : 1;
+        checks += 2;
+      }
+    }
+  }
+  EXPECT_EQ(stale, 0) << "of " << checks << " checks";
+}
+
+TEST_F(MultiNodeE2eTest, RedisKilledChecksNeverFailNorServeRevokedGrantThenRecover) {
+  auto a = StartNode(), b = StartNode({"--consistency-timeout", "3s"});
+  ASSERT_TRUE(a && b);
+  Seed(*a, 4);
+  EXPECT_TRUE(b->Allowed("u0", "perm:0"));
+  ASSERT_TRUE(redis_->Kill9().ok());
+  const uint64_t rev = a->Write(PutPolicy(1));  // revokes perm:0 while Redis is down
+  ASSERT_GT(rev, 0u);
+  EXPECT_FALSE(b->Allowed("u0", "perm:0", rev));
+  // Unpinned: B applies A's write from the changelog; meanwhile every check still answers 200.
+  EXPECT_TRUE(WaitUntil([&] { return !b->Allowed("u0", "perm:0"); }));
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(b->Allowed("u" + std::to_string(i % 4), "perm:0"));
+  int status = 0;
+  json::object ready = b->Get("/readyz", &status);
+  EXPECT_EQ(status, 200);  // degraded, still ready
+  EXPECT_EQ(ready.at("redis"), "down");
+
+  ASSERT_TRUE(redis_->Restart().ok());
+  for (Node* n : {a.get(), b.get()}) {
+    EXPECT_TRUE(WaitUntil([&] { return n->Get("/readyz").at("redis") == "up"; }))
+        << n->server().Logs();
+  }
+  EXPECT_TRUE(a->Allowed("u2", "perm:1"));  // A refills L2
+  EXPECT_TRUE(WaitUntil([&] {
+    auto exists = redis_->Cli({"EXISTS", "perms:u2:t"});
+    return exists.ok() && *exists == "1";
+  }));
+  EXPECT_FALSE(b->Allowed("u2", "perm:0"));
+  EXPECT_TRUE(b->Allowed("u2", "perm:1"));
+}
+
+TEST(RedisAuthE2eTest, WrongPasswordIsAClearStartupErrorRightOneWorks) {
+  auto redis = RedisServer::Start({.password = "s3cret"});
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  TempDir dir;
+  const std::string url = "redis://:wrong@127.0.0.1:" + std::to_string((*redis)->port()) + "/0";
+  CliResult r = RunPermcache({"serve", "--store", "sqlite:" + dir.File("a.db"), "--listen",
+                              "127.0.0.1:0", "--redis", url});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("AUTH"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("wrong"), std::string::npos) << "password leaked: " << r.err;
+
+  PermcacheServerOptions o;
+  o.redis_url = (*redis)->Url();  // carries the right password
+  auto server = PermcacheServer::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto client = (*server)->NewClient();
+  EXPECT_TRUE(WaitUntil([&] {
+    auto res = client->Get("/readyz");
+    return res.ok() && res->body.find(R"("redis":"up")") != std::string::npos;
+  }));
+}
+
+}  // namespace
+}  // namespace permcache::testing
