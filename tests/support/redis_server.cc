@@ -1,5 +1,7 @@
 #include "support/redis_server.h"
 
+#include "support/free_port.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,25 +24,6 @@ namespace permcache::testing {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// Bind port 0, read the port back, close. Another process may grab it before redis-server binds
-// it; Start() then retries with a new one.
-uint16_t PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 // True when something on 127.0.0.1:port answers a PING within `timeout` (+PONG or an error such
 // as NOAUTH: either way the server is accepting commands).
@@ -102,7 +85,8 @@ StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(RedisServerOptions opt
   if (server->options_.unix_socket) server->unix_socket_path_ = server->dir_ + "/redis.sock";
   Status last = InternalError("no attempt");
   for (int attempt = 0; attempt < 5; ++attempt) {
-    server->port_ = PickFreePort();
+    // Another process may grab the port before redis-server binds it; Start() then retries.
+    server->port_ = FreeLoopbackPort();
     if (server->port_ == 0) return InternalError("no free loopback port");
     last = server->Launch();
     if (last.ok()) return server;

@@ -11,22 +11,13 @@
 #include "support/permcache_server.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 
 namespace permcache::testing {
 namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
-
-template <typename Pred>
-bool WaitUntil(Pred pred, milliseconds timeout = milliseconds(15000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return true;
-}
 
 std::string PutPolicy(int k) {
   return R"({"op":"put_policy","tenant":"t","policy":"p","effect":"allow","permissions":["perm:)" +

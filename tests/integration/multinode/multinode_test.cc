@@ -12,22 +12,13 @@
 #include "cache/redis/redis_cache.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 #include "unit/checker/checker_fixture.h"
 
 namespace permcache::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-template <typename Pred>
-bool WaitUntil(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
 
 constexpr int kUsers = 32;
 

@@ -2,6 +2,7 @@
 // admin invalidation, and several Checkers sharing one store (changelog catch-up).
 #include <thread>
 
+#include "support/wait_until.h"
 #include "unit/checker/checker_fixture.h"
 
 namespace permcache::testing {
@@ -232,11 +233,7 @@ TEST_F(CheckerTest, SecondNodePollsTheChangelog) {
   auto rev = checker_->Write(std::vector<WriteOp>{
       Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")});
   ASSERT_TRUE(rev.ok());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (b->AppliedRevision() < *rev && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_GE(b->AppliedRevision(), *rev);
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= *rev; }));
   EXPECT_TRUE(Allowed(*b, "hospital", "jane", "ui:menu_pharmacy"));
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "invalidation/revision_tracker.h"
+#include "support/wait_until.h"
 
 namespace permcache {
 namespace {
@@ -151,10 +152,7 @@ TEST(RevisionTrackerTest, PollingAppliesOtherWriters) {
   RevisionTracker tracker(&store, 0, rec.fn());
   tracker.StartPolling(std::chrono::milliseconds(1));
   store.Commit(Change(1, "a"));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (tracker.applied() < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
+  EXPECT_TRUE(testing::WaitUntil([&] { return tracker.applied() >= 1; }));
   EXPECT_EQ(tracker.applied(), 1u);
 }
 
