@@ -298,6 +298,14 @@ Status RunCacheStats(CommandContext& ctx) {
   if (ctx.json) return Status::Ok();
   std::vector<std::vector<std::string>> rows;
   for (const auto& kv : a.body.as_object()) {
+    if (kv.value().is_object()) {
+      // The L2 section ("l2": {...} when Redis is configured): one row per figure, prefixed.
+      for (const auto& inner : kv.value().as_object()) {
+        rows.push_back({std::string(kv.key()) + "." + std::string(inner.key()),
+                        ScalarText(inner.value())});
+      }
+      continue;
+    }
     std::string value = ScalarText(kv.value());
     if (kv.key() == "hit_rate" && kv.value().is_number()) {
       value = fmt::format("{:.4f}", kv.value().to_number<double>());

@@ -129,6 +129,29 @@ TEST_F(MultiNodeE2eTest, WriteOnAVisibleOnBAndC) {
 
 // G12 through real processes: A grants perm:k (revoking perm:k-1); B and C check both with the
 // revision A acknowledged. Any allowed perm:k-1 or denied perm:k is a stale answer.
+// `cache clear` on one node clears L1 on every node (through the bus) and the matching L2 keys.
+TEST_F(MultiNodeE2eTest, AdminInvalidationReachesEveryNodeAndL2) {
+  auto a = StartNode(), b = StartNode();
+  ASSERT_TRUE(a && b);
+  Seed(*a, 4);
+  for (int u = 0; u < 4; ++u) EXPECT_TRUE(b->Allowed("u" + std::to_string(u), "perm:0"));
+  EXPECT_EQ(b->Get("/v1/cache/stats").at("entries").to_number<int>(), 4);
+  EXPECT_EQ(redis_->Cli({"EXISTS", "perms:u1:t"}).value(), "1");
+  CliResult r = RunPermcache({"cache", "clear", "--user", "u1", "--server", a->server().url()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(WaitUntil([&] { return b->Get("/v1/cache/stats").at("entries").to_number<int>() == 3; }));
+  EXPECT_EQ(redis_->Cli({"EXISTS", "perms:u1:t"}).value(), "0");
+  r = RunPermcache({"cache", "clear", "--all", "--server", a->server().url()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(WaitUntil([&] { return b->Get("/v1/cache/stats").at("entries").to_number<int>() == 0; }));
+  EXPECT_EQ(redis_->Cli({"EXISTS", "perms:u2:t"}).value(), "0");
+  // The CLI shows L1 and L2 separately.
+  r = RunPermcache({"cache", "stats", "--server", b->server().url()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("l2.status"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("l2.bus_lag"), std::string::npos) << r.out;
+}
+
 TEST_F(MultiNodeE2eTest, RandomizedGrantsAndRevokesNoStaleAnswersOnOtherNodes) {
   auto a = StartNode(), b = StartNode(), c = StartNode();
   ASSERT_TRUE(a && b && c);
