@@ -320,7 +320,11 @@ else
 fi
 
 # ---- several nodes (issue 3): propagation over the bus, L2 hit path, stale answers --------------
-# Both use the private redis-server above (keys "perms:u*:t", apart from the G1 keys).
+# Both use a fresh private redis-server (the anchors' one was stopped to leave the machine quiet).
+if [[ -x $MULTINODE_BENCH || -x $MULTINODE_TEST ]] && ! start_redis; then
+  warn "redis-server did not start: G12/G13 not measured"
+  MULTINODE_BENCH=""; MULTINODE_TEST=""
+fi
 if [[ -x $MULTINODE_BENCH ]]; then
   log "permcache_multinode_bench (G13 propagation, L2 hit path)"
   writes=10000
@@ -349,6 +353,7 @@ if [[ -x $MULTINODE_TEST ]]; then
 else
   warn "permcache_multinode_test not built: G12 not measured"
 fi
+stop_pid "$REDIS_PID"; REDIS_PID=""
 
 # ---- table -------------------------------------------------------------------------------------
 mkdir -p "$ROOT/bench/results"

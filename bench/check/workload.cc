@@ -127,6 +127,13 @@ std::vector<std::vector<WriteOp>> UserOpBatches(size_t begin, size_t end) {
   return batches;
 }
 
+std::string_view KeyTable::FormatUser(size_t i, char* buf) {
+  buf[0] = 'u';
+  auto [end, ec] = std::to_chars(buf + 1, buf + 24, i);
+  (void)ec;  // 20 digits always fit
+  return std::string_view(buf, static_cast<size_t>(end - buf));
+}
+
 KeyTable::KeyTable(size_t n) {
   for (int t = 0; t < kTenants; ++t) tenants_.push_back(TenantId(t));
   users_.reserve(n);

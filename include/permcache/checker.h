@@ -87,6 +87,12 @@ struct CacheStats {
   }
 };
 
+// One answer of CheckBatch: `decision` is meaningful when `status` is OK.
+struct BatchResult {
+  Status status;
+  Decision decision;
+};
+
 // Called after every committed write on this Checker (after local invalidation), e.g. to
 // publish the change to other nodes. Must not block for long.
 using ChangeListener = std::function<void(const ChangeSet&)>;
@@ -110,6 +116,13 @@ class Checker {
   // id or a permission with '*'; kUnavailable when the store is needed and down, or when
   // at_least_revision cannot be reached within the consistency timeout.
   virtual StatusOr<Decision> Check(const CheckRequest& request) = 0;
+
+  // Checks requests[i] into results[i]. REQUIRES: results.size() == requests.size(). Same answers
+  // as Check() on each (errors per item); L1 hits of a batch overlap their memory accesses
+  // (prefetching), so at millions of cached keys a batch is several times faster than as many
+  // single checks. Allocation-free on L1 hits.
+  virtual void CheckBatch(std::span<const CheckRequest> requests,
+                          std::span<BatchResult> results) = 0;
 
   // Applies `ops` atomically; returns the new revision after invalidating the affected keys.
   virtual StatusOr<uint64_t> Write(std::span<const WriteOp> ops) = 0;

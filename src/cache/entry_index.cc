@@ -21,6 +21,7 @@ void EntryIndex::Reset() {
   groups_.reset();
   capacity_ = 0;
   size_ = 0;
+  Publish();
 }
 
 void EntryIndex::Rehash(size_t new_capacity) {
@@ -29,6 +30,7 @@ void EntryIndex::Rehash(size_t new_capacity) {
   // Value-initialized: all tags 0 (empty).
   groups_ = std::make_unique<Group[]>(NumGroups(new_capacity));
   capacity_ = new_capacity;
+  Publish();
   for (size_t i = 0; i < old_capacity; ++i) {
     const Group& g = old[i >> 2];
     if (g.tags[i & 3] != 0) Place(g.entries[i & 3]->Hash(), g.entries[i & 3]);

@@ -14,6 +14,7 @@
 // exclusive, the rest exclusive).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -48,6 +49,34 @@ class EntryIndex {
     }
   }
 
+  // Prefetch hint for the home slot group of `hash`. May be called WITHOUT the shard lock: it
+  // reads only the published (table, capacity) pair, with relaxed atomics; a torn or stale pair
+  // just prefetches a useless address (prefetches never fault). Touches no slot contents.
+  void PrefetchHome(uint64_t hash) const {
+    const Group* g = published_groups_.load(std::memory_order_relaxed);
+    const size_t capacity = published_capacity_.load(std::memory_order_relaxed);
+    if (g == nullptr || capacity == 0) return;
+    __builtin_prefetch(&g[HomeIn(hash, capacity) >> 2]);
+  }
+
+  // Prefetch hint for the entry Find(hash, ...) will most likely compare: the first slot on the
+  // probe path whose tag matches. REQUIRES: the shard lock (shared is enough).
+  void PrefetchEntry(uint64_t hash) const {
+    if (size_ == 0) return;
+    const uint16_t tag = TagOf(hash);
+    size_t i = Home(hash);
+    for (;;) {
+      const Group& g = groups_[i >> 2];
+      const uint16_t t = g.tags[i & 3];
+      if (t == 0) return;
+      if (t == tag) {
+        __builtin_prefetch(g.entries[i & 3]);
+        return;
+      }
+      if (++i == capacity_) i = 0;
+    }
+  }
+
   // Adds `e` (whose key hashes to `hash`). REQUIRES: no entry with the same key is present and
   // size() < the constructor's max_entries. May grow (allocates).
   void Insert(uint64_t hash, CacheEntry* e);
@@ -70,9 +99,15 @@ class EntryIndex {
   static uint16_t TagOf(uint64_t hash) {
     return static_cast<uint16_t>(0x8000u | ((hash >> 32) & 0x7fffu));
   }
-  size_t Home(uint64_t hash) const {
-    return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * capacity_) >>
+  static size_t HomeIn(uint64_t hash, size_t capacity) {
+    return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * capacity) >>
                                32);
+  }
+  size_t Home(uint64_t hash) const { return HomeIn(hash, capacity_); }
+  // Publishes (groups_, capacity_) for PrefetchHome. REQUIRES: exclusive lock.
+  void Publish() {
+    published_groups_.store(groups_.get(), std::memory_order_relaxed);
+    published_capacity_.store(capacity_, std::memory_order_relaxed);
   }
   uint16_t& TagAt(size_t i) { return groups_[i >> 2].tags[i & 3]; }
   CacheEntry*& EntryAt(size_t i) { return groups_[i >> 2].entries[i & 3]; }
@@ -83,6 +118,10 @@ class EntryIndex {
   size_t capacity_ = 0;
   size_t size_ = 0;
   std::unique_ptr<Group[]> groups_;
+  // Copies of groups_.get() and capacity_ for the lock-free PrefetchHome. Relaxed: only used to
+  // compute a prefetch address; nothing is read through them.
+  std::atomic<const Group*> published_groups_{nullptr};
+  std::atomic<size_t> published_capacity_{0};
 };
 
 }  // namespace permcache::internal

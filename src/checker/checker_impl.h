@@ -30,6 +30,8 @@ class CheckerImpl final : public Checker {
   ~CheckerImpl() override;
 
   StatusOr<Decision> Check(const CheckRequest& request) override;
+  void CheckBatch(std::span<const CheckRequest> requests,
+                  std::span<BatchResult> results) override;
   StatusOr<uint64_t> Write(std::span<const WriteOp> ops) override;
   StatusOr<EffectivePermissions> Permissions(std::string_view tenant,
                                              std::string_view user) override;

@@ -5,13 +5,11 @@
 namespace permcache {
 namespace {
 
-// The next ':'-separated segment of `s` starting at `pos`; sets `last` when it ends `s`.
-inline std::string_view Segment(std::string_view s, size_t pos, size_t* end, bool* last) {
-  size_t e = s.find(':', pos);
-  if (e == std::string_view::npos) e = s.size();
-  *end = e;
-  *last = e == s.size();
-  return s.substr(pos, e - pos);
+// The end of the ':'-separated segment of `s` starting at `pos`. A plain loop: ids and
+// permissions are a few bytes long, where a memchr call costs more than it saves.
+inline size_t SegmentEnd(std::string_view s, size_t pos) {
+  while (pos < s.size() && s[pos] != ':') ++pos;
+  return pos;
 }
 
 }  // namespace
@@ -28,14 +26,15 @@ std::string_view CacheTierName(CacheTier t) {
 bool PatternMatches(std::string_view pattern, std::string_view permission) noexcept {
   size_t pi = 0, qi = 0;
   while (true) {
-    size_t pe, qe;
-    bool plast, qlast;
-    std::string_view pseg = Segment(pattern, pi, &pe, &plast);
-    std::string_view qseg = Segment(permission, qi, &qe, &qlast);
+    const size_t pe = SegmentEnd(pattern, pi);
+    const size_t qe = SegmentEnd(permission, qi);
+    const bool plast = pe == pattern.size();
+    const bool qlast = qe == permission.size();
+    const std::string_view pseg = pattern.substr(pi, pe - pi);
     if (pseg == "*") {
       // A trailing '*' takes every remaining segment (there is at least the current one).
-      if (plast) return !qseg.empty();
-    } else if (pseg != qseg) {
+      if (plast) return qe > qi;
+    } else if (pseg != permission.substr(qi, qe - qi)) {
       return false;
     }
     if (plast || qlast) return plast && qlast;
@@ -52,7 +51,8 @@ PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules
   uint64_t h = HashBytes(std::string_view(reinterpret_cast<const char*>(&membership_), 1));
   // Strings longer than the small-string buffer live on the heap.
   auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
-  for (const Rule& r : rules_) {
+  for (Rule& r : rules_) {
+    r.wildcard = r.pattern.find('*') != std::string::npos;
     memory_bytes_ += heap(r.pattern) + heap(r.scope);
     h = HashCombine(h, HashBytes(r.pattern));
     h = HashCombine(h, HashBytes(r.scope));
@@ -73,7 +73,9 @@ int PermissionSet::Decide(std::string_view permission, std::string_view scope) c
   for (size_t i = 0; i < n; ++i) {
     const Rule& r = rules_[i];
     if (!r.scope.empty() && r.scope != scope) continue;
-    if (PatternMatches(r.pattern, permission)) return static_cast<int>(i);
+    if (r.wildcard ? PatternMatches(r.pattern, permission) : r.pattern == permission) {
+      return static_cast<int>(i);
+    }
   }
   return -1;
 }

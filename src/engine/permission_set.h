@@ -26,6 +26,9 @@ class PermissionSet {
     Effect effect = Effect::kAllow;
     int32_t priority = 0;
     uint32_t source = 0;  // index into sources()
+    // Derived from `pattern` by the PermissionSet constructor: false when it has no '*', so
+    // Decide matches it by plain equality (the common case) instead of walking segments.
+    bool wildcard = true;
     bool operator==(const Rule&) const = default;
   };
   // Where a rule came from, for explain.

@@ -1,5 +1,7 @@
 // Field-level validation of ids, patterns and write ops (DESIGN §2). References between
 // entities (does the role exist?) are the store's job: only it sees the whole model.
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include "permcache/model.h"
@@ -7,14 +9,22 @@
 namespace permcache {
 namespace {
 
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '@' || c == '-';
+// Character classes as lookup tables: validation runs on every check (the hot path).
+enum : uint8_t { kIdChar = 1, kSegmentChar = 2 };
+constexpr std::array<uint8_t, 256> MakeCharClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
+    const bool digit = c >= '0' && c <= '9', punct = c == '.' || c == '_' || c == '-';
+    if (lower || upper || digit || punct || c == '@') t[c] |= kIdChar;
+    if (lower || digit || punct) t[c] |= kSegmentChar;
+  }
+  return t;
 }
+constexpr std::array<uint8_t, 256> kCharClasses = MakeCharClasses();
 
-bool IsSegmentChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
+bool IsIdChar(char c) { return kCharClasses[static_cast<uint8_t>(c)] & kIdChar; }
+bool IsSegmentChar(char c) { return kCharClasses[static_cast<uint8_t>(c)] & kSegmentChar; }
 
 // Shows a user-supplied value in a message without flooding it.
 std::string Quote(std::string_view s) {
@@ -34,7 +44,9 @@ Status CheckSegments(std::string_view what, std::string_view text, bool allow_wi
   }
   size_t start = 0;
   while (true) {
-    size_t end = text.find(':', start);
+    size_t end = start;
+    while (end < text.size() && text[end] != ':') ++end;  // short: a loop beats memchr
+    if (end == text.size()) end = std::string_view::npos;
     std::string_view seg = text.substr(start, end == std::string_view::npos ? end : end - start);
     if (seg.empty()) {
       return InvalidArgumentError(std::string(what) + " " + Quote(text) + " has an empty segment");

@@ -290,20 +290,25 @@ void Api::CheckBatch(const Request& request, Response* response) {
   std::string& out = response->body;
   out.reserve(32 + checks->size() * 40);
   out.append("{\"results\":[");
+  std::vector<CheckRequest> requests;
+  requests.reserve(checks->size());
+  for (const CheckInput& c : *checks) requests.push_back(c.View());
+  std::vector<BatchResult> results(requests.size());
+  checker_->CheckBatch(requests, results);
   uint64_t revision = std::numeric_limits<uint64_t>::max();
-  for (size_t i = 0; i < checks->size(); ++i) {
-    StatusOr<Decision> d = checker_->Check((*checks)[i].View());
-    if (!d.ok()) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].status.ok()) {
       // The whole batch fails, naming the check (simple for clients: no partial results).
-      const Status& s = d.status();
+      const Status& s = results[i].status;
       return CheckerError("check",
                           Status(s.code(), "checks[" + std::to_string(i) + "]: " + s.message()),
                           response);
     }
-    hooks_->OnDecision(d->allowed);
+    const Decision& d = results[i].decision;
+    hooks_->OnDecision(d.allowed);
     if (i > 0) out.push_back(',');
-    AppendDecisionJson(*d, &out);
-    revision = std::min(revision, d->revision);
+    AppendDecisionJson(d, &out);
+    revision = std::min(revision, d.revision);
   }
   // The batch is consistent with the oldest revision any of its answers reflects.
   if (checks->empty()) revision = checker_->AppliedRevision();

@@ -186,6 +186,42 @@ TEST_F(CheckerTest, AdminInvalidationFormsAndStats) {
   EXPECT_FALSE(c.Invalidate({.tenant = "t", .all = true}).ok());
 }
 
+TEST_F(CheckerTest, CheckBatchAnswersLikeSingleChecks) {
+  Checker& c = *checker_;
+  Allowed(c, "hospital", "phil", "ui:menu_pharmacy");  // phil cached, the others not
+  std::vector<CheckRequest> requests;
+  const char* users[] = {"jane", "sam", "phil", "nobody"};
+  for (int i = 0; i < 40; ++i) {  // more than one chunk of 16
+    requests.push_back({.tenant = "hospital", .user = users[i % 4],
+                        .permission = i % 3 ? "ui:menu_pharmacy" : "ui:other"});
+  }
+  requests.push_back({.tenant = "bad:tenant", .user = "jane", .permission = "a:b"});
+  requests.push_back({.tenant = "hospital", .user = "phil", .permission = "ui:*"});
+  requests.push_back({.tenant = "hospital", .user = "phil", .permission = "ui:menu_pharmacy",
+                      .explain = true});
+  std::vector<BatchResult> results(requests.size());
+  c.CheckBatch(requests, results);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto single = c.Check(requests[i]);
+    ASSERT_EQ(results[i].status.code(), single.status().code()) << i;
+    if (!single.ok()) continue;
+    EXPECT_EQ(results[i].decision.allowed, single->allowed) << i;
+    EXPECT_EQ(results[i].decision.reason.has_value(), single->reason.has_value()) << i;
+  }
+  EXPECT_TRUE(results[2].decision.allowed);
+  EXPECT_FALSE(results[0].decision.allowed);
+  EXPECT_EQ(results[40].status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[41].status.code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(results[42].decision.reason.has_value());
+  EXPECT_EQ(results[42].decision.reason->policy, "menu_pharmacy");
+  // A write between two batches is seen by the second.
+  ASSERT_TRUE(c.Write(std::vector<WriteOp>{
+                          Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")})
+                  .ok());
+  c.CheckBatch(requests, results);
+  EXPECT_TRUE(results[1].decision.allowed);  // jane, ui:menu_pharmacy
+}
+
 TEST_F(CheckerTest, ImportExportRoundTrip) {
   auto model = checker_->ExportModel("hospital");
   ASSERT_TRUE(model.ok());

@@ -53,8 +53,33 @@ TEST(StaleRaceTest, NoRevokedPermissionServedAfterWriteReturns) {
       }
     }
   };
+  // The same, through CheckBatch (prefetching L1 path): 16 users per batch.
+  auto batch_loop = [&]() {
+    std::vector<CheckRequest> requests(kUsers);
+    std::vector<BatchResult> results(kUsers);
+    std::vector<std::string> users(kUsers);
+    for (int u = 0; u < kUsers; ++u) users[u] = "u" + std::to_string(u);
+    while (!done.load(std::memory_order_acquire)) {
+      const int k = acknowledged.load(std::memory_order_acquire);
+      if (k == 0) continue;
+      const std::string revoked = "perm:" + std::to_string(k - 1);
+      for (int u = 0; u < kUsers; ++u) {
+        requests[u] = {.tenant = "t", .user = users[u], .permission = revoked};
+      }
+      checker->CheckBatch(requests, results);
+      for (const BatchResult& r : results) {
+        checks.fetch_add(1, std::memory_order_relaxed);
+        if (!r.status.ok()) {
+          errors.fetch_add(1, std::memory_order_relaxed);
+        } else if (r.decision.allowed) {
+          stale.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  };
   std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) threads.emplace_back(check_loop, i);
+  for (int i = 0; i < 3; ++i) threads.emplace_back(check_loop, i);
+  threads.emplace_back(batch_loop);
 
   constexpr int kWrites = 150;
   for (int k = 1; k <= kWrites; ++k) {

@@ -29,6 +29,14 @@ class FakeChecker final : public Checker {
     }
     return d;
   }
+  void CheckBatch(std::span<const CheckRequest> requests,
+                  std::span<BatchResult> results) override {
+    for (size_t i = 0; i < requests.size(); ++i) {
+      StatusOr<Decision> d = Check(requests[i]);
+      results[i].status = d.status();
+      if (d.ok()) results[i].decision = *d;
+    }
+  }
   StatusOr<uint64_t> Write(std::span<const WriteOp> ops) override {
     std::lock_guard<std::mutex> l(mu);
     if (!write_status.ok()) return write_status;
