@@ -29,6 +29,18 @@ GOALS = [
     dict(goal="G1", what="L1-hit checks/s, {large} pairs, Zipf(0.99), {threads} threads "
          "÷ redis GET -c50 -P16 -r{large} (uniform)",
          pc="g1_zipf_large", anchor="g1_redis_large_rps", kind="higher", floor=10, aim=100),
+    dict(goal="G1", what="batched: CheckBatch of 16 (prefetching; the counterpart of -P16), "
+         "{small} pairs, uniform, {threads} threads ÷ redis GET -c50 -P16 -r{small}",
+         pc="g1_batch16_uniform_small", anchor="g1_redis_small_rps", kind="higher", floor=10,
+         aim=100, optional=True),
+    dict(goal="G1", what="batched: CheckBatch of 16, {large} pairs, uniform, {threads} threads "
+         "÷ redis GET -c50 -P16 -r{large}",
+         pc="g1_batch16_uniform_large", anchor="g1_redis_large_rps", kind="higher", floor=10,
+         aim=100, optional=True),
+    dict(goal="G1", what="batched: CheckBatch of 16, {large} pairs, Zipf(0.99), {threads} threads "
+         "÷ redis GET -c50 -P16 -r{large} (uniform)",
+         pc="g1_batch16_zipf_large", anchor="g1_redis_large_rps", kind="higher", floor=10,
+         aim=100, optional=True),
     dict(goal="G2", what="embedded check p99, 1 thread, {small} pairs (p50 {g2_p50}) "
          "÷ redis GET p50 at -c1",
          pc="g2_hit_p99_ns", anchor="g2_redis_c1_p50_us", kind="lower", floor=1 / 10,

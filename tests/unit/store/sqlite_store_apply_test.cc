@@ -197,6 +197,8 @@ struct RefCase {
   WriteOp op;
   const char* message;
 };
+// gtest prints parameters in test listings (and ctest names): the case name, not a byte dump.
+void PrintTo(const RefCase& c, std::ostream* os) { *os << c.name; }
 
 class ReferenceErrorTest : public StoreTest, public ::testing::WithParamInterface<RefCase> {};
 
