@@ -4,7 +4,7 @@
 //  - Sharded by HashKey(tenant, user); each shard has its own lock. Hits take the shard lock in
 //    shared mode only and do not allocate.
 //  - Bounded by max_entries and max_bytes (accounted: entry + key + index slot); eviction is
-//    S3-FIFO (small FIFO 10%, main FIFO, ghost FIFO of hashes), which beats LRU under skew and
+//    S3-FIFO (small FIFO 5%, main FIFO, ghost FIFO of hashes), which beats LRU under skew and
 //    needs no list moves on hit (a hit only bumps a 2-bit frequency with a relaxed atomic).
 //  - TTL: an entry older than ttl is never returned; it is dropped lazily and counted as an
 //    expiration.
