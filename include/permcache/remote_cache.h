@@ -65,6 +65,10 @@ class RemoteCache {
                         std::function<void(const AdminInvalidation&)> on_admin,
                         std::function<void(bool up)> on_bus_state) = 0;
 
+  // Stops and joins the bus subscriber (idempotent): no callback runs once it returns. Called by
+  // the owner before it destroys what the callbacks touch.
+  virtual void StopBus() = 0;
+
   virtual RemoteCacheStats Stats() const = 0;
   // "up" | "down"
   virtual std::string Health() const = 0;

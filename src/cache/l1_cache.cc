@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <new>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -212,7 +213,12 @@ void L1Cache::Install(Shard& s, uint64_t hash, std::string_view tenant, std::str
   if (MemoryBytes(s) + bytes > s.max_bytes) return;  // cannot fit even in an empty shard
 
   CacheEntry* e = CacheEntry::Create(tenant, user);
-  e->set_index = s.sets.Acquire(loaded.set);
+  try {
+    e->set_index = s.sets.Acquire(loaded.set);
+  } catch (...) {
+    CacheEntry::Destroy(e);
+    throw;
+  }
   e->revision = loaded.revision;
   // The fill time is when the load started (its data can be no newer), so the TTL is never
   // extended by a slow loader. A load older than base_ms (rebased meanwhile) is clamped to 0,
@@ -220,10 +226,18 @@ void L1Cache::Install(Shard& s, uint64_t hash, std::string_view tenant, std::str
   e->filled_rel_ms = static_cast<uint32_t>(
       std::clamp<int64_t>(started_ms - s.base_ms, 0, int64_t{UINT32_MAX}));
   // S3-FIFO admission: a key evicted from small recently (a ghost) goes straight to main.
+  // Index first: its growth is the last step that can throw, and a throw must leave the entry
+  // in no structure (undone here) rather than in a FIFO but not in the index.
+  try {
+    s.index.Insert(hash, e);
+  } catch (...) {
+    s.sets.Release(e->set_index);
+    CacheEntry::Destroy(e);
+    throw;
+  }
   const bool to_main = s.ghost.Remove(hash);
   e->queue = to_main ? CacheQueue::kMain : CacheQueue::kSmall;
   (to_main ? s.main_fifo : s.small_fifo).Push(e);
-  s.index.Insert(hash, e);
   ++s.live;
   ++s.resident;
   s.entry_bytes += bytes;
@@ -280,7 +294,13 @@ StatusOr<L1Cache::Loaded> L1Cache::Load(uint64_t hash, std::string_view tenant,
       if (result.ok()) s.stale_installs_refused.fetch_add(1, std::memory_order_relaxed);
     } else {
       s.flights.erase(std::string_view(flight->key));
-      if (result.ok()) Install(s, hash, tenant, user, *result, started_ms, clock_->NowMs());
+      if (result.ok()) {
+        try {
+          Install(s, hash, tenant, user, *result, started_ms, clock_->NowMs());
+        } catch (const std::bad_alloc&) {
+          // Out of memory: serve the result uncached; the waiters below must still be woken.
+        }
+      }
     }
   }
   {

@@ -122,7 +122,10 @@ CheckerImpl::~CheckerImpl() {
   }
   l2_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
-  remote_.reset();  // joins the bus thread
+  // Join the bus thread while remote_ is still set: its callbacks may use remote_ (a gap's
+  // catch-up re-invalidates L2). Only then destroy the remote cache.
+  if (remote_ != nullptr) remote_->StopBus();
+  remote_.reset();
 }
 
 // ---- loading ---------------------------------------------------------------------------------
@@ -365,19 +368,18 @@ uint64_t CheckerImpl::InvalidateLocal(const InvalidateRequest& r) {
 
 StatusOr<uint64_t> CheckerImpl::Invalidate(const InvalidateRequest& r) {
   PERMCACHE_RETURN_IF_ERROR(ValidateInvalidate(r));
-  uint64_t dropped = InvalidateLocal(r);
-  if (remote_ != nullptr) {
-    // Deletes the matching L2 keys and tells every other node to drop its L1 entries.
-    auto remote = remote_->AdminInvalidate({r.tenant, r.user, r.pattern, r.all});
-    if (!remote.ok()) {
-      l2_errors_.fetch_add(1, std::memory_order_relaxed);
-      return UnavailableError("cleared " + std::to_string(dropped) +
-                              " entries on this node, but not on the other nodes / L2: " +
-                              remote.status().message());
-    }
-    dropped += *remote;
+  if (remote_ == nullptr) return InvalidateLocal(r);
+  // L2 first, then L1 (as for writes): a check that misses L1 meanwhile must not refill it from
+  // an L2 entry that is about to be deleted. AdminInvalidate also tells every other node.
+  auto remote = remote_->AdminInvalidate({r.tenant, r.user, r.pattern, r.all});
+  const uint64_t dropped = InvalidateLocal(r);
+  if (!remote.ok()) {
+    l2_errors_.fetch_add(1, std::memory_order_relaxed);
+    return UnavailableError("cleared " + std::to_string(dropped) +
+                            " entries on this node, but not on the other nodes / L2: " +
+                            remote.status().message());
   }
-  return dropped;
+  return dropped + *remote;
 }
 
 void CheckerImpl::ApplyExternalChange(const ChangeSet& change) {
@@ -433,22 +435,36 @@ void CheckerImpl::MaintenanceLoop() {
     const bool replay = !l2_usable_.load(std::memory_order_acquire);
     lock.unlock();
     if (replay && remote_->Health() == "up") ReplayIntoL2().IgnoreError();  // retried next tick
-    if (bus_up_.load(std::memory_order_acquire) && !l1_usable_.load(std::memory_order_acquire)) {
-      // The bus is back: apply what it missed from the changelog, then trust L1 again.
-      if (tracker_.CatchUp().ok()) l1_usable_.store(true, std::memory_order_release);
+    uint64_t epoch = 0;
+    bool bus_up = false;
+    {
+      std::lock_guard<std::mutex> bus(bus_mu_);
+      epoch = bus_epoch_;
+      bus_up = bus_up_.load(std::memory_order_acquire);
+    }
+    if (bus_up && !l1_usable_.load(std::memory_order_acquire) && tracker_.CatchUp().ok()) {
+      // The bus is back and what it missed is applied: trust L1 again — unless the bus changed
+      // state while we caught up (lost again: L1 must stay off; back again: next tick).
+      std::lock_guard<std::mutex> bus(bus_mu_);
+      if (bus_epoch_ == epoch && bus_up_.load(std::memory_order_acquire)) {
+        l1_usable_.store(true, std::memory_order_release);
+      }
     }
     lock.lock();
   }
 }
 
 void CheckerImpl::OnBusState(bool up) {
-  bus_up_.store(up, std::memory_order_release);
-  if (!up) {
+  {
+    std::lock_guard<std::mutex> bus(bus_mu_);
+    ++bus_epoch_;  // any catch-up started before this change may not re-enable L1
+    bus_up_.store(up, std::memory_order_release);
     // Without the bus, other nodes' writes only arrive by polling: serve from L2/the store
-    // rather than risk a stale L1 answer. Flag first, then flush (which poisons fills).
-    l1_usable_.store(false, std::memory_order_release);
-    cache_.InvalidateAll();
+    // rather than risk a stale L1 answer.
+    if (!up) l1_usable_.store(false, std::memory_order_release);
   }
+  // Flag first, then flush (which poisons in-flight fills).
+  if (!up) cache_.InvalidateAll();
   l2_cv_.notify_all();  // the maintenance thread re-enables L1 after catching up
 }
 

@@ -98,6 +98,11 @@ class CheckerImpl final : public Checker {
   std::atomic<bool> l2_usable_{false};
   std::atomic<bool> bus_up_{false};
 
+  // Orders bus state changes against the maintenance thread re-enabling L1: every change bumps
+  // the epoch, and L1 is re-enabled only if no change happened during the catch-up before it.
+  std::mutex bus_mu_;
+  uint64_t bus_epoch_ PERMCACHE_GUARDED_BY(bus_mu_) = 0;
+
   std::mutex l2_mu_;
   uint64_t l2_dirty_from_ PERMCACHE_GUARDED_BY(l2_mu_) = kL2Clean;
   uint64_t l2_dirty_generation_ PERMCACHE_GUARDED_BY(l2_mu_) = 0;

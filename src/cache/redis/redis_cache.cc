@@ -263,18 +263,20 @@ StatusOr<std::unique_ptr<RedisCache>> RedisCache::Open(RedisConfig config) {
 }
 
 RedisCache::~RedisCache() {
+  StopBus();
+  pool_->Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void RedisCache::StopBus() {
   bus_stop_.store(true, std::memory_order_release);
   if (wake_fd_ >= 0) {
     uint64_t one = 1;
     // Best effort: if the write fails the bus thread still sees bus_stop_ at its next poll tick.
     [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
   }
-  {
-    std::lock_guard<std::mutex> lock(bus_mu_);
-    if (bus_thread_.joinable()) bus_thread_.join();
-  }
-  pool_->Stop();
-  if (wake_fd_ >= 0) close(wake_fd_);
+  std::lock_guard<std::mutex> lock(bus_mu_);
+  if (bus_thread_.joinable()) bus_thread_.join();
 }
 
 template <typename Fn>

@@ -75,6 +75,8 @@ class RedisCache final : public RemoteCache {
                 std::function<void(bool up)> on_bus_state) override;
   // Counters plus `keys` from DBSIZE (the whole selected db: a dedicated db gives exact
   // numbers; the last known value while Redis is down).
+  // Stops and joins the "bus" thread (idempotent; the destructor calls it too).
+  void StopBus() override;
   RemoteCacheStats Stats() const override;
   // "up" while the command connections work, "down" from the first failure until the reconnect
   // thread gets through again.
