@@ -231,6 +231,15 @@ void CheckerImpl::CheckBatch(std::span<const CheckRequest> requests,
   constexpr size_t kChunk = 16;
   uint64_t hashes[kChunk];
   bool fast[kChunk];
+  // One bounded wait for the whole batch, for the highest revision it asks for: waiting per
+  // item would hold the caller (an HTTP IO thread) for N consistency timeouts.
+  uint64_t wanted = 0;
+  for (const CheckRequest& r : requests) wanted = std::max(wanted, r.at_least_revision);
+  Status reached;
+  if (wanted > tracker_.applied()) {
+    reached = tracker_.WaitFor(wanted, options_.consistency_timeout);
+    if (!reached.ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
   for (size_t base = 0; base < requests.size(); base += kChunk) {
     const size_t n = std::min(kChunk, requests.size() - base);
     const bool use_l1 = l1_usable_.load(std::memory_order_acquire);
@@ -252,6 +261,10 @@ void CheckerImpl::CheckBatch(std::span<const CheckRequest> requests,
     for (size_t i = 0; i < n; ++i) {
       const CheckRequest& r = requests[base + i];
       BatchResult& out = results[base + i];
+      if (r.at_least_revision > applied && !reached.ok()) {
+        out.status = reached;  // the batch's one wait already failed: do not wait again
+        continue;
+      }
       if (fast[i] &&
           cache_.Visit(hashes[i], r.tenant, r.user, [&](const L1Cache::EntryView& e) {
             out.decision.allowed = e.set.Allowed(r.permission, r.scope);

@@ -50,6 +50,13 @@ StatusOr<Url> ParseUrl(std::string_view url) {
     }
     rest.remove_prefix(p + 3);
   }
+  // Reject what would corrupt the request line or a header (spaces, control characters).
+  for (const char c : rest) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return InvalidArgumentError("bad URL '" + original +
+                                  "': spaces and control characters must be percent-encoded");
+    }
+  }
   Url out;
   const size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -154,6 +161,12 @@ StatusOr<HttpResponse> HttpClient::Request(
   req.set(http::field::user_agent, options_.user_agent);
   req.set(http::field::accept, "application/json");
   if (!options_.bearer_token.empty()) {
+    // A CR/LF in the token would inject header lines: refuse it (CLI exit 2).
+    for (const char c : options_.bearer_token) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return InvalidArgumentError("the admin token contains control characters");
+      }
+    }
     req.set(http::field::authorization, "Bearer " + options_.bearer_token);
   }
   for (const auto& [name, value] : extra_headers) req.set(name, value);

@@ -31,9 +31,20 @@ TEST(ParseUrlTest, Forms) {
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, 7000);
   for (const char* bad : {"https://x:1", "ftp://x", "http://:80", "http://x:0", "http://x:65536",
-                          "http://x:12ab", "http://[::1", ""}) {
+                          "http://x:12ab", "http://[::1", "", "http://h:1/a b",
+                          "http://h:1/a\r\nX-Evil: 1"}) {
     EXPECT_EQ(ParseUrl(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
+}
+
+// Regression (review): a CR/LF in --token used to add header lines to the request.
+TEST(HttpClientTest, RefusesATokenWithControlCharacters) {
+  ClientOptions options;
+  options.bearer_token = "s3cret\r\nX-Evil: 1";
+  HttpClient client(*ParseUrl("http://127.0.0.1:1"), options);
+  auto r = client.Get("/healthz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(UrlEncodeTest, KeepsUnreservedEncodesTheRest) {
