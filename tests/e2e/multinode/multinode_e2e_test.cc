@@ -82,13 +82,17 @@ class MultiNodeE2eTest : public ::testing::Test {
     EXPECT_TRUE(server.ok()) << server.status().ToString();
     if (!server.ok()) return nullptr;
     auto node = std::make_unique<Node>(std::move(server).value());
-    // Ready once the bus is subscribed (until then a node serves without L1).
-    EXPECT_TRUE(WaitUntil([&] { return node->Get("/readyz").at("redis") == "up"; }))
-        << node->server().Logs();
+    // Warm once the bus is subscribed and L1 is enabled (until then a node serves correctly
+    // from L2/the store, but caches nothing in L1, which the counts below rely on).
+    EXPECT_TRUE(WaitUntil([&] {
+      return node->Get("/readyz").at("redis") == "up" &&
+             node->Get("/v1/cache/stats").at("l1_enabled").as_bool();
+    })) << node->server().Logs();
     return node;
   }
 
-  void Seed(Node& node, int users) {
+  // Returns the seed write's revision.
+  uint64_t Seed(Node& node, int users) {
     std::string ops = R"({"op":"put_tenant","tenant":"t"},{"op":"put_role","tenant":"t","role":"r"},)" +
                       PutPolicy(0) + R"(,{"op":"put_role_policy","tenant":"t","role":"r","policy":"p"})";
     for (int u = 0; u < users; ++u) {
@@ -96,7 +100,9 @@ class MultiNodeE2eTest : public ::testing::Test {
       ops += R"(,{"op":"put_membership","tenant":"t","user":")" + user + R"("})";
       ops += R"(,{"op":"put_user_role","tenant":"t","user":")" + user + R"(","role":"r"})";
     }
-    ASSERT_GT(node.Write(ops), 0u);
+    const uint64_t revision = node.Write(ops);
+    EXPECT_GT(revision, 0u);
+    return revision;
   }
 
   TempDir dir_;
@@ -133,7 +139,12 @@ TEST_F(MultiNodeE2eTest, WriteOnAVisibleOnBAndC) {
 TEST_F(MultiNodeE2eTest, AdminInvalidationReachesEveryNodeAndL2) {
   auto a = StartNode(), b = StartNode();
   ASSERT_TRUE(a && b);
-  Seed(*a, 4);
+  const uint64_t seeded = Seed(*a, 4);
+  // B must have applied the seed write first, or its bus message may arrive after B's checks
+  // and (correctly) drop the entries they cached.
+  ASSERT_TRUE(WaitUntil([&] {
+    return b->Get("/v1/cache/stats").at("applied_revision").to_number<uint64_t>() >= seeded;
+  }));
   for (int u = 0; u < 4; ++u) EXPECT_TRUE(b->Allowed("u" + std::to_string(u), "perm:0"));
   EXPECT_EQ(b->Get("/v1/cache/stats").at("entries").to_number<int>(), 4);
   EXPECT_EQ(redis_->Cli({"EXISTS", "perms:u1:t"}).value(), "1");
