@@ -103,7 +103,10 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
     parser_->body_limit(opts().max_body_bytes);
-    parser_->eager(true);
+    // Not eager while in the head: each put() then stops at the end of the head, so head_bytes_
+    // counts head bytes only; DoRead turns eager on for the body.
+    parser_->eager(false);
+    head_bytes_ = 0;
     continue_sent_ = false;
     request_deadline_set_ = false;
   }
@@ -136,12 +139,25 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoRead() {
     boost::system::error_code ec;
     while (buffer_.size() > 0 && !parser_->is_done()) {
+      const bool in_head = !parser_->is_header_done();
       const size_t n = parser_->put(buffer_.data(), ec);
       if (ec && ec != bhttp::error::need_more) {
-        // Classify before consuming: the parser may have consumed the request line already.
+        // Before consuming: FailHeadTooLarge may read an unparsed request line from the buffer.
         return OnParseError(ec);
       }
       buffer_.consume(n);
+      if (in_head) {
+        // Beast checks header_limit only against the unconsumed part of a head (it consumes the
+        // request line and complete fields early), so the limit on the whole head is ours.
+        head_bytes_ += n;
+        if (!parser_->is_header_done()) {
+          // Everything buffered belongs to the head: a complete head would have been parsed.
+          if (head_bytes_ + buffer_.size() > opts().max_header_bytes) return FailHeadTooLarge();
+        } else {
+          if (!CheckHead()) return;
+          parser_->eager(true);
+        }
+      }
       if (ec) {  // need_more
         ec = {};
         break;
@@ -171,6 +187,14 @@ class Session : public std::enable_shared_from_this<Session> {
       request_deadline_set_ = true;
       SetDeadline(std::min(deadline_, Clock::now() + opts().request_timeout));
     }
+    // The buffer holds a whole head plus body; it can only fill up with an element Beast
+    // buffers whole and does not limit (a chunk-size line with extensions, a trailer).
+    // prepare() would throw std::length_error and the client would get no answer.
+    if (buffer_.size() + kReadChunk > buffer_.max_size()) {
+      if (!parser_->is_header_done()) return FailHeadTooLarge();
+      return Fail(413, "request body (with its chunk framing) larger than " +
+                           std::to_string(opts().max_body_bytes) + " bytes");
+    }
     socket_.async_read_some(
         buffer_.prepare(kReadChunk),
         [self = shared_from_this()](boost::system::error_code rec, size_t n) {
@@ -191,39 +215,62 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void OnParseError(boost::system::error_code ec) {
-    int status = 400;
-    std::string message;
-    if (ec == bhttp::error::header_limit) {
-      // Tell a long URL (414) from long headers (431) by the request line, still at the start
-      // of the buffer: the parser consumes nothing of a head until it has all of it or the
-      // limit is reached, which is this error.
+  // Checks a just-completed head; on failure answers and returns false.
+  bool CheckHead() {
+    if (head_bytes_ > opts().max_header_bytes) {
+      FailHeadTooLarge();
+      return false;
+    }
+    // Beast treats a request whose last transfer coding is not "chunked" as having no body, so
+    // the body would be parsed as the next request (smuggling). RFC 9112 6.3: answer 400, close.
+    const auto& req = parser_->get();
+    if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+      Fail(400, "unsupported Transfer-Encoding: only \"chunked\" (as the last coding) is accepted");
+      return false;
+    }
+    return true;
+  }
+
+  // The head exceeds max_header_bytes: 414 if the request target alone is too long, else 431.
+  void FailHeadTooLarge() {
+    std::string_view target;
+    if (head_bytes_ > 0) {
+      // Beast consumes nothing of a head before the whole request line is there.
+      target = parser_->get().target();
+    } else {
+      // The request line is still at the start of the buffer, possibly incomplete.
       const auto data = buffer_.data();
       std::string_view head(static_cast<const char*>(data.data()), data.size());
       const size_t eol = head.find("\r\n");
       std::string_view line = head.substr(0, eol);
       const size_t first_space = line.find(' ');
       const size_t last_space = line.rfind(' ');
-      std::string_view target =
-          first_space == std::string_view::npos ? line : line.substr(first_space + 1);
+      target = first_space == std::string_view::npos ? line : line.substr(first_space + 1);
       if (eol != std::string_view::npos && last_space > first_space &&
           last_space != std::string_view::npos) {
         target = line.substr(first_space + 1, last_space - first_space - 1);
       }
-      if (target.size() > opts().max_url_bytes) {
-        status = 414;
-        message = "request target longer than " + std::to_string(opts().max_url_bytes) + " bytes";
-      } else {
-        status = 431;
-        message = "request header fields larger than " +
-                  std::to_string(opts().max_header_bytes) + " bytes";
-      }
-    } else if (ec == bhttp::error::body_limit) {
-      status = 413;
-      message = "request body larger than " + std::to_string(opts().max_body_bytes) + " bytes";
-    } else {
-      message = "malformed HTTP request: " + ec.message();
     }
+    if (target.size() > opts().max_url_bytes) {
+      return Fail(414,
+                  "request target longer than " + std::to_string(opts().max_url_bytes) + " bytes");
+    }
+    Fail(431, "request header fields larger than " + std::to_string(opts().max_header_bytes) +
+                  " bytes");
+  }
+
+  void OnParseError(boost::system::error_code ec) {
+    if (ec == bhttp::error::header_limit) return FailHeadTooLarge();
+    if (ec == bhttp::error::body_limit) {
+      return Fail(413,
+                  "request body larger than " + std::to_string(opts().max_body_bytes) + " bytes");
+    }
+    Fail(400, "malformed HTTP request: " + ec.message());
+  }
+
+  // Answers a request the server will not read to its end and closes the connection: what
+  // follows in the stream cannot be framed reliably.
+  void Fail(int status, const std::string& message) {
     shared_->handler->OnProtocolError(status);
     response_.Reset();
     SetError(&response_, status, StatusCode::kInvalidArgument, message);
@@ -251,6 +298,8 @@ class Session : public std::enable_shared_from_this<Session> {
       shared_->handler->OnProtocolError(414);
       SetError(&response_, 414, StatusCode::kInvalidArgument,
                "request target longer than " + std::to_string(opts().max_url_bytes) + " bytes");
+      // As documented: a client that sends such targets is not worth keeping a connection for.
+      response_.close = true;
     } else {
       try {
         shared_->handler->Handle(req, &response_);
@@ -350,6 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool lingering_ = false;
   bool closed_ = false;
   size_t drained_ = 0;
+  size_t head_bytes_ = 0;  // bytes of the current request's head consumed by the parser
 };
 
 }  // namespace

@@ -4,13 +4,17 @@
 #include "server/http/json_codec.h"
 
 #include <array>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 #include <exception>
 #include <limits>
 #include <optional>
+#include <string>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "server/http/json_writer.h"
 
@@ -25,6 +29,75 @@ std::string Quoted(std::string_view key) {
   s.append(key);
   s.push_back('"');
   return s;
+}
+
+// basic_parser handler that fails on the first repeated key of an object. Needed because
+// Boost.JSON (1.81) builds objects keeping the last of equal keys, silently: a body with
+// "user" twice would check a user the caller did not see, "effect" twice store either.
+class DuplicateKeyFinder {
+ public:
+  static constexpr size_t max_object_size = static_cast<size_t>(-1);
+  static constexpr size_t max_array_size = static_cast<size_t>(-1);
+  static constexpr size_t max_key_size = static_cast<size_t>(-1);
+  static constexpr size_t max_string_size = static_cast<size_t>(-1);
+
+  // The first repeated key, once the parser failed because of it.
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(size_t, json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    // One key set per nesting level, reused by later objects at that level (keeps buckets).
+    if (depth_ == keys_.size()) keys_.emplace_back();
+    keys_[depth_++].clear();
+    return true;
+  }
+  bool on_object_end(size_t, json::error_code&) {
+    --depth_;
+    return true;
+  }
+  bool on_string_part(json::string_view, size_t, json::error_code&) { return true; }
+  bool on_string(json::string_view, size_t, json::error_code&) { return true; }
+  bool on_key_part(json::string_view s, size_t, json::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, size_t, json::error_code& ec) {
+    key_.append(s.data(), s.size());
+    if (!keys_[depth_ - 1].insert(key_).second) {
+      duplicate_ = std::move(key_);
+      ec = json::error::syntax;  // any error: stops the parser; duplicate_ says why
+      return false;
+    }
+    key_.clear();
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(int64_t, json::string_view, json::error_code&) { return true; }
+  bool on_uint64(uint64_t, json::string_view, json::error_code&) { return true; }
+  bool on_double(double, json::string_view, json::error_code&) { return true; }
+  bool on_bool(bool, json::error_code&) { return true; }
+  bool on_null(json::error_code&) { return true; }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  std::vector<std::unordered_set<std::string>> keys_;
+  size_t depth_ = 0;
+  std::string key_;
+  std::optional<std::string> duplicate_;
+};
+
+// A second pass over a body already parsed successfully with `options`: returns the first
+// repeated key of any object, if there is one.
+std::optional<std::string> FindDuplicateKey(std::string_view body,
+                                            const json::parse_options& options) {
+  json::basic_parser<DuplicateKeyFinder> parser(options);
+  json::error_code ec;
+  parser.write_some(/*more=*/false, body.data(), body.size(), ec);
+  return parser.handler().duplicate();
 }
 
 // Parses `body` as one JSON text and hands the value to `fn` (which returns StatusOr<T>).
@@ -53,6 +126,10 @@ StatusOr<T> ParseBody(std::string_view body, size_t max_depth, Fn&& fn) {
     }
     const json::value value = parser.release();
     if (!value.is_object()) return InvalidArgumentError("request body must be a JSON object");
+    // Strict parsing, like duplicate query parameters: never pick one of two values silently.
+    if (auto duplicate = FindDuplicateKey(body, options)) {
+      return InvalidArgumentError("duplicate field " + Quoted(*duplicate));
+    }
     return fn(value.get_object());
   } catch (const std::bad_alloc&) {
     return InternalError("out of memory while parsing the request body");

@@ -146,6 +146,26 @@ TEST(JsonCodecTest, DepthLimit) {
   ExpectInvalid(ParseWriteJson(R"({"ops":[]})", 1).status(), "nesting deeper than 1");
 }
 
+TEST(JsonCodecTest, DuplicateKeysAreRejected) {
+  ExpectInvalid(
+      ParseCheckJson(R"({"tenant":"t","user":"jane","permission":"p","user":"nobody"})", kDepth)
+          .status(),
+      "duplicate field \"user\"");
+  // In a nested object, and with an escaped spelling of the same key.
+  ExpectInvalid(Ops(R"({"ops":[{"op":"put_policy","tenant":"t","policy":"p","effect":"deny",
+                        "permissions":["a"],"\u0065ffect":"allow"}]})")
+                    .status(),
+                "duplicate field \"effect\"");
+  // Equal keys in different objects, or at different levels, are not duplicates.
+  auto b = ParseBatchJson(R"({"checks":[{"tenant":"t","user":"u","permission":"a"},
+                                        {"tenant":"t","user":"u","permission":"b"}]})",
+                          kDepth, 10);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->size(), 2u);
+  // Malformed JSON still gets the syntax error, not a duplicate-key one.
+  ExpectInvalid(ParseCheckJson(R"({"user":"a","user":)", kDepth).status(), "malformed JSON");
+}
+
 TEST(JsonCodecTest, Check) {
   auto c = ParseCheckJson(
       R"({"tenant":"t","user":"u","permission":"a:b","scope":"bu","at_least_revision":42,
