@@ -28,6 +28,7 @@ struct ServeFlags {
   std::string redis_key_prefix;
   std::string cache_version;
   std::string negative_ttl;
+  size_t max_connections = 10000;
 };
 
 StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& serve) {
@@ -39,6 +40,7 @@ StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& se
   config.demo = f.demo;
   config.log_level = f.log_level;
   config.redis_url = f.redis;
+  config.max_connections = f.max_connections;
   config.redis_key_prefix = f.redis_key_prefix;
   config.cache_version = f.cache_version;
   if (serve.count("--negative-ttl") > 0) {
@@ -119,6 +121,10 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
                     "Redis for the shared L2 cache and bus: redis://[:password@]host:port/db or "
                     "unix:///path (default: REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/REDIS_DB if set, "
                     "else none)");
+  serve->add_option("--max-connections", sf.max_connections,
+                    "open connections beyond this get 503 and are closed")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   serve->add_option("--redis-key-prefix", sf.redis_key_prefix,
                     "prefix of every Redis key, as \"{prefix}:\" (default none)");
   serve->add_option("--cache-version", sf.cache_version,

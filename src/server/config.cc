@@ -82,6 +82,8 @@ Status ValidateServerConfig(const ServerConfig& c) {
   if (c.max_header_bytes < 512) return InvalidArgumentError("max header bytes must be >= 512");
   if (c.max_url_bytes < 64) return InvalidArgumentError("max URL bytes must be >= 64");
   if (c.max_json_depth == 0) return InvalidArgumentError("max JSON depth must be > 0");
+  if (c.max_connections == 0) return InvalidArgumentError("max connections must be > 0");
+  if (c.threads > 1024) return InvalidArgumentError("threads must be at most 1024");
   if (c.idle_timeout.count() <= 0) return InvalidArgumentError("idle timeout must be > 0");
   if (c.request_timeout.count() <= 0) return InvalidArgumentError("request timeout must be > 0");
   static constexpr std::array<std::string_view, 7> kLevels = {

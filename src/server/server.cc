@@ -95,6 +95,7 @@ int RunServer(const ServerConfig& config) {
   options.max_url_bytes = config.max_url_bytes;
   options.idle_timeout = config.idle_timeout;
   options.request_timeout = config.request_timeout;
+  options.max_connections = config.max_connections;
   http::HttpServer server(std::move(options), &api);
   server.StopOnSignals();
   if (Status s = server.Start(); !s.ok()) {

@@ -28,6 +28,7 @@ struct ServerConfig {
   size_t max_header_bytes = 16u << 10;
   size_t max_url_bytes = 8u << 10;
   size_t max_json_depth = 32;
+  size_t max_connections = 10000;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds request_timeout{10};  // whole request must arrive within this
   // Redis: redis://[:password@]host:port/db or unix:///path. "" = the seed-000 environment

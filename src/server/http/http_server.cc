@@ -64,6 +64,9 @@ struct Worker {
 struct Shared {
   HttpServerOptions options;
   Handler* handler;
+  // Open connections: incremented on accept, decremented when the connection's session (or the
+  // socket, if no session was made) is gone. Relaxed: a soft limit; nothing is published.
+  mutable std::atomic<size_t> connections{0};
 };
 
 constexpr size_t kReadChunk = 8192;
@@ -83,7 +86,10 @@ class Session : public std::enable_shared_from_this<Session> {
         buffer_(shared->options.max_header_bytes + shared->options.max_body_bytes + 2 * kReadChunk) {
     worker_->sessions.insert(this);
   }
-  ~Session() { worker_->sessions.erase(this); }
+  ~Session() {
+    worker_->sessions.erase(this);
+    shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() {
     NewRequest();
@@ -404,6 +410,28 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+// Over max_connections: a best-effort 503 (one non-blocking write, never waits) and close.
+void RefuseOverLimit(tcp::socket& socket) {
+  static constexpr std::string_view kBody =
+      R"({"error":{"code":"unavailable","message":"too many open connections"}})";
+  static const std::string kResponse =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(kBody.size()) + "\r\nConnection: close\r\n\r\n" + std::string(kBody);
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(kResponse), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+  // Rate-limited: a flood of refused connections must not flood the log too.
+  static std::atomic<int64_t> last_log_s{0};
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+  if (now_s - last_log_s.exchange(now_s, std::memory_order_relaxed) >= 10) {
+    spdlog::warn("refusing connections: max_connections reached");
+  }
+}
+
 struct HttpServer::Impl {
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -431,9 +459,19 @@ struct HttpServer::Impl {
         return;
       }
       boost::system::error_code ignored;
+      if (shared.connections.fetch_add(1, std::memory_order_relaxed) >=
+          shared.options.max_connections) {
+        RefuseOverLimit(socket);
+        shared.connections.fetch_sub(1, std::memory_order_relaxed);
+        DoAccept();
+        return;
+      }
       socket.set_option(tcp::no_delay(true), ignored);
       net::post(w.ioc, [this, &w, s = std::move(socket)]() mutable {
-        if (w.stopping) return;  // closes the socket
+        if (w.stopping) {  // closes the socket
+          shared.connections.fetch_sub(1, std::memory_order_relaxed);
+          return;
+        }
         std::make_shared<Session>(std::move(s), &shared, &w)->Start();
       });
       DoAccept();

@@ -41,6 +41,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   // A request must arrive completely within this of its first byte. Default 10 s.
   std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
+  // Open connections beyond this are answered 503 and closed at once (each may buffer up to
+  // max_body_bytes). Default 10,000.
+  size_t max_connections = 10000;
 };
 
 class HttpServer {

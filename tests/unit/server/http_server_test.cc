@@ -224,6 +224,25 @@ TEST_F(HttpServerTest, IdleConnectionsAreClosed) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
 }
 
+TEST_F(HttpServerTest, ConnectionsOverTheLimitGet503AndClose) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  StartServer(o);
+  Client a(server_->port()), b(server_->port());
+  a.Send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  b.Send("GET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(a.Read().status, 200);
+  EXPECT_EQ(b.Read().status, 200);
+  Client c(server_->port());
+  c.Send("GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+  Reply refused = c.Read();
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_NE(refused.body.find("too many open connections"), std::string::npos);
+  EXPECT_TRUE(c.ClosedByPeer());
+  a.Send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n");  // the admitted ones keep working
+  EXPECT_EQ(a.Read().status, 200);
+}
+
 TEST_F(HttpServerTest, StopClosesIdleConnectionsAndJoins) {
   StartServer();
   Client idle(server_->port());
