@@ -123,7 +123,7 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
                     "else none)");
   serve->add_option("--max-connections", sf.max_connections,
                     "open connections beyond this get 503 and are closed")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->capture_default_str();
   serve->add_option("--redis-key-prefix", sf.redis_key_prefix,
                     "prefix of every Redis key, as \"{prefix}:\" (default none)");
