@@ -120,7 +120,7 @@ TEST(ServeFlagsTest, Defaults) {
   ASSERT_TRUE(r.served);
   const ServerConfig defaults;
   EXPECT_EQ(r.served->checker.store_url, "sqlite:permcache.db");
-  EXPECT_EQ(r.served->listen, "127.0.0.1:8080");
+  EXPECT_EQ(r.served->listen, defaults.listen);  // the documented 127.0.0.1 default
   EXPECT_EQ(r.served->admin_token, "");
   EXPECT_EQ(r.served->checker.cache.ttl, defaults.checker.cache.ttl);
   EXPECT_EQ(r.served->checker.cache.max_entries, defaults.checker.cache.max_entries);
@@ -154,7 +154,7 @@ TEST(ServeFlagsTest, EveryFlag) {
                       "--log-level",
                       "debug",
                       "--redis",
-                      "redis://127.0.0.1:6379/0"});
+                      "redis://127.0.0.1:16379/2"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(r.served);
   EXPECT_EQ(r.served->checker.store_url, "sqlite:/tmp/x.db");
@@ -167,7 +167,7 @@ TEST(ServeFlagsTest, EveryFlag) {
   EXPECT_TRUE(r.served->demo);
   EXPECT_EQ(r.served->checker.consistency_timeout, milliseconds(250));
   EXPECT_EQ(r.served->log_level, "debug");
-  EXPECT_EQ(r.served->redis_url, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(r.served->redis_url, "redis://127.0.0.1:16379/2");  // parsed only, never dialed
 }
 
 TEST(ServeFlagsTest, TokenFromEnvironment) {

@@ -13,10 +13,10 @@ namespace {
 using testing::FakeHttpServer;
 
 TEST(ParseUrlTest, Forms) {
-  auto u = ParseUrl("http://127.0.0.1:8080");
+  auto u = ParseUrl("http://127.0.0.1:18080");
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->host, "127.0.0.1");
-  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->port, 18080);
   EXPECT_EQ(u->base_path, "");
   u = ParseUrl("localhost:9");
   ASSERT_TRUE(u.ok());

@@ -6,11 +6,11 @@ namespace permcache {
 namespace {
 
 TEST(ConfigTest, ParseListen) {
-  auto a = ParseListen("127.0.0.1:8080");
+  auto a = ParseListen("127.0.0.1:18080");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->host, "127.0.0.1");
-  EXPECT_EQ(a->port, 8080);
-  EXPECT_EQ(a->ToString(), "127.0.0.1:8080");
+  EXPECT_EQ(a->port, 18080);
+  EXPECT_EQ(a->ToString(), "127.0.0.1:18080");
   auto b = ParseListen("[::1]:0");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->host, "::1");
