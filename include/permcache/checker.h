@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -93,10 +92,6 @@ struct BatchResult {
   Decision decision;
 };
 
-// Called after every committed write on this Checker (after local invalidation), e.g. to
-// publish the change to other nodes. Must not block for long.
-using ChangeListener = std::function<void(const ChangeSet&)>;
-
 class Checker {
  public:
   // Opens the store named by options.store_url.
@@ -138,8 +133,6 @@ class Checker {
 
   // Drops matching cache entries on this node; returns how many were dropped.
   virtual StatusOr<uint64_t> Invalidate(const InvalidateRequest& request) = 0;
-  // Applies a change made elsewhere (another node, the database directly) to this node's cache.
-  virtual void ApplyExternalChange(const ChangeSet& change) = 0;
 
   virtual CacheStats Stats() const = 0;
   // The highest revision whose invalidations this node has applied.
@@ -148,9 +141,6 @@ class Checker {
   virtual Status StoreHealth() = 0;
   virtual std::string StoreDescription() const = 0;
 
-  // Registers a listener for committed writes. Not thread-safe against concurrent Write();
-  // call during setup.
-  virtual void AddChangeListener(ChangeListener listener) = 0;
 };
 
 }  // namespace permcache

@@ -5,6 +5,7 @@
 #include "checker/checker_impl.h"
 #include "common/hash.h"
 #include "engine/compiler.h"
+#include "invalidation/changelog.h"
 
 namespace permcache {
 namespace {
@@ -51,6 +52,22 @@ Status ValidateInvalidate(const InvalidateRequest& r) {
   if (!r.tenant.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", r.tenant));
   if (!r.user.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("user", r.user));
   return Status::Ok();
+}
+
+// The answer of `set` to `r`; the node has applied `applied`, the set was read at
+// `set_revision` from `tier`, `age_ms` ago. Allocation-free unless r.explain.
+Decision DecideFrom(const PermissionSet& set, const CheckRequest& r, uint64_t applied,
+                    uint64_t set_revision, CacheTier tier, int64_t age_ms) {
+  Decision d;
+  d.allowed = set.Allowed(r.permission, r.scope);
+  d.revision = std::max(applied, set_revision);
+  if (r.explain) {
+    d.reason = set.Explain(r.permission, r.scope);
+    d.reason->tier = tier;
+    d.reason->entry_age_ms = age_ms;
+    d.reason->set_revision = set_revision;
+  }
+  return d;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -200,28 +217,14 @@ StatusOr<Decision> CheckerImpl::Check(const CheckRequest& r) {
   Decision d;
   const bool use_l1 = l1_usable_.load(std::memory_order_acquire);
   if (use_l1) {
-    const bool hit = cache_.Visit(hash, r.tenant, r.user,
-                                  [&](const L1Cache::EntryView& e) {
-                                    d.allowed = e.set.Allowed(r.permission, r.scope);
-                                    d.revision = std::max(applied, e.revision);
-                                    if (r.explain) {
-                                      d.reason = e.set.Explain(r.permission, r.scope);
-                                      d.reason->tier = CacheTier::kL1;
-                                      d.reason->entry_age_ms = clock_->NowMs() - e.filled_at_ms;
-                                      d.reason->set_revision = e.revision;
-                                    }
-                                  });
+    const bool hit = cache_.Visit(hash, r.tenant, r.user, [&](const L1Cache::EntryView& e) {
+      d = DecideFrom(e.set, r, applied, e.revision, CacheTier::kL1,
+                     r.explain ? clock_->NowMs() - e.filled_at_ms : 0);
+    });
     if (hit) return d;
   }
   PERMCACHE_ASSIGN_OR_RETURN(SetRef ref, GetSet(r.tenant, r.user));
-  d.allowed = ref.set->Allowed(r.permission, r.scope);
-  d.revision = std::max(applied, ref.revision);
-  if (r.explain) {
-    d.reason = ref.set->Explain(r.permission, r.scope);
-    d.reason->tier = ref.tier;
-    d.reason->set_revision = ref.revision;
-  }
-  return d;
+  return DecideFrom(*ref.set, r, applied, ref.revision, ref.tier, 0);
 }
 
 void CheckerImpl::CheckBatch(std::span<const CheckRequest> requests,
@@ -267,9 +270,7 @@ void CheckerImpl::CheckBatch(std::span<const CheckRequest> requests,
       }
       if (fast[i] &&
           cache_.Visit(hashes[i], r.tenant, r.user, [&](const L1Cache::EntryView& e) {
-            out.decision.allowed = e.set.Allowed(r.permission, r.scope);
-            out.decision.revision = std::max(applied, e.revision);
-            out.decision.reason.reset();
+            out.decision = DecideFrom(e.set, r, applied, e.revision, CacheTier::kL1, 0);
           })) {
         out.status = Status::Ok();
         continue;
@@ -356,7 +357,6 @@ StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
     // Our own keys are invalidated; the other writers' changes follow on the next catch-up.
     store_errors_.fetch_add(1, std::memory_order_relaxed);
   }
-  for (const auto& listener : listeners_) listener(*change);
   return change->revision;
 }
 
@@ -395,10 +395,6 @@ StatusOr<uint64_t> CheckerImpl::Invalidate(const InvalidateRequest& r) {
   return dropped + *remote;
 }
 
-void CheckerImpl::ApplyExternalChange(const ChangeSet& change) {
-  if (!tracker_.OnChange(change).ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
-}
-
 // ---- L2 consistency and the bus --------------------------------------------------------------
 
 void CheckerImpl::MarkL2Dirty(uint64_t from) {
@@ -420,17 +416,8 @@ Status CheckerImpl::ReplayIntoL2() {
   }
   if (from != kL2Clean) {
     // Every change since `from` may have missed L2: tombstone and delete its keys again.
-    constexpr size_t kBatch = 1000;
-    uint64_t after = from;
-    while (true) {
-      auto changes = store_->ChangesSince(after, kBatch);
-      if (!changes.ok()) return changes.status();
-      for (const ChangeSet& change : *changes) {
-        PERMCACHE_RETURN_IF_ERROR(remote_->Invalidate(change));
-        after = change.revision;
-      }
-      if (changes->size() < kBatch) break;
-    }
+    PERMCACHE_RETURN_IF_ERROR(ForEachChangeSince(
+        *store_, from, [this](const ChangeSet& change) { return remote_->Invalidate(change); }));
   }
   std::lock_guard<std::mutex> lock(l2_mu_);
   if (generation == l2_dirty_generation_) {  // nothing new went wrong meanwhile

@@ -39,14 +39,10 @@ class CheckerImpl final : public Checker {
   StatusOr<Model> ExportModel(std::string_view tenant) override;
   StatusOr<uint64_t> ImportModel(const Model& model) override;
   StatusOr<uint64_t> Invalidate(const InvalidateRequest& request) override;
-  void ApplyExternalChange(const ChangeSet& change) override;
   CacheStats Stats() const override;
   uint64_t AppliedRevision() const override { return tracker_.applied(); }
   Status StoreHealth() override { return store_->Ping(); }
   std::string StoreDescription() const override { return store_->Describe(); }
-  void AddChangeListener(ChangeListener listener) override {
-    listeners_.push_back(std::move(listener));
-  }
 
  private:
   static constexpr uint64_t kL2Clean = std::numeric_limits<uint64_t>::max();
@@ -111,7 +107,6 @@ class CheckerImpl final : public Checker {
   std::thread maintenance_;
 
   std::mutex write_mu_;
-  std::vector<ChangeListener> listeners_;
 };
 
 }  // namespace permcache

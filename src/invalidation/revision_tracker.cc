@@ -1,5 +1,7 @@
 #include "invalidation/revision_tracker.h"
 
+#include "invalidation/changelog.h"
+
 #include <algorithm>
 #include <string>
 
@@ -58,22 +60,14 @@ Status RevisionTracker::CatchUpLocked() {
   // holds all of their rows (a revision without rows changed nothing).
   auto current = store_->CurrentRevision();
   if (!current.ok()) return UnavailableError("store unavailable: " + current.status().message());
-  uint64_t applied = applied_.load(std::memory_order_relaxed);
+  const uint64_t applied = applied_.load(std::memory_order_relaxed);
   if (*current <= applied) return Status::Ok();
   catch_ups_.fetch_add(1, std::memory_order_relaxed);
-  constexpr size_t kBatch = 1000;
-  while (true) {
-    auto changes = store_->ChangesSince(applied, kBatch);
-    if (!changes.ok()) {
-      return UnavailableError("store unavailable: " + changes.status().message());
-    }
-    for (const ChangeSet& change : *changes) {
-      apply_(change, Origin::kChangelog);
-      applied = std::max(applied, change.revision);
-      Advance(applied);
-    }
-    if (changes->size() < kBatch) break;
-  }
+  PERMCACHE_RETURN_IF_ERROR(ForEachChangeSince(*store_, applied, [&](const ChangeSet& change) {
+    apply_(change, Origin::kChangelog);
+    Advance(change.revision);
+    return Status::Ok();
+  }));
   Advance(*current);
   return Status::Ok();
 }

@@ -1,5 +1,7 @@
 #include "cache/redis/redis_cache.h"
 
+#include "permcache/model.h"
+
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -46,14 +48,6 @@ Status StatusOf(const Status& s) { return s; }
 template <typename T>
 Status StatusOf(const StatusOr<T>& s) {
   return s.status();
-}
-
-bool IsValidId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '@' || c == '-';
-  });
 }
 
 std::string DefaultNodeId() {
@@ -574,11 +568,8 @@ StatusOr<uint64_t> RedisCache::AdminInvalidate(const AdminInvalidation& what) {
     return InvalidArgumentError("cache invalidation pattern must start with \"perms:\", got \"" +
                                 what.pattern + "\"");
   }
-  if ((!what.tenant.empty() && !IsValidId(what.tenant)) ||
-      (!what.user.empty() && !IsValidId(what.user))) {
-    return InvalidArgumentError(
-        "cache invalidation: tenant and user must be ids of 1-128 [A-Za-z0-9._@-]");
-  }
+  if (!what.tenant.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", what.tenant));
+  if (!what.user.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("user", what.user));
   const uint64_t revision = max_revision_seen_.load(std::memory_order_relaxed);
   const std::string message = EncodeAdminMessage(what, config_.node_id);
   return Run([&](Connection& c) -> StatusOr<uint64_t> {

@@ -69,7 +69,6 @@ class FakeChecker final : public Checker {
     last_invalidate = r;
     return 17;
   }
-  void ApplyExternalChange(const ChangeSet&) override {}
   CacheStats Stats() const override {
     CacheStats s;
     s.entries = 5;
@@ -80,7 +79,6 @@ class FakeChecker final : public Checker {
   uint64_t AppliedRevision() const override { return revision; }
   Status StoreHealth() override { return store_health; }
   std::string StoreDescription() const override { return "fake"; }
-  void AddChangeListener(ChangeListener) override {}
 
   std::mutex mu;
   uint64_t revision = 42;
