@@ -33,10 +33,10 @@ class MultiNodeTest : public ::testing::Test {
     auto seed = OpenChecker(db_);
     ASSERT_NE(seed, nullptr);
     std::vector<WriteOp> ops = {PutTenant("t"), PutRole("t", "r"), PutPolicy("t", "p", {"perm:0"}),
-                                Link(OpKind::kPutRolePolicy, "t", "r", "p")};
+                                PutRolePolicy("t", "r", "p")};
     for (int u = 0; u < kUsers; ++u) {
       ops.push_back(PutMember("t", "u" + std::to_string(u)));
-      ops.push_back(Link(OpKind::kPutUserRole, "t", "u" + std::to_string(u), "r"));
+      ops.push_back(PutUserRole("t", "u" + std::to_string(u), "r"));
     }
     ASSERT_TRUE(seed->Write(ops).ok());
   }

@@ -158,8 +158,8 @@ class FakeRemote final : public RemoteCache {
 
 std::vector<WriteOp> SetupOps() {
   return {PutTenant("t"), PutRole("t", "r"), PutPolicy("t", "p", {"doc:read"}),
-          Link(OpKind::kPutRolePolicy, "t", "r", "p"), PutMember("t", "u"),
-          Link(OpKind::kPutUserRole, "t", "u", "r")};
+          PutRolePolicy("t", "r", "p"), PutMember("t", "u"),
+          PutUserRole("t", "u", "r")};
 }
 
 TEST(BusRaceTest, MaintenanceReenablesL1AfterBusLost) {
@@ -199,7 +199,7 @@ TEST(BusRaceTest, MaintenanceReenablesL1AfterBusLost) {
   {
     auto b = OpenChecker(db, o);
     ASSERT_NE(b, nullptr);
-    ASSERT_TRUE(b->Write(std::vector<WriteOp>{Link(OpKind::kDeleteUserRole, "t", "u", "r")}).ok());
+    ASSERT_TRUE(b->Write(std::vector<WriteOp>{DeleteUserRole("t", "u", "r")}).ok());
   }
   EXPECT_FALSE(Allowed(*a, "t", "u", "doc:read"))
       << "bus down: must answer from L2/store, but L1 served a revoked permission";

@@ -1,4 +1,4 @@
-// Helpers for Checker tests: a Checker on a fresh SQLite file and terse op builders.
+// Helpers for Checker tests: a Checker on a fresh SQLite file (op builders: support/write_ops.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,68 +9,9 @@
 
 #include "permcache/checker.h"
 #include "support/temp_dir.h"
+#include "support/write_ops.h"
 
 namespace permcache::testing {
-
-inline WriteOp PutTenant(std::string t) {
-  WriteOp op;
-  op.kind = OpKind::kPutTenant;
-  op.tenant = std::move(t);
-  return op;
-}
-inline WriteOp PutMember(std::string t, std::string u,
-                         MembershipStatus s = MembershipStatus::kActive) {
-  WriteOp op;
-  op.kind = OpKind::kPutMembership;
-  op.tenant = std::move(t);
-  op.user = std::move(u);
-  op.status = s;
-  return op;
-}
-inline WriteOp PutRole(std::string t, std::string r, std::vector<std::string> inherits = {}) {
-  WriteOp op;
-  op.kind = OpKind::kPutRole;
-  op.tenant = std::move(t);
-  op.role = std::move(r);
-  op.inherits = std::move(inherits);
-  return op;
-}
-inline WriteOp PutPolicy(std::string t, std::string p, std::vector<std::string> perms,
-                         Effect e = Effect::kAllow, int32_t priority = 0, std::string scope = "") {
-  WriteOp op;
-  op.kind = OpKind::kPutPolicy;
-  op.tenant = std::move(t);
-  op.policy = std::move(p);
-  op.permissions = std::move(perms);
-  op.effect = e;
-  op.priority = priority;
-  op.scope = std::move(scope);
-  return op;
-}
-inline WriteOp Link(OpKind kind, std::string t, std::string a, std::string b,
-                    std::string bu = "") {
-  WriteOp op;
-  op.kind = kind;
-  op.tenant = std::move(t);
-  switch (kind) {
-    case OpKind::kPutRolePolicy:
-    case OpKind::kDeleteRolePolicy:
-      op.role = std::move(a);
-      op.policy = std::move(b);
-      break;
-    case OpKind::kPutUserRole:
-    case OpKind::kDeleteUserRole:
-      op.user = std::move(a);
-      op.role = std::move(b);
-      op.business_unit = std::move(bu);
-      break;
-    default:
-      op.user = std::move(a);
-      op.policy = std::move(b);
-      break;
-  }
-  return op;
-}
 
 inline std::unique_ptr<Checker> OpenChecker(const std::string& db, Options options = {}) {
   options.store_url = "sqlite:" + db;

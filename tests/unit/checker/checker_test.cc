@@ -20,12 +20,12 @@ class CheckerTest : public ::testing::Test {
         PutTenant("hospital"), PutRole("hospital", "nurse"),
         PutRole("hospital", "senior_nurse", {"nurse"}), PutRole("hospital", "pharmacist"),
         PutPolicy("hospital", "menu_pharmacy", {"ui:menu_pharmacy"}),
-        Link(OpKind::kPutRolePolicy, "hospital", "pharmacist", "menu_pharmacy"),
-        PutMember("hospital", "jane"), Link(OpKind::kPutUserRole, "hospital", "jane", "nurse"),
+        PutRolePolicy("hospital", "pharmacist", "menu_pharmacy"),
+        PutMember("hospital", "jane"), PutUserRole("hospital", "jane", "nurse"),
         PutMember("hospital", "sam"),
-        Link(OpKind::kPutUserRole, "hospital", "sam", "senior_nurse"),
+        PutUserRole("hospital", "sam", "senior_nurse"),
         PutMember("hospital", "phil"),
-        Link(OpKind::kPutUserRole, "hospital", "phil", "pharmacist")});
+        PutUserRole("hospital", "phil", "pharmacist")});
     ASSERT_TRUE(rev.ok()) << rev.status().ToString();
   }
   TempDir dir_;
@@ -38,12 +38,12 @@ TEST_F(CheckerTest, Seed002RolePolicyGrantAndRevokeVisibleOnNextCheck) {
   EXPECT_FALSE(Allowed(c, "hospital", "sam", "ui:menu_pharmacy"));
   EXPECT_TRUE(Allowed(c, "hospital", "phil", "ui:menu_pharmacy"));
   ASSERT_TRUE(c.Write(std::vector<WriteOp>{
-                          Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")})
+                          PutRolePolicy("hospital", "nurse", "menu_pharmacy")})
                   .ok());
   EXPECT_TRUE(Allowed(c, "hospital", "jane", "ui:menu_pharmacy"));
   EXPECT_TRUE(Allowed(c, "hospital", "sam", "ui:menu_pharmacy"));  // senior_nurse inherits nurse
   ASSERT_TRUE(c.Write(std::vector<WriteOp>{
-                          Link(OpKind::kDeleteRolePolicy, "hospital", "nurse", "menu_pharmacy")})
+                          DeleteRolePolicy("hospital", "nurse", "menu_pharmacy")})
                   .ok());
   EXPECT_FALSE(Allowed(c, "hospital", "jane", "ui:menu_pharmacy"));
   EXPECT_FALSE(Allowed(c, "hospital", "sam", "ui:menu_pharmacy"));
@@ -53,7 +53,7 @@ TEST_F(CheckerTest, Seed002RolePolicyGrantAndRevokeVisibleOnNextCheck) {
 TEST_F(CheckerTest, ExplainNamesPolicyRolePathTierAndRevision) {
   Checker& c = *checker_;
   ASSERT_TRUE(c.Write(std::vector<WriteOp>{
-                          Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")})
+                          PutRolePolicy("hospital", "nurse", "menu_pharmacy")})
                   .ok());
   auto first = c.Check({.tenant = "hospital", .user = "sam", .permission = "ui:menu_pharmacy",
                         .explain = true});
@@ -79,18 +79,18 @@ TEST_F(CheckerTest, Seed000TenantsAreIndependentAndRemovalDeniesAtOnce) {
     ops.push_back(PutRole(t, "admin"));
     ops.push_back(PutPolicy(t, "read", {"assets:read", "findings:read"}));
     ops.push_back(PutPolicy(t, "write", {"assets:write"}));
-    ops.push_back(Link(OpKind::kPutRolePolicy, t, "analyst", "read"));
-    ops.push_back(Link(OpKind::kPutRolePolicy, t, "admin", "read"));
-    ops.push_back(Link(OpKind::kPutRolePolicy, t, "admin", "write"));
+    ops.push_back(PutRolePolicy(t, "analyst", "read"));
+    ops.push_back(PutRolePolicy(t, "admin", "read"));
+    ops.push_back(PutRolePolicy(t, "admin", "write"));
     ops.push_back(PutMember(t, "alice"));
-    ops.push_back(Link(OpKind::kPutUserRole, t, "alice", "admin"));
+    ops.push_back(PutUserRole(t, "alice", "admin"));
   }
   ASSERT_TRUE(c.Write(ops).ok());
   EXPECT_TRUE(Allowed(c, "acme", "alice", "assets:write"));
   EXPECT_TRUE(Allowed(c, "globex", "alice", "assets:write"));
   // Role change in acme: admin -> analyst.
-  ASSERT_TRUE(c.Write(std::vector<WriteOp>{Link(OpKind::kDeleteUserRole, "acme", "alice", "admin"),
-                                           Link(OpKind::kPutUserRole, "acme", "alice", "analyst")})
+  ASSERT_TRUE(c.Write(std::vector<WriteOp>{DeleteUserRole("acme", "alice", "admin"),
+                                           PutUserRole("acme", "alice", "analyst")})
                   .ok());
   EXPECT_FALSE(Allowed(c, "acme", "alice", "assets:write"));
   EXPECT_TRUE(Allowed(c, "acme", "alice", "findings:read"));
@@ -144,8 +144,8 @@ TEST_F(CheckerTest, BadInputIsInvalidArgument) {
 TEST_F(CheckerTest, AtomicWriteNamesOpIndexAndAppliesNothing) {
   const uint64_t before = checker_->AppliedRevision();
   auto rev = checker_->Write(std::vector<WriteOp>{
-      Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy"),
-      Link(OpKind::kPutUserRole, "hospital", "jane", "no_such_role")});
+      PutRolePolicy("hospital", "nurse", "menu_pharmacy"),
+      PutUserRole("hospital", "jane", "no_such_role")});
   ASSERT_FALSE(rev.ok());
   EXPECT_EQ(rev.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(rev.status().message().find("op 1"), std::string::npos) << rev.status().message();
@@ -157,7 +157,7 @@ TEST_F(CheckerTest, PermissionsListsAllowAndDenyPatterns) {
   ASSERT_TRUE(checker_
                   ->Write(std::vector<WriteOp>{
                       PutPolicy("hospital", "no_ctrl", {"drugs:controlled"}, Effect::kDeny, 5),
-                      Link(OpKind::kPutRolePolicy, "hospital", "pharmacist", "no_ctrl")})
+                      PutRolePolicy("hospital", "pharmacist", "no_ctrl")})
                   .ok());
   auto p = checker_->Permissions("hospital", "phil");
   ASSERT_TRUE(p.ok());
@@ -216,7 +216,7 @@ TEST_F(CheckerTest, CheckBatchAnswersLikeSingleChecks) {
   EXPECT_EQ(results[42].decision.reason->policy, "menu_pharmacy");
   // A write between two batches is seen by the second.
   ASSERT_TRUE(c.Write(std::vector<WriteOp>{
-                          Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")})
+                          PutRolePolicy("hospital", "nurse", "menu_pharmacy")})
                   .ok());
   c.CheckBatch(requests, results);
   EXPECT_TRUE(results[1].decision.allowed);  // jane, ui:menu_pharmacy
@@ -244,7 +244,7 @@ TEST_F(CheckerTest, SecondNodeCatchesUpWithAtLeastRevision) {
   ASSERT_NE(b, nullptr);
   EXPECT_FALSE(Allowed(*b, "hospital", "jane", "ui:menu_pharmacy"));  // B caches "denied"
   auto rev = checker_->Write(std::vector<WriteOp>{
-      Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")});
+      PutRolePolicy("hospital", "nurse", "menu_pharmacy")});
   ASSERT_TRUE(rev.ok());
   auto d = b->Check({.tenant = "hospital", .user = "jane", .permission = "ui:menu_pharmacy",
                      .at_least_revision = *rev});
@@ -267,7 +267,7 @@ TEST_F(CheckerTest, SecondNodePollsTheChangelog) {
   ASSERT_NE(b, nullptr);
   EXPECT_FALSE(Allowed(*b, "hospital", "jane", "ui:menu_pharmacy"));
   auto rev = checker_->Write(std::vector<WriteOp>{
-      Link(OpKind::kPutRolePolicy, "hospital", "nurse", "menu_pharmacy")});
+      PutRolePolicy("hospital", "nurse", "menu_pharmacy")});
   ASSERT_TRUE(rev.ok());
   ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= *rev; }));
   EXPECT_TRUE(Allowed(*b, "hospital", "jane", "ui:menu_pharmacy"));

@@ -25,10 +25,10 @@ TEST(StaleRaceTest, NoRevokedPermissionServedAfterWriteReturns) {
   constexpr int kUsers = 16;
   std::vector<WriteOp> setup = {PutTenant("t"), PutRole("t", "r"),
                                 PutPolicy("t", "p", {"perm:0"}),
-                                Link(OpKind::kPutRolePolicy, "t", "r", "p")};
+                                PutRolePolicy("t", "r", "p")};
   for (int u = 0; u < kUsers; ++u) {
     setup.push_back(PutMember("t", "u" + std::to_string(u)));
-    setup.push_back(Link(OpKind::kPutUserRole, "t", "u" + std::to_string(u), "r"));
+    setup.push_back(PutUserRole("t", "u" + std::to_string(u), "r"));
   }
   ASSERT_TRUE(checker->Write(setup).ok());
 

@@ -12,104 +12,12 @@
 #include "permcache/model.h"
 #include "permcache/store.h"
 #include "support/temp_dir.h"
+#include "support/write_ops.h"
 
 namespace permcache::store_test {
 
-inline WriteOp Op(OpKind kind, std::string tenant) {
-  WriteOp op;
-  op.kind = kind;
-  op.tenant = std::move(tenant);
-  return op;
-}
-inline WriteOp PutTenant(std::string t) { return Op(OpKind::kPutTenant, std::move(t)); }
-inline WriteOp DeleteTenant(std::string t) { return Op(OpKind::kDeleteTenant, std::move(t)); }
-inline WriteOp PutBu(std::string t, std::string bu) {
-  WriteOp op = Op(OpKind::kPutBusinessUnit, std::move(t));
-  op.business_unit = std::move(bu);
-  return op;
-}
-inline WriteOp DeleteBu(std::string t, std::string bu) {
-  WriteOp op = Op(OpKind::kDeleteBusinessUnit, std::move(t));
-  op.business_unit = std::move(bu);
-  return op;
-}
-inline WriteOp PutMember(std::string t, std::string u,
-                         MembershipStatus status = MembershipStatus::kActive) {
-  WriteOp op = Op(OpKind::kPutMembership, std::move(t));
-  op.user = std::move(u);
-  op.status = status;
-  return op;
-}
-inline WriteOp DeleteMember(std::string t, std::string u) {
-  WriteOp op = Op(OpKind::kDeleteMembership, std::move(t));
-  op.user = std::move(u);
-  return op;
-}
-inline WriteOp PutRole(std::string t, std::string r, std::vector<std::string> inherits = {}) {
-  WriteOp op = Op(OpKind::kPutRole, std::move(t));
-  op.role = std::move(r);
-  op.inherits = std::move(inherits);
-  return op;
-}
-inline WriteOp DeleteRole(std::string t, std::string r) {
-  WriteOp op = Op(OpKind::kDeleteRole, std::move(t));
-  op.role = std::move(r);
-  return op;
-}
-inline WriteOp PutPolicy(std::string t, std::string p, std::vector<std::string> permissions,
-                         Effect effect = Effect::kAllow, int32_t priority = 0,
-                         std::string scope = "") {
-  WriteOp op = Op(OpKind::kPutPolicy, std::move(t));
-  op.policy = std::move(p);
-  op.permissions = std::move(permissions);
-  op.effect = effect;
-  op.priority = priority;
-  op.scope = std::move(scope);
-  return op;
-}
-inline WriteOp DeletePolicy(std::string t, std::string p) {
-  WriteOp op = Op(OpKind::kDeletePolicy, std::move(t));
-  op.policy = std::move(p);
-  return op;
-}
-inline WriteOp PutRolePolicy(std::string t, std::string r, std::string p) {
-  WriteOp op = Op(OpKind::kPutRolePolicy, std::move(t));
-  op.role = std::move(r);
-  op.policy = std::move(p);
-  return op;
-}
-inline WriteOp DeleteRolePolicy(std::string t, std::string r, std::string p) {
-  WriteOp op = Op(OpKind::kDeleteRolePolicy, std::move(t));
-  op.role = std::move(r);
-  op.policy = std::move(p);
-  return op;
-}
-inline WriteOp PutUserRole(std::string t, std::string u, std::string r, std::string bu = "") {
-  WriteOp op = Op(OpKind::kPutUserRole, std::move(t));
-  op.user = std::move(u);
-  op.role = std::move(r);
-  op.business_unit = std::move(bu);
-  return op;
-}
-inline WriteOp DeleteUserRole(std::string t, std::string u, std::string r, std::string bu = "") {
-  WriteOp op = Op(OpKind::kDeleteUserRole, std::move(t));
-  op.user = std::move(u);
-  op.role = std::move(r);
-  op.business_unit = std::move(bu);
-  return op;
-}
-inline WriteOp PutUserPolicy(std::string t, std::string u, std::string p) {
-  WriteOp op = Op(OpKind::kPutUserPolicy, std::move(t));
-  op.user = std::move(u);
-  op.policy = std::move(p);
-  return op;
-}
-inline WriteOp DeleteUserPolicy(std::string t, std::string u, std::string p) {
-  WriteOp op = Op(OpKind::kDeleteUserPolicy, std::move(t));
-  op.user = std::move(u);
-  op.policy = std::move(p);
-  return op;
-}
+// The op builders (PutTenant, PutRolePolicy, ...) live in support/write_ops.h.
+using namespace ::permcache::testing;  // NOLINT(build/namespaces): test helpers
 
 using UserKeys = std::vector<std::pair<std::string, std::string>>;
 
