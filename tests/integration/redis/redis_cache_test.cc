@@ -134,6 +134,19 @@ class RedisCacheTest : public ::testing::Test {
     return c.ok() ? std::move(*c) : nullptr;
   }
 
+  // A cache that reports connection and bus state to `events`, subscribed, with one entry
+  // ("t","u" at revision 1) stored: the starting point of the fault-injection tests.
+  std::unique_ptr<RedisCache> OpenWatched(Events& events) {
+    RedisConfig config = Config();
+    config.on_connection_state = [&events](bool up) { events.Conn(up); };
+    auto cache = Open(config);
+    if (cache == nullptr) return nullptr;
+    events.StartBus(*cache);
+    EXPECT_TRUE(events.WaitBus(true));
+    EXPECT_TRUE(cache->Put("t", "u", Grants(1)).ok());
+    return cache;
+  }
+
   std::string Cli(const std::vector<std::string>& args) {
     StatusOr<std::string> out = server_->Cli(args);
     EXPECT_TRUE(out.ok()) << out.status().ToString();
@@ -506,13 +519,8 @@ TEST_F(RedisCacheTest, UnreachableServerIsAStartupErrorUnlessLazy) {
 
 TEST_F(RedisCacheTest, SurvivesSigkillAndRecoversOnRestart) {
   Events events;
-  RedisConfig config = Config();
-  config.on_connection_state = [&events](bool up) { events.Conn(up); };
-  auto cache = Open(config);
+  auto cache = OpenWatched(events);
   ASSERT_TRUE(cache);
-  events.StartBus(*cache);
-  ASSERT_TRUE(events.WaitBus(true));
-  ASSERT_TRUE(cache->Put("t", "u", Grants(1)).ok());
 
   ASSERT_TRUE(server_->Kill9().ok());
   for (int i = 0; i < 3; ++i) {  // every call fails fast, never hangs
@@ -547,13 +555,8 @@ TEST_F(RedisCacheTest, SurvivesSigkillAndRecoversOnRestart) {
 
 TEST_F(RedisCacheTest, FrozenServerCostsAtMostOneCommandTimeout) {
   Events events;
-  RedisConfig config = Config();
-  config.on_connection_state = [&events](bool up) { events.Conn(up); };
-  auto cache = Open(config);
+  auto cache = OpenWatched(events);
   ASSERT_TRUE(cache);
-  events.StartBus(*cache);
-  ASSERT_TRUE(events.WaitBus(true));
-  ASSERT_TRUE(cache->Put("t", "u", Grants(1)).ok());
 
   ASSERT_TRUE(server_->Pause().ok());
   auto start = SteadyClock::now();
