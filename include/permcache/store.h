@@ -82,7 +82,12 @@ class Store {
 };
 
 // Opens a store from a URL: "sqlite:PATH" (file created if missing, migrations applied) or
-// "postgres://..." (once supported). kInvalidArgument for an unknown scheme.
+// "postgres://..." / "postgresql://..." (schema migrated at open; docs/postgres.md).
+// kInvalidArgument for an unknown scheme.
 StatusOr<std::unique_ptr<Store>> OpenStore(std::string_view url);
+
+// `url` with any password replaced by "***" (in "user:PASSWORD@" and in password= query
+// parameters), for messages and logs.
+std::string RedactStoreUrl(std::string_view url);
 
 }  // namespace permcache

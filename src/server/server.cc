@@ -51,7 +51,7 @@ int RunServer(const ServerConfig& config) {
   if (!store.ok()) {
     const Status& s = store.status();
     std::fprintf(stderr, "permcache: cannot open store '%s': %s\n",
-                 config.checker.store_url.c_str(), s.ToString().c_str());
+                 RedactStoreUrl(config.checker.store_url).c_str(), s.ToString().c_str());
     return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   StatusOr<std::unique_ptr<RemoteCache>> remote = OpenRemoteCache(config);

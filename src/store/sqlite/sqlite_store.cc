@@ -8,9 +8,11 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
+#include "store/changelog_rows.h"
+#include "store/policy_row.h"
+#include "store/role_walk.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
 
@@ -67,29 +69,6 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-// Patterns are [a-z0-9_.-:*] (ValidatePattern), so '\n' can never be part of one.
-std::string JoinPermissions(const std::vector<std::string>& permissions) {
-  std::string out;
-  for (size_t i = 0; i < permissions.size(); ++i) {
-    if (i > 0) out += '\n';
-    out += permissions[i];
-  }
-  return out;
-}
-
-std::vector<std::string> SplitPermissions(std::string_view joined) {
-  std::vector<std::string> out;
-  if (joined.empty()) return out;
-  size_t start = 0;
-  while (true) {
-    size_t end = joined.find('\n', start);
-    out.emplace_back(joined.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 // Prefixes a message, keeping the code.
 Status Annotate(const Status& s, std::string_view prefix) {
   return Status(s.code(), std::string(prefix) + s.message());
@@ -104,30 +83,13 @@ StatusOr<uint64_t> ReadRevision(Connection& conn) {
   return static_cast<uint64_t>(revision);
 }
 
-// One policy row selected as (policy, effect, priority, permissions, scope) from column `first`.
-struct PolicyRow {
-  std::string policy;
-  Effect effect = Effect::kAllow;
-  int32_t priority = 0;
-  std::vector<std::string> permissions;
-  std::string scope;
-};
+using store::JoinPermissions;
+using store::PolicyRow;
 
+// One policy row selected as (policy, effect, priority, permissions, scope) from column `first`.
 StatusOr<PolicyRow> ReadPolicyRow(const Statement& stmt, int first) {
-  PolicyRow row;
-  row.policy = stmt.Text(first);
-  std::optional<Effect> effect = ParseEffect(stmt.Text(first + 1));
-  if (!effect) return InternalError("policy " + Quote(row.policy) + " has an unknown effect");
-  row.effect = *effect;
-  int64_t priority = stmt.Int(first + 2);
-  if (priority < std::numeric_limits<int32_t>::min() ||
-      priority > std::numeric_limits<int32_t>::max()) {
-    return InternalError("policy " + Quote(row.policy) + " has an out-of-range priority");
-  }
-  row.priority = static_cast<int32_t>(priority);
-  row.permissions = SplitPermissions(stmt.Text(first + 3));
-  row.scope = stmt.Text(first + 4);  // NULL reads as ""
-  return row;
+  return store::DecodePolicyRow(stmt.Text(first), stmt.Text(first + 1), stmt.Int(first + 2),
+                                stmt.Text(first + 3), stmt.Text(first + 4));  // NULL scope = ""
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,12 +630,9 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
     }
   }
 
-  // Role assignments, then for each a breadth-first walk up the inherit edges. A recursive CTE
-  // carrying the path would enumerate every path, which is exponential on diamond-shaped role
-  // graphs; the walk visits each role once per assignment and so yields the shortest path. The
-  // visited set bounds it even on a damaged (cyclic) graph, so no depth cut-off is needed, and
-  // none is wanted: dropping a far-away deny would fail open.
-  std::vector<std::pair<std::string, std::string>> assignments;  // (role, business unit)
+  // Role assignments, then the role walk. (A recursive CTE carrying the path would enumerate
+  // every path, which is exponential on diamond-shaped role graphs.)
+  std::vector<store::RoleAssignment> assignments;
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
@@ -683,18 +642,14 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      assignments.emplace_back(stmt.Text(0), stmt.Text(1));
+      assignments.push_back({stmt.Text(0), stmt.Text(1)});
     }
   }
-  struct RoleData {
-    std::vector<std::string> parents;
-    std::vector<PolicyRow> policies;
-  };
-  std::unordered_map<std::string, RoleData> roles;  // loaded once per call, shared by walks
-  auto load_role = [&](const std::string& role) -> StatusOr<const RoleData*> {
+  std::unordered_map<std::string, store::RoleData> roles;  // loaded once per call, shared by walks
+  auto load_role = [&](const std::string& role) -> StatusOr<const store::RoleData*> {
     auto it = roles.find(role);
     if (it != roles.end()) return &it->second;
-    RoleData data;
+    store::RoleData data;
     {
       PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(kRoleParents));
       stmt.Bind(1, tenant).Bind(2, role);
@@ -721,24 +676,8 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
     }
     return &roles.emplace(role, std::move(data)).first->second;
   };
-  for (const auto& [root, unit] : assignments) {
-    std::unordered_set<std::string> visited{root};
-    std::unordered_set<std::string> granted;  // one grant per policy per assignment
-    std::deque<std::pair<std::string, std::string>> queue{{root, root}};  // (role, path)
-    while (!queue.empty()) {
-      auto [role, path] = std::move(queue.front());
-      queue.pop_front();
-      PERMCACHE_ASSIGN_OR_RETURN(const RoleData* data, load_role(role));
-      for (const PolicyRow& p : data->policies) {
-        if (!granted.insert(p.policy).second) continue;
-        out.grants.push_back(
-            Grant{p.policy, p.effect, p.priority, p.permissions, p.scope, unit, path});
-      }
-      for (const auto& parent : data->parents) {
-        if (visited.insert(parent).second) queue.emplace_back(parent, path + ">" + parent);
-      }
-    }
-  }
+  // Each assignment is walked up the inherit edges by the shared role walk (store/role_walk.h).
+  PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(assignments, load_role, &out.grants));
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
   return out;
 }
@@ -877,20 +816,14 @@ StatusOr<std::vector<ChangeSet>> SqliteStore::ChangesSince(uint64_t after, size_
         conn.Prepare("SELECT revision, tenant, user FROM changelog "
                      "WHERE revision > ?1 AND revision <= ?2 ORDER BY revision, tenant, user"));
     stmt.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(out.back().revision));
-    size_t i = 0;
+    store::ChangelogGrouper grouper(&out);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      auto revision = static_cast<uint64_t>(stmt.Int(0));
-      while (i < out.size() && out[i].revision < revision) ++i;
-      if (i == out.size() || out[i].revision != revision) {
-        return InternalError("changelog row for an unknown revision (damaged store)");
-      }
-      if (stmt.IsNull(2)) {
-        out[i].tenants.push_back(stmt.Text(1));
-      } else {
-        out[i].users.emplace_back(stmt.Text(1), stmt.Text(2));
-      }
+      std::optional<std::string> user;
+      if (!stmt.IsNull(2)) user = stmt.Text(2);
+      PERMCACHE_RETURN_IF_ERROR(
+          grouper.Add(static_cast<uint64_t>(stmt.Int(0)), stmt.Text(1), std::move(user)));
     }
   }
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());

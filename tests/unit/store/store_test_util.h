@@ -1,5 +1,7 @@
-// Helpers for the store tests: op builders, a fixture with a fresh SQLite file per test and a
-// small hospital-shaped model used by several suites.
+// Helpers for the store tests: a fixture parameterized over the backends (a fresh SQLite file, or
+// a fresh database on a real PostgreSQL, per test) and a small hospital-shaped model used by
+// several suites. Every TEST_P on StoreTest (or a fixture derived from it) runs on every backend:
+// instantiate it with PERMCACHE_INSTANTIATE_STORE_TEST(Fixture).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 
 #include "permcache/model.h"
 #include "permcache/store.h"
+#include "support/postgres_server.h"
 #include "support/temp_dir.h"
 #include "support/write_ops.h"
 
@@ -68,14 +71,50 @@ inline std::vector<WriteOp> HospitalOps() {
   };
 }
 
-class StoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+// gtest prints the parameter in test listings (and ctest names).
+inline void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::kSqlite ? "sqlite" : "postgres");
+}
+
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "sqlite" : "postgres";
+}
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { store_ = OpenAt(path()); }
+  void SetUp() override {
+    if (GetParam() == Backend::kSqlite) {
+      url_ = "sqlite:" + path();
+    } else {
+      permcache::testing::PostgresServer* pg = permcache::testing::SharedPostgres();
+      ASSERT_NE(pg, nullptr) << "PostgreSQL is required for the store tests";
+      StatusOr<std::string> db = pg->NewDatabase();
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      url_ = pg->Url(*db);
+    }
+    store_ = OpenUrl(url_);
+  }
 
+  Backend backend() const { return GetParam(); }
+  // The SQLite file (meaningful for Backend::kSqlite only).
   std::string path() const { return dir_.File("store.db"); }
+  // The store's URL: open it again for a second instance on the same data.
+  const std::string& url() const { return url_; }
 
-  static std::unique_ptr<Store> OpenAt(const std::string& path) {
-    StatusOr<std::unique_ptr<Store>> store = OpenStore("sqlite:" + path);
+  // Another, empty store of the same backend.
+  std::unique_ptr<Store> FreshStore() {
+    if (backend() == Backend::kSqlite) {
+      return OpenUrl("sqlite:" + dir_.File("fresh" + std::to_string(++fresh_) + ".db"));
+    }
+    StatusOr<std::string> db = permcache::testing::SharedPostgres()->NewDatabase();
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? OpenUrl(permcache::testing::SharedPostgres()->Url(*db)) : nullptr;
+  }
+
+  static std::unique_ptr<Store> OpenUrl(const std::string& url) {
+    StatusOr<std::unique_ptr<Store>> store = OpenStore(url);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
@@ -114,7 +153,15 @@ class StoreTest : public ::testing::Test {
   }
 
   permcache::testing::TempDir dir_;
+  std::string url_;
+  int fresh_ = 0;
   std::unique_ptr<Store> store_;
 };
+
+#define PERMCACHE_INSTANTIATE_STORE_TEST(fixture)                                          \
+  INSTANTIATE_TEST_SUITE_P(Backends, fixture,                                               \
+                           ::testing::Values(::permcache::store_test::Backend::kSqlite,   \
+                                             ::permcache::store_test::Backend::kPostgres), \
+                           ::permcache::store_test::BackendName)
 
 }  // namespace permcache::store_test

@@ -20,8 +20,8 @@ namespace {
 
 using ::testing::ElementsAre;
 
-TEST_F(StoreTest, TwoInstancesOnOneFileSeeEachOthersWrites) {
-  std::unique_ptr<Store> other = OpenAt(path());
+TEST_P(StoreTest, TwoInstancesOnOneFileSeeEachOthersWrites) {
+  std::unique_ptr<Store> other = OpenUrl(url());
   ASSERT_NE(other, nullptr);
   MustApply(HospitalOps());
   EXPECT_EQ(*other->CurrentRevision(), 1u);
@@ -39,8 +39,8 @@ TEST_F(StoreTest, TwoInstancesOnOneFileSeeEachOthersWrites) {
   EXPECT_EQ((*changes)[0].users, cs.users);
 }
 
-TEST_F(StoreTest, ConcurrentWritersOnTwoInstancesGetAStrictSequence) {
-  std::unique_ptr<Store> other = OpenAt(path());
+TEST_P(StoreTest, ConcurrentWritersOnTwoInstancesGetAStrictSequence) {
+  std::unique_ptr<Store> other = OpenUrl(url());
   ASSERT_NE(other, nullptr);
   MustApply({PutTenant("t1"), PutRole("t1", "r"), PutPolicy("t1", "p", {"a:b"})});
   constexpr int kThreadsPerStore = 2;
@@ -95,7 +95,7 @@ TEST_F(StoreTest, ConcurrentWritersOnTwoInstancesGetAStrictSequence) {
 
 // The production shape: separate processes (2-3 servers) writing one file. Children open their
 // own store after fork() and never touch the parent's connections.
-TEST_F(StoreTest, WritersInSeveralProcessesGetAStrictSequence) {
+TEST_P(StoreTest, WritersInSeveralProcessesGetAStrictSequence) {
   MustApply({PutTenant("t1"), PutRole("t1", "r")});
   store_.reset();  // no connection of the parent is open across fork()
   constexpr int kChildren = 3;
@@ -107,7 +107,7 @@ TEST_F(StoreTest, WritersInSeveralProcessesGetAStrictSequence) {
     if (pid == 0) {
       int code = 0;
       {
-        StatusOr<std::unique_ptr<Store>> store = OpenStore("sqlite:" + path());
+        StatusOr<std::unique_ptr<Store>> store = OpenStore(url());
         if (!store.ok()) code = 2;
         uint64_t last = 0;
         for (int i = 0; code == 0 && i < kWrites; ++i) {
@@ -129,7 +129,7 @@ TEST_F(StoreTest, WritersInSeveralProcessesGetAStrictSequence) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
   }
-  store_ = OpenAt(path());
+  store_ = OpenUrl(url());
   const uint64_t n = kChildren * kWrites;
   EXPECT_EQ(Revision(), n + 1);
   StatusOr<std::vector<ChangeSet>> changes = store_->ChangesSince(1, 2 * n);
@@ -144,9 +144,9 @@ TEST_F(StoreTest, WritersInSeveralProcessesGetAStrictSequence) {
   for (int c = 0; c < kChildren; ++c) EXPECT_EQ(per_user["p" + std::to_string(c)], kWrites);
 }
 
-TEST_F(StoreTest, ParallelLoadGrantsWhileWritingSeeConsistentSnapshots) {
+TEST_P(StoreTest, ParallelLoadGrantsWhileWritingSeeConsistentSnapshots) {
   MustApply(HospitalOps());
-  std::unique_ptr<Store> other = OpenAt(path());
+  std::unique_ptr<Store> other = OpenUrl(url());
   ASSERT_NE(other, nullptr);
   std::atomic<bool> stop{false};
   std::atomic<int> loads{0};
@@ -193,7 +193,7 @@ TEST_F(StoreTest, ParallelLoadGrantsWhileWritingSeeConsistentSnapshots) {
   EXPECT_EQ(Revision(), 61u);
 }
 
-TEST_F(StoreTest, ParallelReadsOfEveryKind) {
+TEST_P(StoreTest, ParallelReadsOfEveryKind) {
   MustApply(HospitalOps());
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {

@@ -1,0 +1,124 @@
+#include "store/postgres/pg_ops.h"
+
+#include <algorithm>
+#include <string>
+
+namespace permcache::postgres {
+namespace {
+
+using Params = std::vector<std::optional<std::string>>;
+
+PgStatement Stmt(const char* sql, Params params) { return PgStatement{sql, std::move(params)}; }
+
+}  // namespace
+
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::vector<PgStatement> OpStatements(const WriteOp& op) {
+  const std::string& t = op.tenant;
+  switch (op.kind) {
+    case OpKind::kPutTenant:
+      return {Stmt("INSERT INTO permcache.tenants (tenant) VALUES ($1) ON CONFLICT DO NOTHING",
+                   {t})};
+    case OpKind::kDeleteTenant:
+      return {Stmt("DELETE FROM permcache.tenants WHERE tenant = $1", {t})};
+    case OpKind::kPutBusinessUnit:
+      return {Stmt("INSERT INTO permcache.business_units (tenant, business_unit) VALUES ($1, $2) "
+                   "ON CONFLICT DO NOTHING",
+                   {t, op.business_unit})};
+    case OpKind::kDeleteBusinessUnit:
+      return {Stmt("DELETE FROM permcache.business_units WHERE tenant = $1 AND business_unit = $2",
+                   {t, op.business_unit})};
+    case OpKind::kPutMembership:
+      return {Stmt("INSERT INTO permcache.memberships (tenant, user_id, status) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (tenant, user_id) DO UPDATE SET status = EXCLUDED.status "
+                   "WHERE memberships.status IS DISTINCT FROM EXCLUDED.status",
+                   {t, op.user, std::string(MembershipStatusName(op.status))})};
+    case OpKind::kDeleteMembership:
+      return {Stmt("DELETE FROM permcache.memberships WHERE tenant = $1 AND user_id = $2",
+                   {t, op.user})};
+    case OpKind::kPutRole: {
+      // The wanted list, duplicates dropped (first position wins), as the SQLite store does.
+      std::vector<std::string> wanted;
+      for (const auto& parent : op.inherits) {
+        if (std::find(wanted.begin(), wanted.end(), parent) == wanted.end()) {
+          wanted.push_back(parent);
+        }
+      }
+      const std::string parents = TextArrayLiteral(wanted);
+      return {
+          Stmt("INSERT INTO permcache.roles (tenant, role) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+               {t, op.role}),
+          Stmt("DELETE FROM permcache.role_inherits "
+               "WHERE tenant = $1 AND role = $2 AND NOT (inherits = ANY ($3::text[]))",
+               {t, op.role, parents}),
+          Stmt("INSERT INTO permcache.role_inherits (tenant, role, inherits, position) "
+               "SELECT $1, $2, u.parent, (u.n - 1)::int "
+               "FROM unnest($3::text[]) WITH ORDINALITY AS u (parent, n) ORDER BY u.n "
+               "ON CONFLICT (tenant, role, inherits) DO UPDATE SET position = EXCLUDED.position "
+               "WHERE role_inherits.position IS DISTINCT FROM EXCLUDED.position",
+               {t, op.role, parents}),
+      };
+    }
+    case OpKind::kDeleteRole:
+      return {Stmt("DELETE FROM permcache.roles WHERE tenant = $1 AND role = $2", {t, op.role})};
+    case OpKind::kPutPolicy: {
+      std::optional<std::string> scope;
+      if (!op.scope.empty()) scope = op.scope;
+      return {Stmt(
+          "INSERT INTO permcache.policies (tenant, policy, effect, priority, permissions, scope) "
+          "VALUES ($1, $2, $3, $4::int, $5::text[], $6) "
+          "ON CONFLICT (tenant, policy) DO UPDATE SET effect = EXCLUDED.effect, "
+          "  priority = EXCLUDED.priority, permissions = EXCLUDED.permissions, "
+          "  scope = EXCLUDED.scope "
+          "WHERE (policies.effect, policies.priority, policies.permissions, policies.scope) "
+          "  IS DISTINCT FROM (EXCLUDED.effect, EXCLUDED.priority, EXCLUDED.permissions, "
+          "  EXCLUDED.scope)",
+          {t, op.policy, std::string(EffectName(op.effect)), std::to_string(op.priority),
+           TextArrayLiteral(op.permissions), scope})};
+    }
+    case OpKind::kDeletePolicy:
+      return {Stmt("DELETE FROM permcache.policies WHERE tenant = $1 AND policy = $2",
+                   {t, op.policy})};
+    case OpKind::kPutRolePolicy:
+      return {Stmt("INSERT INTO permcache.role_policies (tenant, role, policy) VALUES ($1, $2, $3) "
+                   "ON CONFLICT DO NOTHING",
+                   {t, op.role, op.policy})};
+    case OpKind::kDeleteRolePolicy:
+      return {Stmt("DELETE FROM permcache.role_policies "
+                   "WHERE tenant = $1 AND role = $2 AND policy = $3",
+                   {t, op.role, op.policy})};
+    case OpKind::kPutUserRole:
+      return {Stmt("INSERT INTO permcache.user_roles (tenant, user_id, role, business_unit) "
+                   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                   {t, op.user, op.role, op.business_unit})};
+    case OpKind::kDeleteUserRole:
+      return {Stmt("DELETE FROM permcache.user_roles "
+                   "WHERE tenant = $1 AND user_id = $2 AND role = $3 AND business_unit = $4",
+                   {t, op.user, op.role, op.business_unit})};
+    case OpKind::kPutUserPolicy:
+      return {Stmt("INSERT INTO permcache.user_policies (tenant, user_id, policy) "
+                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                   {t, op.user, op.policy})};
+    case OpKind::kDeleteUserPolicy:
+      return {Stmt("DELETE FROM permcache.user_policies "
+                   "WHERE tenant = $1 AND user_id = $2 AND policy = $3",
+                   {t, op.user, op.policy})};
+  }
+  return {};
+}
+
+}  // namespace permcache::postgres

@@ -1,0 +1,483 @@
+#include "store/postgres/postgres_store.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "store/changelog_rows.h"
+#include "store/policy_row.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_migrations.h"
+#include "store/postgres/pg_ops.h"
+#include "store/role_walk.h"
+
+namespace permcache::postgres {
+namespace {
+
+using Params = std::vector<std::optional<std::string>>;
+
+constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+constexpr const char* kHead = "SELECT coalesce(max(revision), 0) FROM permcache.pc_revisions";
+
+// Statements prepared on every connection (the check miss path).
+constexpr const char* kGrantsMembership = "pc_grants_membership";
+constexpr const char* kGrantsDirect = "pc_grants_direct";
+constexpr const char* kGrantsAssignments = "pc_grants_assignments";
+constexpr const char* kGrantsRoleEdges = "pc_grants_role_edges";
+constexpr const char* kGrantsRolePolicies = "pc_grants_role_policies";
+constexpr const char* kHeadStatement = "pc_head";
+
+// Roles reachable from the user's assignments ($1 tenant, $2 user). UNION keeps it finite on
+// any graph.
+#define PC_REACHABLE_ROLES                                                                   \
+  "WITH RECURSIVE reach(role) AS ("                                                          \
+  "  SELECT role FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2"               \
+  "  UNION"                                                                                  \
+  "  SELECT ri.inherits FROM permcache.role_inherits ri JOIN reach r"                        \
+  "    ON ri.tenant = $1 AND ri.role = r.role) "
+
+constexpr std::pair<const char*, const char*> kPrepared[] = {
+    {kGrantsMembership,
+     "SELECT status FROM permcache.memberships WHERE tenant = $1 AND user_id = $2"},
+    {kGrantsDirect,
+     "SELECT p.policy, p.effect, p.priority, array_to_string(p.permissions, E'\\n'), "
+     "  coalesce(p.scope, '') "
+     "FROM permcache.user_policies up JOIN permcache.policies p "
+     "  ON p.tenant = up.tenant AND p.policy = up.policy "
+     "WHERE up.tenant = $1 AND up.user_id = $2 ORDER BY p.policy COLLATE \"C\""},
+    {kGrantsAssignments,
+     "SELECT role, business_unit FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2 "
+     "ORDER BY role COLLATE \"C\", business_unit COLLATE \"C\""},
+    {kGrantsRoleEdges,
+     PC_REACHABLE_ROLES
+     "SELECT ri.role, ri.inherits FROM permcache.role_inherits ri "
+     "WHERE ri.tenant = $1 AND ri.role IN (SELECT role FROM reach) "
+     "ORDER BY ri.role COLLATE \"C\", ri.position"},
+    {kGrantsRolePolicies,
+     PC_REACHABLE_ROLES
+     "SELECT rp.role, p.policy, p.effect, p.priority, array_to_string(p.permissions, E'\\n'), "
+     "  coalesce(p.scope, '') "
+     "FROM permcache.role_policies rp JOIN permcache.policies p "
+     "  ON p.tenant = rp.tenant AND p.policy = rp.policy "
+     "WHERE rp.tenant = $1 AND rp.role IN (SELECT role FROM reach) "
+     "ORDER BY rp.role COLLATE \"C\", p.policy COLLATE \"C\""},
+    {kHeadStatement, kHead},
+};
+#undef PC_REACHABLE_ROLES
+
+Status Annotate(const Status& s, std::string_view prefix) {
+  return Status(s.code(), std::string(prefix) + s.message());
+}
+
+StatusOr<int64_t> ParseInt(const std::string& text) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used != text.size()) throw std::invalid_argument(text);
+    return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+    return InternalError("not an integer: '" + text + "' (damaged store)");
+  }
+}
+
+StatusOr<uint64_t> ParseRevision(const std::string& text) {
+  PERMCACHE_ASSIGN_OR_RETURN(int64_t v, ParseInt(text));
+  if (v < 0) return InternalError("negative revision (damaged store)");
+  return static_cast<uint64_t>(v);
+}
+
+StatusOr<store::PolicyRow> PolicyRowAt(const PgRows& rows, size_t r, size_t first) {
+  PERMCACHE_ASSIGN_OR_RETURN(int64_t priority, ParseInt(rows.Text(r, first + 2)));
+  return store::DecodePolicyRow(rows.Text(r, first), rows.Text(r, first + 1), priority,
+                                rows.Text(r, first + 3), rows.Text(r, first + 4));
+}
+
+PgStatement Plain(const char* sql, Params params = {}) { return PgStatement{sql, std::move(params)}; }
+PgStatement Prepared(const char* name, Params params) {
+  return PgStatement{name, std::move(params), /*prepared=*/true};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The pool
+
+class PostgresStore::Lease {
+ public:
+  Lease(PostgresStore* store, std::unique_ptr<PgConnection> conn)
+      : store_(store), conn_(std::move(conn)) {}
+  Lease(Lease&& other) noexcept : store_(other.store_), conn_(std::move(other.conn_)) {}
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (conn_ == nullptr) return;
+    // An early return may have left a transaction open: never pool a connection inside one.
+    conn_->RollbackIfOpen();
+    store_->Release(std::move(conn_));
+  }
+  PgConnection& conn() { return *conn_; }
+  PgConnection* operator->() { return conn_.get(); }
+  bool broken() const { return conn_->broken(); }
+
+ private:
+  PostgresStore* store_;
+  std::unique_ptr<PgConnection> conn_;
+};
+
+PostgresStore::PostgresStore(std::string conninfo, std::string redacted,
+                             PostgresStoreOptions options)
+    : conninfo_(std::move(conninfo)), redacted_(std::move(redacted)), options_(std::move(options)) {}
+
+PostgresStore::~PostgresStore() = default;
+
+StatusOr<std::unique_ptr<PgConnection>> PostgresStore::Connect() {
+  PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                             PgConnection::Connect(conninfo_, redacted_, options_.application_name));
+  for (const auto& [name, sql] : kPrepared) {
+    PERMCACHE_RETURN_IF_ERROR(conn->Prepare(name, sql));
+  }
+  return conn;
+}
+
+StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (idle_.empty() && open_ >= options_.max_connections) {
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+          open_ >= options_.max_connections) {
+        return UnavailableError(redacted_ + ": all " + std::to_string(options_.max_connections) +
+                                " connections busy");
+      }
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    if (std::chrono::steady_clock::now() < retry_after_) {
+      // Fail fast while the server is down; the next attempt after the backoff reconnects.
+      return UnavailableError(last_connect_error_);
+    }
+    ++open_;
+  }
+  // Connect outside the lock: it takes a network round trip (or the connect timeout).
+  StatusOr<std::unique_ptr<PgConnection>> conn = Connect();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!conn.ok()) {
+    --open_;
+    backoff_ = std::min<std::chrono::milliseconds>(
+        std::max<std::chrono::milliseconds>(backoff_ * 2, std::chrono::milliseconds(50)),
+        std::chrono::seconds(2));
+    retry_after_ = std::chrono::steady_clock::now() + backoff_;
+    last_connect_error_ = conn.status().message();
+    cv_.notify_one();
+    return conn.status();
+  }
+  backoff_ = std::chrono::milliseconds(0);
+  return Lease(this, std::move(conn).value());
+}
+
+void PostgresStore::Release(std::unique_ptr<PgConnection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn->broken()) {
+    // Dropped; the next Acquire connects anew. A dead connection usually means the server
+    // restarted, which killed the idle ones too: drop them as well rather than fail on each.
+    open_ -= 1 + idle_.size();
+    idle_.clear();
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  cv_.notify_one();
+}
+
+StatusOr<std::vector<PgRows>> PostgresStore::ReadPipeline(const std::vector<PgStatement>& batch,
+                                                         std::string_view what) {
+  Status last;
+  // A read is safe to repeat: when the pooled connection turns out to be dead (server restart,
+  // terminated backend), try once more on a fresh one before failing.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    PERMCACHE_ASSIGN_OR_RETURN(Lease lease, Acquire());
+    StatusOr<std::vector<PgRows>> results = lease->Pipeline(batch, nullptr);
+    if (results.ok()) return results;
+    last = results.status();
+    lease->RollbackIfOpen();
+    if (!lease->broken()) break;
+  }
+  return Annotate(last, redacted_ + ": " + std::string(what) + ": ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url,
+                                                             PostgresStoreOptions options) {
+  std::string redacted = RedactConnInfo(url);
+  if (redacted == "postgres://(unparseable URL)") {
+    return InvalidArgumentError("invalid PostgreSQL URL (expected postgres://USER@HOST:PORT/DB)");
+  }
+  std::unique_ptr<PostgresStore> store(new PostgresStore(url, redacted, std::move(options)));
+  {
+    // Migrate on a plain connection: the prepared statements need the schema to exist.
+    PERMCACHE_ASSIGN_OR_RETURN(
+        std::unique_ptr<PgConnection> conn,
+        PgConnection::Connect(url, redacted, store->options_.application_name + "-migrate"));
+    PERMCACHE_RETURN_IF_ERROR(Migrate(*conn));
+  }
+  // Fail at start, not at the first request, when the pool cannot connect.
+  PERMCACHE_RETURN_IF_ERROR(store->Ping());
+  return store;
+}
+
+std::string PostgresStore::Describe() const { return redacted_; }
+
+StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
+  PERMCACHE_RETURN_IF_ERROR(ValidateOps(ops));
+  std::vector<PgStatement> batch;
+  std::vector<size_t> op_of;  // op index of each statement (SIZE_MAX: framing)
+  constexpr size_t kFraming = std::numeric_limits<size_t>::max();
+  batch.push_back(Plain("BEGIN ISOLATION LEVEL READ COMMITTED"));
+  op_of.push_back(kFraming);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    for (PgStatement& s : OpStatements(ops[i])) {
+      batch.push_back(std::move(s));
+      op_of.push_back(i);
+    }
+  }
+  batch.push_back(Plain("SELECT revision, tenant, user_id FROM permcache.pc_finish()"));
+  op_of.push_back(kFraming);
+  const size_t finish_index = batch.size() - 1;
+  // The commit time the changelog keeps (readers catching up see the same value).
+  batch.push_back(Plain("SELECT committed_at_ms FROM permcache.pc_revisions "
+                        "WHERE revision = currval('permcache.pc_revision_seq')"));
+  op_of.push_back(kFraming);
+  batch.push_back(Plain("COMMIT"));
+  op_of.push_back(kFraming);
+
+  PERMCACHE_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  PgBatchError error;
+  StatusOr<std::vector<PgRows>> results = lease->Pipeline(batch, &error);
+  if (!results.ok()) {
+    lease->RollbackIfOpen();
+    const Status& s = results.status();
+    if (error.statement < op_of.size() && op_of[error.statement] != kFraming &&
+        s.code() == StatusCode::kInvalidArgument) {
+      return Annotate(s, "op " + std::to_string(op_of[error.statement]) + ": ");
+    }
+    return Annotate(s, redacted_ + ": write failed: ");
+  }
+  const PgRows& rows = (*results)[finish_index];
+  ChangeSet cs;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(uint64_t revision, ParseRevision(rows.Text(r, 0)));
+    cs.revision = revision;
+    if (rows.IsNull(r, 1)) continue;  // the row that only carries the revision
+    if (rows.IsNull(r, 2)) {
+      cs.tenants.push_back(rows.Text(r, 1));
+    } else {
+      cs.users.emplace_back(rows.Text(r, 1), rows.Text(r, 2));
+    }
+  }
+  if (cs.revision == 0) return InternalError(redacted_ + ": pc_finish() returned no revision");
+  std::sort(cs.tenants.begin(), cs.tenants.end());
+  std::sort(cs.users.begin(), cs.users.end());
+  const PgRows& committed = (*results)[finish_index + 1];
+  if (committed.size() != 1) return InternalError(redacted_ + ": no commit time for the revision");
+  PERMCACHE_ASSIGN_OR_RETURN(cs.committed_at_ms, ParseInt(committed.Text(0, 0)));
+  return cs;
+}
+
+StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::string_view user) {
+  const Params key = {std::string(tenant), std::string(user)};
+  // One flight, one snapshot: the revision and every row the user's grants come from.
+  std::vector<PgStatement> batch = {
+      Plain(kBeginRead),
+      Prepared(kHeadStatement, {}),
+      Prepared(kGrantsMembership, key),
+      Prepared(kGrantsDirect, key),
+      Prepared(kGrantsAssignments, key),
+      Prepared(kGrantsRoleEdges, key),
+      Prepared(kGrantsRolePolicies, key),
+      Plain("COMMIT"),
+  };
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "reading grants"));
+  const std::vector<PgRows>& res = results;
+  UserGrants out;
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[1].Text(0, 0)));
+  if (res[2].size() > 0) {
+    std::optional<MembershipStatus> status = ParseMembershipStatus(res[2].Text(0, 0));
+    if (!status) return InternalError("membership has an unknown status (damaged store)");
+    out.membership = *status == MembershipStatus::kActive ? MembershipState::kActive
+                                                          : MembershipState::kSuspended;
+  }
+  if (out.membership != MembershipState::kActive) return out;
+
+  for (size_t r = 0; r < res[3].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[3], r, 0));
+    out.grants.push_back(Grant{std::move(p.policy), p.effect, p.priority,
+                               std::move(p.permissions), std::move(p.scope), "", ""});
+  }
+  std::vector<store::RoleAssignment> assignments;
+  for (size_t r = 0; r < res[4].size(); ++r) {
+    assignments.push_back({res[4].Text(r, 0), res[4].Text(r, 1)});
+  }
+  std::unordered_map<std::string, store::RoleData> roles;
+  for (size_t r = 0; r < res[5].size(); ++r) {
+    roles[res[5].Text(r, 0)].parents.push_back(res[5].Text(r, 1));
+  }
+  for (size_t r = 0; r < res[6].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[6], r, 1));
+    roles[res[6].Text(r, 0)].policies.push_back(std::move(p));
+  }
+  static const store::RoleData kNoData;
+  PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(
+      assignments,
+      [&](const std::string& role) -> StatusOr<const store::RoleData*> {
+        auto it = roles.find(role);
+        return it == roles.end() ? &kNoData : &it->second;
+      },
+      &out.grants));
+  return out;
+}
+
+StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
+  const Params t = {std::string(tenant)};
+  // $1 = '' exports every tenant.
+  std::vector<PgStatement> batch = {
+      Plain(kBeginRead),
+      Plain("SELECT tenant FROM permcache.tenants WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, business_unit FROM permcache.business_units "
+            "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", business_unit COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, user_id, status FROM permcache.memberships "
+            "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, role FROM permcache.roles WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", role COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, role, inherits FROM permcache.role_inherits "
+            "WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", role COLLATE \"C\", position",
+            t),
+      Plain("SELECT tenant, policy, effect, priority, array_to_string(permissions, E'\\n'), "
+            "  coalesce(scope, '') FROM permcache.policies WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", policy COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, role, policy FROM permcache.role_policies "
+            "WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", role COLLATE \"C\", policy COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, user_id, role, business_unit FROM permcache.user_roles "
+            "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\", "
+            "  role COLLATE \"C\", business_unit COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, user_id, policy FROM permcache.user_policies "
+            "WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\", policy COLLATE \"C\"",
+            t),
+      Plain("COMMIT"),
+  };
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "export"));
+  const std::vector<PgRows>& res = results;
+  Model model;
+  for (size_t r = 0; r < res[1].size(); ++r) model.tenants.push_back(Tenant{res[1].Text(r, 0)});
+  if (!tenant.empty() && model.tenants.empty()) {
+    return NotFoundError("tenant '" + std::string(tenant) + "' does not exist");
+  }
+  for (size_t r = 0; r < res[2].size(); ++r) {
+    model.business_units.push_back(BusinessUnit{res[2].Text(r, 0), res[2].Text(r, 1)});
+  }
+  for (size_t r = 0; r < res[3].size(); ++r) {
+    std::optional<MembershipStatus> status = ParseMembershipStatus(res[3].Text(r, 2));
+    if (!status) return InternalError("membership has an unknown status (damaged store)");
+    model.memberships.push_back(Membership{res[3].Text(r, 0), res[3].Text(r, 1), *status});
+  }
+  for (size_t r = 0; r < res[4].size(); ++r) {
+    model.roles.push_back(Role{res[4].Text(r, 0), res[4].Text(r, 1), {}});
+  }
+  {
+    // Attach inherits (in written order) to the sorted roles.
+    size_t next = 0;
+    for (size_t r = 0; r < res[5].size(); ++r) {
+      const std::string &t0 = res[5].Text(r, 0), &r0 = res[5].Text(r, 1);
+      while (next < model.roles.size() &&
+             std::tie(model.roles[next].tenant, model.roles[next].role) < std::tie(t0, r0)) {
+        ++next;
+      }
+      if (next == model.roles.size() || model.roles[next].tenant != t0 ||
+          model.roles[next].role != r0) {
+        return InternalError("role_inherits row for unknown role (damaged store)");
+      }
+      model.roles[next].inherits.push_back(res[5].Text(r, 2));
+    }
+  }
+  for (size_t r = 0; r < res[6].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[6], r, 1));
+    model.policies.push_back(Policy{res[6].Text(r, 0), std::move(p.policy), p.effect, p.priority,
+                                    std::move(p.permissions), std::move(p.scope)});
+  }
+  for (size_t r = 0; r < res[7].size(); ++r) {
+    model.role_policies.push_back(
+        RolePolicy{res[7].Text(r, 0), res[7].Text(r, 1), res[7].Text(r, 2)});
+  }
+  for (size_t r = 0; r < res[8].size(); ++r) {
+    model.user_roles.push_back(
+        UserRole{res[8].Text(r, 0), res[8].Text(r, 1), res[8].Text(r, 2), res[8].Text(r, 3)});
+  }
+  for (size_t r = 0; r < res[9].size(); ++r) {
+    model.user_policies.push_back(
+        UserPolicy{res[9].Text(r, 0), res[9].Text(r, 1), res[9].Text(r, 2)});
+  }
+  return model;
+}
+
+StatusOr<uint64_t> PostgresStore::CurrentRevision() {
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results,
+                             ReadPipeline({Prepared(kHeadStatement, {})}, "reading the revision"));
+  return ParseRevision(results[0].Text(0, 0));
+}
+
+StatusOr<std::vector<ChangeSet>> PostgresStore::ChangesSince(uint64_t after, size_t limit) {
+  std::vector<ChangeSet> out;
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (limit == 0 || after >= kMax) return out;
+  const Params page = {std::to_string(after), std::to_string(std::min<uint64_t>(limit, kMax))};
+  // The page's revisions and their rows, from one snapshot.
+  std::vector<PgStatement> batch = {
+      Plain(kBeginRead),
+      Plain("SELECT revision, committed_at_ms FROM permcache.pc_revisions "
+            "WHERE revision > $1::bigint ORDER BY revision LIMIT $2::bigint",
+            page),
+      Plain("SELECT c.revision, c.tenant, c.user_id FROM permcache.pc_changelog c "
+            "WHERE c.revision > $1::bigint AND c.revision <= ("
+            "  SELECT max(revision) FROM (SELECT revision FROM permcache.pc_revisions "
+            "    WHERE revision > $1::bigint ORDER BY revision LIMIT $2::bigint) AS page) "
+            "ORDER BY c.revision, c.tenant COLLATE \"C\", c.user_id COLLATE \"C\" NULLS FIRST",
+            page),
+      Plain("COMMIT"),
+  };
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "reading the changelog"));
+  const PgRows& revisions = results[1];
+  const PgRows& rows = results[2];
+  for (size_t r = 0; r < revisions.size(); ++r) {
+    ChangeSet& cs = out.emplace_back();
+    PERMCACHE_ASSIGN_OR_RETURN(cs.revision, ParseRevision(revisions.Text(r, 0)));
+    PERMCACHE_ASSIGN_OR_RETURN(cs.committed_at_ms, ParseInt(revisions.Text(r, 1)));
+  }
+  store::ChangelogGrouper grouper(&out);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(uint64_t revision, ParseRevision(rows.Text(r, 0)));
+    std::optional<std::string> user;
+    if (!rows.IsNull(r, 2)) user = rows.Text(r, 2);
+    PERMCACHE_RETURN_IF_ERROR(grouper.Add(revision, rows.Text(r, 1), std::move(user)));
+  }
+  return out;
+}
+
+Status PostgresStore::Ping() { return ReadPipeline({Plain("SELECT 1")}, "ping").status(); }
+
+}  // namespace permcache::postgres

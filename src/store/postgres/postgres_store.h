@@ -1,0 +1,99 @@
+// PostgresStore: the Store (include/permcache/store.h) on PostgreSQL, the production backend
+// (DESIGN §6, docs/postgres.md). Many permcache nodes, and other applications writing the
+// tables directly, share one database.
+//
+// - Schema `permcache`, created and migrated at Open under an advisory lock.
+// - Writes: one pipelined flight per batch (BEGIN; the ops' statements; pc_finish(); COMMIT),
+//   READ COMMITTED. The database's triggers check the model's rules and record the changed
+//   keys for every writer, permcache included; pc_finish() takes the revision lock, allocates
+//   the revision in commit order, resolves keys to (tenant, user) and returns them.
+// - Reads: one pipelined REPEATABLE READ READ ONLY transaction each, so the rows and the
+//   revision come from one snapshot.
+// - Connections: a pool of whole libpq connections (a PGconn serves one thread at a time),
+//   statements prepared per connection; a broken connection is dropped and replaced; failed
+//   connects back off (fail fast meanwhile) so a down server is not hammered.
+//
+// Thread safety: every method is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/thread_annotations.h"
+#include "permcache/store.h"
+
+namespace permcache::postgres {
+
+class PgConnection;
+struct PgRows;
+struct PgStatement;
+
+struct PostgresStoreOptions {
+  // Connections open at most at once (idle ones are kept). Default 16.
+  size_t max_connections = 16;
+  // How long a caller waits for a connection when all are in use. Default 5 s.
+  std::chrono::milliseconds acquire_timeout = std::chrono::seconds(5);
+  // application_name of the pool's sessions (pg_stat_activity). Default "permcache".
+  std::string application_name = "permcache";
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Connects to `url` (postgres://... or postgresql://..., libpq's PG* environment variables
+  // fill what it leaves out) and migrates the schema. kUnavailable when the server cannot be
+  // reached (the message names the server without its password); kInvalidArgument for a
+  // database migrated by a newer permcache.
+  static StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& url,
+                                                       PostgresStoreOptions options = {});
+
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  StatusOr<ChangeSet> Apply(std::span<const WriteOp> ops) override;
+  StatusOr<UserGrants> LoadGrants(std::string_view tenant, std::string_view user) override;
+  StatusOr<Model> Export(std::string_view tenant) override;
+  StatusOr<uint64_t> CurrentRevision() override;
+  StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override;
+  Status Ping() override;
+  std::string Describe() const override;  // "postgres://user@host:port/db" (never a password)
+
+  // The libpq connection string this store was opened with (contains the password: never log
+  // it). For the LISTEN connection, which is not pooled.
+  const std::string& conninfo() const { return conninfo_; }
+
+ private:
+  class Lease;
+
+  PostgresStore(std::string conninfo, std::string redacted, PostgresStoreOptions options);
+  // A pooled connection, connecting (with backoff after failures) when none is idle.
+  StatusOr<Lease> Acquire();
+  void Release(std::unique_ptr<PgConnection> conn);
+  StatusOr<std::unique_ptr<PgConnection>> Connect();
+  // Runs a read-only batch on a pooled connection, retrying once on a fresh connection when
+  // the pooled one was dead. Errors are prefixed with the server and `what`.
+  StatusOr<std::vector<PgRows>> ReadPipeline(const std::vector<PgStatement>& batch,
+                                             std::string_view what);
+
+  const std::string conninfo_;
+  const std::string redacted_;
+  const PostgresStoreOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> idle_ PERMCACHE_GUARDED_BY(mu_);
+  size_t open_ PERMCACHE_GUARDED_BY(mu_) = 0;  // idle + leased + being connected
+  // After a failed connect: callers fail fast until retry_after_, which doubles up to 2 s.
+  std::chrono::steady_clock::time_point retry_after_ PERMCACHE_GUARDED_BY(mu_);
+  std::chrono::milliseconds backoff_ PERMCACHE_GUARDED_BY(mu_){0};
+  std::string last_connect_error_ PERMCACHE_GUARDED_BY(mu_);
+};
+
+}  // namespace permcache::postgres

@@ -1,0 +1,32 @@
+#include "store/role_walk.h"
+
+#include <deque>
+#include <unordered_set>
+#include <utility>
+
+namespace permcache::store {
+
+Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoader& load,
+                 std::vector<Grant>* out) {
+  for (const RoleAssignment& a : assignments) {
+    std::unordered_set<std::string> visited{a.role};
+    std::unordered_set<std::string> granted;  // one grant per policy per assignment
+    std::deque<std::pair<std::string, std::string>> queue{{a.role, a.role}};  // (role, path)
+    while (!queue.empty()) {
+      auto [role, path] = std::move(queue.front());
+      queue.pop_front();
+      PERMCACHE_ASSIGN_OR_RETURN(const RoleData* data, load(role));
+      for (const PolicyRow& p : data->policies) {
+        if (!granted.insert(p.policy).second) continue;
+        out->push_back(
+            Grant{p.policy, p.effect, p.priority, p.permissions, p.scope, a.business_unit, path});
+      }
+      for (const auto& parent : data->parents) {
+        if (visited.insert(parent).second) queue.emplace_back(parent, path + ">" + parent);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace permcache::store

@@ -1,0 +1,39 @@
+// The role walk: how a (tenant, user)'s role assignments become Grants, the same for every
+// backend. Each assignment is walked breadth-first up the inherit edges, visiting each role
+// once per assignment (so diamond-shaped graphs stay linear and each policy is granted once per
+// assignment, with the shortest role path). The visited set bounds the walk even on a damaged,
+// cyclic graph, so no depth cut-off is needed — and none is wanted: dropping a far-away deny
+// would fail open.
+//
+// Thread safety: pure; the loader is called from the calling thread only.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "permcache/status.h"
+#include "permcache/store.h"
+#include "store/policy_row.h"
+
+namespace permcache::store {
+
+struct RoleData {
+  std::vector<std::string> parents;  // roles this role inherits, in written order
+  std::vector<PolicyRow> policies;   // linked policies, ordered by policy id
+};
+
+struct RoleAssignment {
+  std::string role;
+  std::string business_unit;  // "" = everywhere in the tenant
+};
+
+// Returns the data of one role (an unknown role: empty data). The pointer must stay valid for
+// the rest of the walk.
+using RoleLoader = std::function<StatusOr<const RoleData*>(const std::string& role)>;
+
+// Appends the grants every assignment reaches to `out`, assignments in the given order.
+Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoader& load,
+                 std::vector<Grant>* out);
+
+}  // namespace permcache::store

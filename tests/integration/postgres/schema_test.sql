@@ -1,0 +1,940 @@
+-- Tests of the PostgreSQL side of PostgresStore (src/store/postgres/sql/001_schema.sql).
+-- Run by run_sql_tests.sh: psql -v ON_ERROR_STOP=1 -v conninfo=... < schema_test.sql
+-- Every test is a statement sequence ending in a DO block that raises on failure, followed by
+-- `\echo ok - <name>`. The script stops at the first failure (ON_ERROR_STOP).
+-- Many DO blocks COMMIT inside (psql autocommit), so the deferred commit step really runs.
+
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SET search_path = pctest, permcache;
+
+CREATE SCHEMA pctest;
+CREATE EXTENSION dblink SCHEMA pctest;
+SELECT set_config('pctest.conninfo', :'conninfo', false) \gset
+
+CREATE FUNCTION pctest.head() RETURNS bigint LANGUAGE sql AS $$
+  SELECT coalesce(max(revision), 0) FROM permcache.pc_revisions
+$$;
+
+-- Changelog rows after revision `after`, as 'tenant/user' ('*' for a NULL user), sorted.
+CREATE FUNCTION pctest.changes(after bigint) RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce(string_agg(c.tenant || '/' || coalesce(c.user_id, '*'), ' '
+                             ORDER BY c.tenant, c.user_id NULLS FIRST), '')
+  FROM permcache.pc_changelog c WHERE c.revision > after
+$$;
+
+CREATE FUNCTION pctest.revs(after bigint) RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM permcache.pc_revisions r WHERE r.revision > after
+$$;
+
+CREATE FUNCTION pctest.eq(actual anycompatible, expected anycompatible, what text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF actual IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION '%: expected [%], got [%]', what, expected, actual;
+  END IF;
+END $$;
+
+-- Runs `sql`, expects SQLSTATE `state` and (unless NULL) exactly `msg`, and (unless NULL) the
+-- constraint name `cons`. The statement's effects are rolled back (subtransaction).
+CREATE FUNCTION pctest.expect_error(sql text, state text, msg text, cons text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  s text; m text; c text;
+BEGIN
+  BEGIN
+    EXECUTE sql;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, c = CONSTRAINT_NAME;
+    IF s <> state OR (msg IS NOT NULL AND m <> msg) OR (cons IS NOT NULL AND c IS DISTINCT FROM cons)
+    THEN
+      RAISE EXCEPTION 'statement [%]: expected % "%" (%), got % "%" (%)',
+        sql, state, msg, cons, s, m, c;
+    END IF;
+    RETURN;
+  END;
+  RAISE EXCEPTION 'statement [%]: expected error % "%", it succeeded', sql, state, msg;
+END $$;
+
+-- Returns 'ok' or the error message of `sql` (for statements run through dblink).
+CREATE FUNCTION pctest.try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE sql;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLERRM;
+END $$;
+
+CREATE FUNCTION pctest.reconcile_count() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM permcache.reconcile(false)
+$$;
+
+CREATE FUNCTION pctest.eff(p_tenant text, p_user text) RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce(string_agg(e.policy_id || '@' || e.assignment_type || ':' || e.source_id
+                             || CASE WHEN e.business_unit_id <> '' THEN '/' || e.business_unit_id
+                                     ELSE '' END, ' '
+                             ORDER BY e.policy_id, e.assignment_type, e.source_id,
+                                      e.business_unit_id), '')
+  FROM permcache.user_effective_policies e
+  WHERE e.organization_id = p_tenant AND e.user_id = p_user
+$$;
+
+-- A small tenant:
+--   roles base <- mid <- top (top inherits mid inherits base), other; BUs b1, b2
+--   policies pbase (allow doc:read) on base, pmid (deny doc:write, prio 5) on mid,
+--            pscoped (allow x:*, scope b1) on other, pdirect (direct to u4)
+--   u1: base, u2: mid, u3: top in b1, u4: other + pdirect, u5: top but suspended, u6: no roles
+CREATE FUNCTION pctest.fixture(t text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO permcache.tenants VALUES (t);
+  INSERT INTO permcache.business_units VALUES (t, 'b1'), (t, 'b2');
+  INSERT INTO permcache.roles VALUES (t, 'base'), (t, 'mid'), (t, 'top'), (t, 'other');
+  INSERT INTO permcache.role_inherits (tenant, role, inherits, position)
+    VALUES (t, 'mid', 'base', 0), (t, 'top', 'mid', 0);
+  INSERT INTO permcache.policies (tenant, policy, effect, priority, permissions, scope) VALUES
+    (t, 'pbase', 'allow', 0, '{doc:read}', NULL),
+    (t, 'pmid', 'deny', 5, '{doc:write}', NULL),
+    (t, 'pscoped', 'allow', 0, '{x:*}', 'b1'),
+    (t, 'pdirect', 'allow', 1, '{y:read,y:list}', NULL);
+  INSERT INTO permcache.role_policies VALUES
+    (t, 'base', 'pbase'), (t, 'mid', 'pmid'), (t, 'other', 'pscoped');
+  INSERT INTO permcache.memberships VALUES
+    (t, 'u1', 'active'), (t, 'u2', 'active'), (t, 'u3', 'active'), (t, 'u4', 'active'),
+    (t, 'u5', 'suspended'), (t, 'u6', 'active');
+  INSERT INTO permcache.user_roles (tenant, user_id, role, business_unit) VALUES
+    (t, 'u1', 'base', ''), (t, 'u2', 'mid', ''), (t, 'u3', 'top', 'b1'),
+    (t, 'u4', 'other', ''), (t, 'u5', 'top', '');
+  INSERT INTO permcache.user_policies VALUES (t, 'u4', 'pdirect');
+END $$;
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+BEGIN
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_meta
+                     WHERE key = 'store_id' AND value ~ '^[0-9a-f-]{36}$'), 1::bigint, 'store_id');
+  PERFORM pctest.eq((SELECT value FROM permcache.pc_meta WHERE key = 'effective_revision'), '0',
+                    'effective_revision');
+  PERFORM pctest.eq(pctest.head(), 0::bigint, 'head of an empty store');
+  PERFORM pctest.eq((SELECT row(head_revision, effective_revision, pending_revisions)::text
+                     FROM permcache.effective_status), '(0,0,0)', 'effective_status');
+END $$;
+\echo ok - fresh schema: store_id, head 0, effective_status
+
+DO $$
+BEGIN
+  PERFORM pctest.fixture('t1');
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('t1', 'u1'), 'pbase@role:base', 'u1');
+  PERFORM pctest.eq(pctest.eff('t1', 'u2'), 'pbase@role:mid pmid@role:mid', 'u2');
+  PERFORM pctest.eq(pctest.eff('t1', 'u3'), 'pbase@role:top/b1 pmid@role:top/b1', 'u3');
+  PERFORM pctest.eq(pctest.eff('t1', 'u4'), 'pdirect@direct:pdirect pscoped@role:other', 'u4');
+  PERFORM pctest.eq(pctest.eff('t1', 'u5'), '', 'u5 suspended');
+  PERFORM pctest.eq(pctest.eff('t1', 'u6'), '', 'u6 no roles');
+  PERFORM pctest.eq((SELECT row(effect, priority, resources, scope, policy_name)::text
+                     FROM permcache.user_effective_policies
+                     WHERE user_id = 'u4' AND policy_id = 'pscoped'),
+                    '(allow,0,{x:*},b1,pscoped)', 'u4 pscoped columns');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_effective_rows('t1', ARRAY['u1', 'u2', 'u5'])),
+                    3::bigint, 'pc_effective_rows for users');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_effective_rows('t1', NULL)),
+                    (SELECT count(*) FROM permcache.user_effective_policies WHERE organization_id = 't1'),
+                    'pc_effective_rows for the tenant');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - fixture: effective rows for roles, inheritance, BU assignment, direct, suspended
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint := pctest.head();
+BEGIN
+  -- tenant missing (tenant is checked first everywhere)
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.business_units VALUES ('nope', 'lab')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.memberships VALUES ('nope', 'u1', 'active')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.roles VALUES ('nope', 'r')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('nope', 'p', 'allow', 0, '{a:b}', 'lab')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.user_roles VALUES ('nope', 'u1', 'ghost', 'lab')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.user_policies VALUES ('nope', 'u1', 'ghost')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_policies VALUES ('nope', 'ghost', 'ghost')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_inherits VALUES ('nope', 'ghost', 'ghost')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  -- role missing
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_inherits VALUES ('t1', 'base', 'ghost')$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_inherits VALUES ('t1', 'ghost', 'base')$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_policies VALUES ('t1', 'ghost', 'ghost')$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.user_roles VALUES ('t1', 'u1', 'ghost', 'lab')$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$UPDATE permcache.user_roles SET role = 'ghost' WHERE user_id = 'u1'$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''t1''');
+  -- policy missing
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_policies VALUES ('t1', 'base', 'ghost')$q$,
+    '23503', 'policy ''ghost'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.user_policies VALUES ('t1', 'u1', 'ghost')$q$,
+    '23503', 'policy ''ghost'' does not exist in tenant ''t1''');
+  -- business unit missing
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p', 'allow', 0, '{a:b}', 'lab')$q$,
+    '23503', 'business unit ''lab'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$UPDATE permcache.policies SET scope = 'lab' WHERE policy = 'pbase'$q$,
+    '23503', 'business unit ''lab'' does not exist in tenant ''t1''');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.user_roles VALUES ('t1', 'u1', 'mid', 'lab')$q$,
+    '23503', 'business unit ''lab'' does not exist in tenant ''t1''');
+  -- an UPDATE that leaves the references alone is not checked again; '' needs no business unit
+  UPDATE permcache.memberships SET status = 'active' WHERE tenant = 't1' AND user_id = 'u1';
+  INSERT INTO permcache.user_roles VALUES ('t1', 'u6', 'base', '');
+  DELETE FROM permcache.user_roles WHERE tenant = 't1' AND user_id = 'u6';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u6', 'only the u6 round trip was recorded');
+END $$;
+\echo ok - reference errors: exact messages, SQLSTATE 23503, order tenant > role > policy/business unit
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  INSERT INTO permcache.tenants VALUES ('tc');
+  INSERT INTO permcache.roles VALUES ('tc', 'a'), ('tc', 'b'), ('tc', 'c'), ('tc', 'd'),
+    ('tc', 'nurse'), ('tc', 'senior_nurse'), ('tc', 'x'), ('tc', 'y');
+  INSERT INTO permcache.role_inherits VALUES ('tc', 'b', 'a', 0), ('tc', 'c', 'b', 0),
+    ('tc', 'd', 'c', 0), ('tc', 'd', 'nurse', 1), ('tc', 'senior_nurse', 'nurse', 0);
+  COMMIT;
+  h := pctest.head();
+  -- a's parents := (nurse, d)
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.role_inherits VALUES ('tc', 'a', 'nurse', 0), ('tc', 'a', 'd', 1)$q$,
+    '23514', 'role inheritance cycle: a>d>c>b>a');
+  -- the same as a put_role does it: delete the old list, insert the new one
+  PERFORM pctest.expect_error(
+    $q$WITH del AS (DELETE FROM permcache.role_inherits WHERE tenant = 'tc' AND role = 'a')
+       INSERT INTO permcache.role_inherits VALUES ('tc', 'a', 'd', 1), ('tc', 'a', 'nurse', 0)$q$,
+    '23514', 'role inheritance cycle: a>d>c>b>a');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.role_inherits VALUES ('tc', 'nurse', 'senior_nurse', 0)$q$,
+    '23514', 'role inheritance cycle: nurse>senior_nurse>nurse');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.role_inherits VALUES ('tc', 'nurse', 'nurse', 0)$q$,
+    '23514', 'role inheritance cycle: nurse>nurse');
+  -- both halves in one statement: the first (tenant, role) in order reports it
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.role_inherits VALUES ('tc', 'y', 'x', 0), ('tc', 'x', 'y', 0)$q$,
+    '23514', 'role inheritance cycle: x>y>x');
+  -- an UPDATE that closes a cycle
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.role_inherits SET inherits = 'd' WHERE tenant = 'tc' AND role = 'b'$q$,
+    '23514', 'role inheritance cycle: b>d>c>b');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.role_inherits SET role = 'a', inherits = 'd' WHERE tenant = 'tc' AND role = 'senior_nurse'$q$,
+    '23514', 'role inheritance cycle: a>d>c>b>a');
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.role_inherits WHERE tenant = 'tc'), 5::bigint,
+                    'no edge changed');
+  PERFORM pctest.eq(pctest.head(), h, 'no revision');
+END $$;
+\echo ok - inheritance cycles: exact BFS paths (a>d>c>b>a, nurse>senior_nurse>nurse, nurse>nurse), nothing changed
+
+DO $$
+BEGIN
+  INSERT INTO permcache.tenants VALUES ('td');
+  INSERT INTO permcache.roles VALUES ('td', 'top'), ('td', 'l'), ('td', 'r'), ('td', 'bottom');
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('td', 'p', 'allow', '{a}');
+  INSERT INTO permcache.role_policies VALUES ('td', 'top', 'p');
+  INSERT INTO permcache.role_inherits VALUES ('td', 'l', 'top', 0), ('td', 'r', 'top', 0);
+  INSERT INTO permcache.role_inherits VALUES ('td', 'bottom', 'l', 0), ('td', 'bottom', 'r', 1);
+  INSERT INTO permcache.memberships VALUES ('td', 'u', 'active');
+  INSERT INTO permcache.user_roles VALUES ('td', 'u', 'bottom', '');
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('td', 'u'), 'p@role:bottom', 'one row through the diamond');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - diamond inheritance is not a cycle, one effective row per assignment
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint := pctest.head();
+  n bigint := (SELECT count(*) FROM permcache.policies) + (SELECT count(*) FROM permcache.memberships);
+BEGIN
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.tenants VALUES ('bad id')$q$, '23514', NULL,
+    'tenants_tenant_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.tenants VALUES ('a:b')$q$, '23514', NULL,
+    'tenants_tenant_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.tenants VALUES ('')$q$, '23514', NULL,
+    'tenants_tenant_check');
+  PERFORM pctest.expect_error(format('INSERT INTO permcache.tenants VALUES (%L)', repeat('x', 129)),
+    '23514', NULL, 'tenants_tenant_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.tenants VALUES ('*')$q$, '23514', NULL,
+    'tenants_tenant_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.memberships VALUES ('t1', 'bad/user', 'active')$q$,
+    '23514', NULL, 'memberships_user_id_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.memberships VALUES ('t1', 'u9', 'gone')$q$,
+    '23514', NULL, 'memberships_status_check');
+  PERFORM pctest.expect_error($q$UPDATE permcache.memberships SET status = 'x' WHERE tenant = 't1'$q$,
+    '23514', NULL, 'memberships_status_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.user_roles VALUES ('t1', 'u1', 'ba se', '')$q$,
+    '23514', NULL, 'user_roles_role_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.user_roles VALUES ('t1', 'u1', 'base', 'b 1')$q$,
+    '23514', NULL, 'user_roles_business_unit_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'maybe', 0, '{a:b}', NULL)$q$,
+    '23514', NULL, 'policies_effect_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'allow', 0, '{A:read}', NULL)$q$,
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'allow', 0, '{a::b}', NULL)$q$,
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'allow', 0, '{a:b*}', NULL)$q$,
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'allow', 0, '{}', NULL)$q$,
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'allow', 0, '{a,NULL}', NULL)$q$,
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.policies VALUES ('t1', 'p9', 'allow', 0, '{{a},{b}}', NULL)$q$,
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    format('INSERT INTO permcache.policies VALUES (%L, %L, %L, 0, %L, NULL)', 't1', 'p9', 'allow',
+           ARRAY[repeat('a', 257)]),
+    '23514', NULL, 'policies_permissions_check');
+  PERFORM pctest.expect_error(
+    format('INSERT INTO permcache.policies VALUES (%L, %L, %L, 0, %L, NULL)', 't1', 'p9', 'allow',
+           array_fill('a'::text, ARRAY[257])),
+    '23514', NULL, 'policies_permissions_check');
+  -- the limits themselves are fine
+  PERFORM pctest.eq(permcache.valid_patterns(array_fill(repeat('a', 256), ARRAY[256])), true,
+                    '256 x 256');
+  PERFORM pctest.eq(permcache.valid_patterns('{*,a:*,a.b-c_d:x:*}'), true, 'wildcards');
+  PERFORM pctest.eq(permcache.valid_patterns(NULL), false, 'NULL');
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.policies) + (SELECT count(*) FROM permcache.memberships),
+                    n, 'nothing changed');
+  PERFORM pctest.eq(pctest.head(), h, 'no revision');
+END $$;
+\echo ok - bad ids, patterns, effects, statuses refused with 23514 by the named CHECKs, nothing changed
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  PERFORM pctest.fixture('tdel');
+  COMMIT;
+  h := pctest.head();
+  DELETE FROM permcache.tenants WHERE tenant = 'tdel';
+  COMMIT;
+  PERFORM pctest.eq(
+    (SELECT count(*) FROM (
+       SELECT tenant FROM permcache.business_units UNION ALL SELECT tenant FROM permcache.memberships
+       UNION ALL SELECT tenant FROM permcache.roles UNION ALL SELECT tenant FROM permcache.role_inherits
+       UNION ALL SELECT tenant FROM permcache.policies UNION ALL SELECT tenant FROM permcache.role_policies
+       UNION ALL SELECT tenant FROM permcache.user_roles UNION ALL SELECT tenant FROM permcache.user_policies
+       UNION ALL SELECT organization_id FROM permcache.user_effective_policies) x
+     WHERE tenant = 'tdel'), 0::bigint, 'rows left');
+  PERFORM pctest.eq(pctest.changes(h), 'tdel/*', 'changelog');
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'one revision');
+  PERFORM pctest.eq(pctest.eff('t1', 'u2'), 'pbase@role:mid pmid@role:mid', 'other tenant intact');
+END $$;
+\echo ok - deleting a tenant cascades everything (effective rows too), one tenant-wide changelog row
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  PERFORM pctest.fixture('tbu');
+  INSERT INTO permcache.user_roles VALUES ('tbu', 'u1', 'other', 'b1'), ('tbu', 'u1', 'other', 'b2');
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('tbu', 'u1'), 'pbase@role:base pscoped@role:other/b1 pscoped@role:other/b2',
+                    'before');
+  h := pctest.head();
+  DELETE FROM permcache.business_units WHERE tenant = 'tbu' AND business_unit = 'b1';
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.policies WHERE tenant = 'tbu' AND policy = 'pscoped'),
+                    0::bigint, 'scoped policy deleted');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.role_policies WHERE tenant = 'tbu' AND policy = 'pscoped'),
+                    0::bigint, 'its links deleted');
+  PERFORM pctest.eq((SELECT string_agg(user_id || ':' || role || ':' || business_unit, ' ' ORDER BY user_id, role, business_unit)
+                     FROM permcache.user_roles WHERE tenant = 'tbu'),
+                    'u1:base: u1:other:b2 u2:mid: u4:other: u5:top:', 'BU-scoped assignments of b1 deleted');
+  PERFORM pctest.eq(pctest.changes(h), 'tbu/*', 'changelog');
+  PERFORM pctest.eq(pctest.eff('tbu', 'u1'), 'pbase@role:base', 'u1 after');
+  PERFORM pctest.eq(pctest.eff('tbu', 'u3'), '', 'u3 after (its only assignment was in b1)');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  -- the generated column: '' is not a reference, a non-empty one is
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_roles
+                     WHERE tenant = 'tbu' AND business_unit_ref IS NULL), 4::bigint, 'business_unit_ref');
+END $$;
+\echo ok - deleting a business unit removes its scoped policies and BU-scoped user_roles
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint := pctest.head();
+BEGIN
+  INSERT INTO permcache.memberships VALUES ('t1', 'n1', 'active');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'insert: one revision');
+  PERFORM pctest.eq(pctest.changes(h), 't1/n1', 'insert: one row');
+  h := pctest.head();
+  INSERT INTO permcache.memberships VALUES ('t1', 'n1', 'active') ON CONFLICT DO NOTHING;
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'ON CONFLICT DO NOTHING: no revision');
+  UPDATE permcache.memberships SET status = 'active' WHERE tenant = 't1' AND user_id = 'n1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'UPDATE to the same value: no revision');
+  UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't1' AND user_id IN ('n1', 'u1');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'real UPDATE: one revision');
+  PERFORM pctest.eq(pctest.changes(h), 't1/n1 t1/u1', 'real UPDATE: rows');
+  PERFORM pctest.eq(pctest.eff('t1', 'u1'), '', 'u1 suspended: no rows');
+  h := pctest.head();
+  INSERT INTO permcache.memberships VALUES ('t1', 'u1', 'active')
+    ON CONFLICT (tenant, user_id) DO UPDATE SET status = excluded.status;
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u1', 'upsert');
+  PERFORM pctest.eq(pctest.eff('t1', 'u1'), 'pbase@role:base', 'u1 active again');
+  h := pctest.head();
+  -- moving a row to another key records old and new keys
+  UPDATE permcache.memberships SET user_id = 'n2' WHERE tenant = 't1' AND user_id = 'n1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/n1 t1/n2', 'key change: old and new');
+END $$;
+\echo ok - changelog: insert -> one row, no-op upsert / same-value UPDATE -> no revision, UPDATE records old and new
+
+DO $$
+DECLARE
+  h bigint := pctest.head();
+BEGIN
+  -- base is held by u1 directly, and through inheritance by u2 (mid), u3 (top), u5 (top, suspended)
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('t1', 'pnew', 'allow', '{z}');
+  INSERT INTO permcache.role_policies VALUES ('t1', 'base', 'pnew');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u1 t1/u2 t1/u3 t1/u5', 'holders of base');
+  PERFORM pctest.eq(pctest.eff('t1', 'u3'), 'pbase@role:top/b1 pmid@role:top/b1 pnew@role:top/b1', 'u3');
+  h := pctest.head();
+  INSERT INTO permcache.user_policies VALUES ('t1', 'u6', 'pmid');
+  COMMIT;
+  h := pctest.head();
+  UPDATE permcache.policies SET priority = 7 WHERE tenant = 't1' AND policy = 'pmid';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u2 t1/u3 t1/u5 t1/u6', 'everyone reaching pmid');
+  PERFORM pctest.eq((SELECT string_agg(DISTINCT priority::text, ',') FROM permcache.user_effective_policies
+                     WHERE organization_id = 't1' AND policy_id = 'pmid'), '7', 'new priority');
+  h := pctest.head();
+  UPDATE permcache.policies SET priority = 7 WHERE tenant = 't1' AND policy = 'pmid';
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'same-value policy update');
+  -- inheritance edge: what top inherits changes for top's holders only
+  DELETE FROM permcache.role_inherits WHERE tenant = 't1' AND role = 'top';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u3 t1/u5', 'holders of top');
+  PERFORM pctest.eq(pctest.eff('t1', 'u3'), '', 'u3 lost everything');
+  h := pctest.head();
+  INSERT INTO permcache.role_inherits VALUES ('t1', 'top', 'mid', 0);
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u3 t1/u5', 'holders of top again');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - role_policies / policy / inheritance changes resolve to every holder, through inheriting roles and direct assignments
+
+DO $$
+DECLARE
+  h bigint := pctest.head();
+BEGIN
+  -- FK cascades fire the children's statement triggers (with transition tables)
+  DELETE FROM permcache.roles WHERE tenant = 't1' AND role = 'mid';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u2 t1/u3 t1/u5', 'role delete: its holders (user_roles cascade) and inheriting roles'' holders (role_inherits cascade)');
+  PERFORM pctest.eq(pctest.eff('t1', 'u3'), '', 'u3');
+  PERFORM pctest.eq(pctest.eff('t1', 'u2'), '', 'u2');
+  h := pctest.head();
+  DELETE FROM permcache.policies WHERE tenant = 't1' AND policy = 'pnew';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u1', 'policy delete: holders through role_policies cascade');
+  h := pctest.head();
+  DELETE FROM permcache.policies WHERE tenant = 't1' AND policy = 'pmid';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/u6', 'policy delete: holders through user_policies cascade');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  -- restore the fixture's shape for later tests
+  INSERT INTO permcache.roles VALUES ('t1', 'mid');
+  INSERT INTO permcache.policies VALUES ('t1', 'pmid', 'deny', 5, '{doc:write}', NULL);
+  INSERT INTO permcache.role_policies VALUES ('t1', 'mid', 'pmid');
+  INSERT INTO permcache.role_inherits VALUES ('t1', 'mid', 'base', 0), ('t1', 'top', 'mid', 0);
+  INSERT INTO permcache.user_roles VALUES ('t1', 'u2', 'mid', '');
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('t1', 'u3'), 'pbase@role:top/b1 pmid@role:top/b1', 'u3 restored');
+END $$;
+\echo ok - FK cascade deletes (role, policy) are captured through the statement triggers of the child tables
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint := pctest.head();
+BEGIN
+  INSERT INTO permcache.memberships VALUES ('t1', 'm1', 'active');
+  INSERT INTO permcache.user_roles VALUES ('t1', 'm1', 'base', '');
+  UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't1' AND user_id = 'u4';
+  INSERT INTO permcache.user_policies VALUES ('t1', 'u1', 'pdirect');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'one revision');
+  PERFORM pctest.eq(pctest.changes(h), 't1/m1 t1/u1 t1/u4', 'rows');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'pending empty');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_txn_marker), 0::bigint, 'marker gone');
+  h := pctest.head();
+  INSERT INTO permcache.memberships VALUES ('t1', 'm2', 'active');
+  ROLLBACK;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'rollback: no revision');
+  PERFORM pctest.eq(pctest.changes(h), '', 'rollback: no changelog row');
+  -- a failed statement inside a transaction (savepoint) leaves nothing behind
+  BEGIN
+    INSERT INTO permcache.memberships VALUES ('t1', 'm3', 'active');
+    INSERT INTO permcache.memberships VALUES ('t1', 'm4', 'bogus');
+  EXCEPTION WHEN check_violation THEN NULL;
+  END;
+  INSERT INTO permcache.memberships VALUES ('t1', 'm5', 'active');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 't1/m5', 'rolled-back subtransaction not recorded');
+  UPDATE permcache.memberships SET status = 'active' WHERE tenant = 't1' AND user_id = 'u4';
+  COMMIT;
+END $$;
+\echo ok - a multi-statement transaction is ONE revision; rollback (and rolled-back savepoints) record nothing
+
+DO $$
+DECLARE
+  h bigint := pctest.head();
+  r record;
+  n int := 0;
+BEGIN
+  FOR r IN SELECT * FROM permcache.pc_finish() LOOP
+    n := n + 1;
+    PERFORM pctest.eq(r.revision > h, true, 'returned revision');
+    PERFORM pctest.eq(r.tenant, NULL::text, 'no tenant');
+  END LOOP;
+  PERFORM pctest.eq(n, 1, 'one row');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'pc_finish with no change: exactly one new revision');
+  PERFORM pctest.eq(pctest.changes(h), '', 'no changelog row');
+  h := pctest.head();
+  -- permcache's own batch: changes + pc_finish(); the deferred step then finds nothing
+  INSERT INTO permcache.memberships VALUES ('t1', 'f1', 'active');
+  SELECT count(*) INTO n FROM permcache.pc_finish() f WHERE f.tenant = 't1' AND f.user_id = 'f1';
+  PERFORM pctest.eq(n, 1, 'pc_finish returns the changelog rows');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'one revision');
+  -- a write after pc_finish in the same transaction re-arms the deferred step
+  h := pctest.head();
+  INSERT INTO permcache.memberships VALUES ('t1', 'f2', 'active');
+  PERFORM permcache.pc_finish();
+  INSERT INTO permcache.memberships VALUES ('t1', 'f3', 'active');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 2::bigint, 'two revisions');
+  PERFORM pctest.eq((SELECT string_agg(c.user_id, ' ' ORDER BY c.revision) FROM permcache.pc_changelog c
+                     WHERE c.revision > h), 'f2 f3', 'in order');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - pc_finish(): always a revision (one row (rev, NULL, NULL) when nothing changed), deferred step re-arms
+
+BEGIN;
+SET LOCAL synchronous_commit = off;
+INSERT INTO permcache.memberships VALUES ('t1', 's1', 'active');
+SELECT count(*) FROM permcache.pc_finish() \gset
+DO $$ BEGIN PERFORM pctest.eq(current_setting('synchronous_commit'), 'on', 'synchronous_commit'); END $$;
+COMMIT;
+\echo ok - the commit step forces synchronous_commit = on for its transaction
+
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO permcache.memberships VALUES ('t1', 's2', 'active');
+DO $$ BEGIN
+  PERFORM pctest.eq((SELECT user_id FROM permcache.pc_changelog ORDER BY revision DESC LIMIT 1), 's2',
+                    'SET CONSTRAINTS IMMEDIATE runs the step at once');
+END $$;
+COMMIT;
+\echo ok - SET CONSTRAINTS ALL IMMEDIATE runs the commit step early without losing anything
+
+-- ---------------------------------------------------------------------------------------------
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+TRUNCATE permcache.user_policies;
+DO $$
+BEGIN
+  PERFORM pctest.eq((SELECT string_agg(tenant || '/' || coalesce(user_id, '*'), ' ') FROM permcache.pc_changelog
+                     WHERE revision = pctest.head()), '*/*', 'TRUNCATE -> (*, NULL)');
+  PERFORM pctest.eq(pctest.eff('t1', 'u4'), 'pscoped@role:other', 'u4 lost the direct policy');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  INSERT INTO permcache.user_policies VALUES ('t1', 'u4', 'pdirect');
+END $$;
+DO $$ BEGIN
+  PERFORM pctest.eq(pctest.changes(current_setting('pctest.h')::bigint), '*/* t1/u4', 'two revisions');
+END $$;
+\echo ok - TRUNCATE records flush-all (*, NULL)
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  INSERT INTO permcache.tenants VALUES ('big');
+  INSERT INTO permcache.roles VALUES ('big', 'r');
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('big', 'p', 'allow', '{a}');
+  INSERT INTO permcache.role_policies VALUES ('big', 'r', 'p');
+  INSERT INTO permcache.memberships SELECT 'big', 'u' || i, 'suspended' FROM generate_series(1, 20000) i;
+  INSERT INTO permcache.user_roles SELECT 'big', 'u' || i, 'r', '' FROM generate_series(1, 20000) i;
+  COMMIT;
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies WHERE organization_id = 'big'),
+                    0::bigint, 'all suspended');
+  h := pctest.head();
+  UPDATE permcache.memberships SET status = 'active' WHERE tenant = 'big';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'big/*', '20000-row UPDATE -> tenant-wide row');
+  PERFORM pctest.eq((SELECT row(head_revision - effective_revision, pending_revisions)::text
+                     FROM permcache.effective_status), '(1,1)', 'queued: > 10000 users');
+  PERFORM pctest.eq(permcache.apply_effective_queue(10), pctest.head(), 'applied');
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies WHERE organization_id = 'big'),
+                    20000::bigint, 'all active');
+  PERFORM pctest.eq((SELECT row(head_revision - effective_revision, pending_revisions)::text
+                     FROM permcache.effective_status), '(0,0)', 'current');
+  PERFORM pctest.eq((SELECT value FROM permcache.pc_meta WHERE key = 'effective_revision'),
+                    pctest.head()::text, 'pc_meta.effective_revision');
+  -- a role held by > 10000 users: one key -> tenant-wide
+  h := pctest.head();
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('big', 'p2', 'deny', '{b}');
+  INSERT INTO permcache.role_policies VALUES ('big', 'r', 'p2');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'big/*', 'role with 20000 holders -> tenant-wide row');
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  DELETE FROM permcache.tenants WHERE tenant = 'big';
+  COMMIT;
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies WHERE organization_id = 'big'),
+                    0::bigint, 'tenant gone');
+END $$;
+\echo ok - 20000-row UPDATE: tenant-wide changelog row, effective work queued and applied by apply_effective_queue
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+INSERT INTO permcache.memberships VALUES ('t1', 'rr1', 'active');
+INSERT INTO permcache.user_roles VALUES ('t1', 'rr1', 'base', '');
+UPDATE permcache.memberships SET status = 'active' WHERE tenant = 'td';
+COMMIT;
+DO $$
+DECLARE
+  h bigint := current_setting('pctest.h')::bigint;
+BEGIN
+  PERFORM pctest.eq(pctest.changes(h), 't1/*', 'REPEATABLE READ -> tenant-wide rows');
+  PERFORM pctest.eq((SELECT isolation FROM permcache.pc_revisions WHERE revision = pctest.head()),
+                    'repeatable read', 'isolation recorded');
+  PERFORM pctest.eq((SELECT pending_revisions FROM permcache.effective_status), 1::bigint, 'queued');
+  PERFORM pctest.eq(pctest.eff('t1', 'rr1'), '', 'not yet maintained');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.reconcile(false)), 1::bigint, 'reconcile sees the window');
+END $$;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+DO $$ BEGIN
+  PERFORM pctest.expect_error('SELECT permcache.apply_effective_queue(1)', '25000',
+                              'apply_effective_queue requires READ COMMITTED');
+  PERFORM pctest.expect_error('SELECT permcache.reconcile(true)', '25000',
+                              'reconcile(true) requires READ COMMITTED');
+END $$;
+COMMIT;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+INSERT INTO permcache.memberships VALUES ('td', 'sr1', 'active');
+TRUNCATE permcache.pc_effective_queue;
+COMMIT;
+DO $$
+DECLARE
+  h bigint := current_setting('pctest.h')::bigint;
+BEGIN
+  PERFORM pctest.eq((SELECT string_agg(tenant || '/' || coalesce(user_id, '*'), ' ') FROM permcache.pc_changelog
+                     WHERE revision = pctest.head()), 'td/*', 'SERIALIZABLE -> tenant-wide rows');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'nothing pending');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_txn_marker), 0::bigint, 'no marker left');
+  -- the queue was emptied by hand above: apply finds only the SERIALIZABLE window
+  PERFORM pctest.eq(permcache.apply_effective_queue(100), pctest.head(), 'applied');
+  PERFORM pctest.eq(pctest.eff('td', 'sr1'), '', 'sr1 has no roles');
+  -- rr1's window was dropped from the queue: reconcile finds it, fix repairs it
+  PERFORM pctest.eq((SELECT string_agg(diff || ':' || user_id || ':' || policy_id, ' ') FROM permcache.reconcile(true)),
+                    'missing:rr1:pbase', 'reconcile(true) reports what it fixed');
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('t1', 'rr1'), 'pbase@role:base', 'rr1 fixed');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'clean');
+END $$;
+\echo ok - REPEATABLE READ / SERIALIZABLE writers: tenant-wide rows, queued effective work; apply/reconcile catch up
+
+-- ---------------------------------------------------------------------------------------------
+DO $$
+DECLARE
+  h bigint := pctest.head();
+BEGIN
+  ALTER TABLE permcache.user_policies DISABLE TRIGGER USER;
+  INSERT INTO permcache.user_policies VALUES ('t1', 'u1', 'pscoped');
+  ALTER TABLE permcache.user_policies ENABLE TRIGGER USER;
+  ALTER TABLE permcache.memberships DISABLE TRIGGER USER;
+  UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't1' AND user_id = 'u2';
+  ALTER TABLE permcache.memberships ENABLE TRIGGER USER;
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'not captured');
+  PERFORM pctest.eq(
+    (SELECT string_agg(diff || ':' || organization_id || ':' || user_id || ':' || policy_id || ':'
+                       || business_unit_id || ':' || assignment_type || ':' || source_id, ' ')
+     FROM permcache.reconcile(false)),
+    'missing:t1:u1:pscoped::direct:pscoped extra:t1:u2:pbase::role:mid extra:t1:u2:pmid::role:mid',
+    'reconcile(false)');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.reconcile(true)), 3::bigint, 'reconcile(true)');
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'fixed');
+  PERFORM pctest.eq(pctest.eff('t1', 'u2'), '', 'u2');
+  UPDATE permcache.memberships SET status = 'active' WHERE tenant = 't1' AND user_id = 'u2';
+  DELETE FROM permcache.user_policies WHERE tenant = 't1' AND user_id = 'u1' AND policy = 'pscoped';
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'still clean');
+  -- a changed non-key column shows as extra + missing
+  UPDATE permcache.user_effective_policies SET priority = 99 WHERE organization_id = 't1' AND user_id = 'u1';
+  COMMIT;
+  PERFORM pctest.eq((SELECT string_agg(diff, ' ') FROM permcache.reconcile(false)), 'extra missing', 'column diff');
+  PERFORM permcache.reconcile(true);
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'fixed again');
+END $$;
+\echo ok - disabled triggers bypass capture; reconcile(false) reports every column difference, reconcile(true) fixes it
+
+-- ---------------------------------------------------------------------------------------------
+-- A hostile search_path cannot change what the triggers do.
+CREATE TABLE public.tenants (tenant text);
+CREATE TABLE public.pc_pending (txid bigint, kind text, tenant text, key text);
+SET search_path = public;
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+INSERT INTO permcache.memberships VALUES ('t1', 'sp1', 'active');
+DO $$ BEGIN
+  PERFORM pctest.eq(pctest.changes(current_setting('pctest.h')::bigint), 't1/sp1', 'captured');
+  PERFORM pctest.eq((SELECT count(*) FROM public.pc_pending), 0::bigint, 'public.pc_pending untouched');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.memberships VALUES ('nope', 'x', 'active')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+END $$;
+SET search_path = pctest, permcache;
+DROP TABLE public.tenants, public.pc_pending;
+\echo ok - triggers are immune to the search_path of the writer
+
+-- ---------------------------------------------------------------------------------------------
+LISTEN permcache;
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+BEGIN;
+INSERT INTO permcache.memberships VALUES ('t1', 'nt1', 'active');
+INSERT INTO permcache.memberships VALUES ('t1', 'nt2', 'active');
+UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't1' AND user_id LIKE 'nt%';
+COMMIT;
+DO $$ BEGIN
+  PERFORM pctest.eq(pctest.revs(current_setting('pctest.h')::bigint), 1::bigint, 'one revision, so one NOTIFY');
+  PERFORM pctest.eq(pg_notification_queue_usage() BETWEEN 0 AND 0.5, true, 'queue usage');
+END $$;
+UNLISTEN permcache;
+\echo ok - NOTIFY permcache once per transaction (payload = revision), queue usage checked
+
+-- ---------------------------------------------------------------------------------------------
+-- Two sessions (dblink): commit order, concurrent half cycles, concurrent SERIALIZABLE writers.
+DO $$
+DECLARE
+  ci text := current_setting('pctest.conninfo');
+  r1 bigint;
+  r2 bigint;
+  res text;
+  waited int := 0;
+BEGIN
+  PERFORM pctest.dblink_connect('c1', ci);
+  PERFORM pctest.dblink_connect('c2', ci);
+
+  -- commit order: c1 writes first but commits last -> c1 gets the higher revision
+  PERFORM pctest.dblink_exec('c1', 'BEGIN');
+  PERFORM pctest.dblink_exec('c1', $q$INSERT INTO permcache.memberships VALUES ('t1', 'co1', 'active')$q$);
+  PERFORM pctest.dblink_exec('c2', $q$INSERT INTO permcache.memberships VALUES ('t1', 'co2', 'active')$q$);
+  PERFORM pctest.dblink_exec('c1', 'COMMIT');
+  SELECT c.revision INTO r1 FROM permcache.pc_changelog c WHERE c.user_id = 'co1';
+  SELECT c.revision INTO r2 FROM permcache.pc_changelog c WHERE c.user_id = 'co2';
+  PERFORM pctest.eq(r1 > r2, true, format('revisions in commit order (%s > %s)', r1, r2));
+
+  -- two READ COMMITTED transactions each adding half of a cycle
+  INSERT INTO permcache.roles VALUES ('t1', 'hx'), ('t1', 'hy');
+  COMMIT;
+  PERFORM pctest.dblink_exec('c1', 'BEGIN');
+  PERFORM pctest.dblink_exec('c1', $q$INSERT INTO permcache.role_inherits VALUES ('t1', 'hx', 'hy', 0)$q$);
+  PERFORM pctest.dblink_send_query('c2',
+    $q$SELECT pctest.try('INSERT INTO permcache.role_inherits VALUES (''t1'', ''hy'', ''hx'', 0)')$q$);
+  LOOP  -- until c2 waits for the tenant's graph lock held by c1
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted);
+    waited := waited + 1;
+    IF waited > 100 THEN RAISE EXCEPTION 'c2 never waited for the graph lock'; END IF;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  PERFORM pctest.dblink_exec('c1', 'COMMIT');
+  SELECT x INTO res FROM pctest.dblink_get_result('c2') AS t(x text);
+  PERFORM pctest.dblink_get_result('c2');
+  PERFORM pctest.eq(res, 'role inheritance cycle: hy>hx>hy', 'second half refused');
+
+  -- two SERIALIZABLE writers of different tenants, interleaved: neither fails
+  PERFORM pctest.dblink_exec('c1', 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+  PERFORM pctest.dblink_exec('c2', 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+  PERFORM pctest.dblink_exec('c1', $q$INSERT INTO permcache.memberships VALUES ('t1', 'ss1', 'active')$q$);
+  PERFORM pctest.dblink_exec('c2', $q$INSERT INTO permcache.memberships VALUES ('tc', 'ss2', 'active')$q$);
+  PERFORM pctest.dblink_exec('c1', $q$UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't1' AND user_id = 'ss1'$q$);
+  PERFORM pctest.dblink_exec('c2', $q$UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 'tc' AND user_id = 'ss2'$q$);
+  PERFORM pctest.dblink_exec('c1', 'COMMIT');
+  PERFORM pctest.dblink_exec('c2', 'COMMIT');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.memberships WHERE user_id IN ('ss1', 'ss2')), 2::bigint,
+                    'both committed');
+
+  PERFORM pctest.dblink_disconnect('c1');
+  PERFORM pctest.dblink_disconnect('c2');
+  PERFORM permcache.apply_effective_queue(100);
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - concurrency: revisions in commit order, concurrent half cycles refused, SERIALIZABLE writers do not fail each other
+
+-- ---------------------------------------------------------------------------------------------
+-- Random-ish mixed writes; the effective table must equal a from-scratch recompute throughout.
+DO $$
+DECLARE
+  i int;
+  op int;
+  t text; u text; r text; r2 text; p text; b text;
+  done int := 0;
+  refused int := 0;
+  cycles int := 0;
+BEGIN
+  PERFORM setseed(0.42);
+  FOR i IN 1..2 LOOP
+    INSERT INTO permcache.tenants VALUES ('rt' || i);
+    INSERT INTO permcache.business_units VALUES ('rt' || i, 'b0'), ('rt' || i, 'b1');
+    INSERT INTO permcache.roles SELECT 'rt' || i, 'r' || j FROM generate_series(0, 5) j;
+    INSERT INTO permcache.policies SELECT 'rt' || i, 'p' || j, 'allow', 0, ARRAY['p' || j || ':read'], NULL
+      FROM generate_series(0, 5) j;
+    INSERT INTO permcache.memberships SELECT 'rt' || i, 'u' || j, 'active' FROM generate_series(0, 7) j;
+  END LOOP;
+  COMMIT;
+  FOR i IN 1..260 LOOP
+    t := 'rt' || (1 + floor(random() * 2))::int;
+    u := 'u' || floor(random() * 8)::int;
+    r := 'r' || floor(random() * 6)::int;
+    r2 := 'r' || floor(random() * 6)::int;
+    p := 'p' || floor(random() * 6)::int;
+    b := (ARRAY['', 'b0', 'b1'])[1 + floor(random() * 3)::int];
+    op := floor(random() * 17)::int;
+    BEGIN
+      CASE op
+      WHEN 0 THEN
+        INSERT INTO permcache.memberships VALUES (t, u, 'active')
+          ON CONFLICT (tenant, user_id) DO UPDATE SET status = 'active';
+      WHEN 1 THEN
+        UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = t AND user_id = u;
+      WHEN 2 THEN
+        DELETE FROM permcache.memberships WHERE tenant = t AND user_id = u;
+      WHEN 3, 4 THEN
+        INSERT INTO permcache.user_roles VALUES (t, u, r, b) ON CONFLICT DO NOTHING;
+      WHEN 5 THEN
+        DELETE FROM permcache.user_roles WHERE tenant = t AND user_id = u AND role = r;
+      WHEN 6 THEN
+        INSERT INTO permcache.role_policies VALUES (t, r, p) ON CONFLICT DO NOTHING;
+      WHEN 7 THEN
+        DELETE FROM permcache.role_policies WHERE tenant = t AND role = r AND policy = p;
+      WHEN 8, 9 THEN
+        INSERT INTO permcache.role_inherits VALUES (t, r, r2, floor(random() * 3)::int)
+          ON CONFLICT DO NOTHING;
+      WHEN 10 THEN
+        DELETE FROM permcache.role_inherits WHERE tenant = t AND role = r;
+      WHEN 11 THEN
+        INSERT INTO permcache.user_policies VALUES (t, u, p) ON CONFLICT DO NOTHING;
+      WHEN 12 THEN
+        UPDATE permcache.policies
+          SET priority = floor(random() * 3)::int,
+              effect = CASE WHEN random() < 0.5 THEN 'allow' ELSE 'deny' END,
+              scope = NULLIF(b, '')
+          WHERE tenant = t AND policy = p;
+      WHEN 13 THEN
+        IF random() < 0.4 THEN
+          DELETE FROM permcache.roles WHERE tenant = t AND role = r;
+        ELSE
+          INSERT INTO permcache.roles VALUES (t, r) ON CONFLICT DO NOTHING;
+        END IF;
+      WHEN 14 THEN
+        IF random() < 0.4 THEN
+          DELETE FROM permcache.policies WHERE tenant = t AND policy = p;
+        ELSE
+          INSERT INTO permcache.policies VALUES (t, p, 'allow', 0, ARRAY[p || ':*'], NULL)
+            ON CONFLICT DO NOTHING;
+        END IF;
+      WHEN 15 THEN
+        IF b <> '' AND random() < 0.3 THEN
+          DELETE FROM permcache.business_units WHERE tenant = t AND business_unit = b;
+        ELSIF b <> '' THEN
+          INSERT INTO permcache.business_units VALUES (t, b) ON CONFLICT DO NOTHING;
+        END IF;
+      WHEN 16 THEN
+        -- replace r's inherits list in one go (as put_role does)
+        DELETE FROM permcache.role_inherits WHERE tenant = t AND role = r;
+        INSERT INTO permcache.role_inherits VALUES (t, r, r2, 0), (t, r, 'r' || floor(random() * 6)::int, 1)
+          ON CONFLICT DO NOTHING;
+      END CASE;
+      done := done + 1;
+    EXCEPTION
+      WHEN foreign_key_violation THEN refused := refused + 1;
+      WHEN check_violation THEN
+        IF SQLERRM LIKE 'role inheritance cycle: %' THEN cycles := cycles + 1; END IF;
+        refused := refused + 1;
+    END;
+    IF random() < 0.1 THEN PERFORM permcache.pc_finish(); END IF;
+    IF random() < 0.75 THEN COMMIT; END IF;  -- the other writes share a transaction
+    IF i % 40 = 0 THEN
+      COMMIT;
+      IF pctest.reconcile_count() <> 0 THEN
+        RAISE EXCEPTION 'after write %: % differences', i, pctest.reconcile_count();
+      END IF;
+    END IF;
+  END LOOP;
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'final reconcile');
+  PERFORM pctest.eq((SELECT pending_revisions FROM permcache.effective_status), 0::bigint, 'nothing queued');
+  IF done < 150 OR cycles < 1 THEN
+    RAISE EXCEPTION 'random test too weak: % applied, % refused, % cycles', done, refused, cycles;
+  END IF;
+  IF (SELECT count(*) FROM permcache.user_effective_policies WHERE organization_id LIKE 'rt%') < 5 THEN
+    RAISE EXCEPTION 'random test too weak: almost no effective rows';
+  END IF;
+END $$;
+\echo ok - 260 random mixed writes (inheritance, deletes, suspensions, BU scoping): user_effective_policies = reconcile, zero differences
+
+DO $$
+BEGIN
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'pc_pending empty');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_txn_marker), 0::bigint, 'pc_txn_marker empty');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_changelog c
+                     LEFT JOIN permcache.pc_revisions r USING (revision) WHERE r.revision IS NULL),
+                    0::bigint, 'every changelog row has its revision');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_changelog c
+                     WHERE c.user_id IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM permcache.pc_changelog w
+                       WHERE w.revision = c.revision AND w.user_id IS NULL
+                         AND (w.tenant = c.tenant OR w.tenant = '*'))), 0::bigint,
+                    'tenant-wide rows swallow user rows');
+  PERFORM pctest.eq((SELECT count(*) FROM (SELECT revision, tenant, user_id FROM permcache.pc_changelog
+                     GROUP BY 1, 2, 3 HAVING count(*) > 1) d), 0::bigint, 'no duplicate rows');
+END $$;
+\echo ok - invariants: nothing pending or armed after commit, changelog deduplicated and swallowed

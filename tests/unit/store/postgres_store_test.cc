@@ -1,0 +1,127 @@
+// PostgreSQL-only store behaviour: schema migrations under concurrent starts, refusing a newer
+// schema, URL and connection errors that never show a password, and reads in one snapshot.
+// Every backend-neutral store test runs on PostgreSQL too (TEST_P on StoreTest and friends).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/free_port.h"
+#include "unit/store/store_test_util.h"
+
+namespace permcache::store_test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using permcache::testing::PostgresServer;
+using permcache::testing::SharedPostgres;
+
+class PostgresStoreTest : public StoreTest {
+ protected:
+  PostgresServer& pg() { return *SharedPostgres(); }
+  std::string db() const { return url().substr(url().rfind('/') + 1); }
+  std::string Sql(const std::string& sql) {
+    StatusOr<std::string> out = pg().Exec(db(), sql);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : "";
+  }
+};
+
+TEST_P(PostgresStoreTest, CreatesSchemaPermcacheWithTheContractTables) {
+  EXPECT_EQ(Sql("SELECT string_agg(table_name, ',' ORDER BY table_name) FROM "
+                "information_schema.tables WHERE table_schema = 'permcache' AND table_name IN "
+                "('tenants','business_units','memberships','roles','role_inherits','policies',"
+                "'role_policies','user_roles','user_policies','user_effective_policies')"),
+            "business_units,memberships,policies,role_inherits,role_policies,roles,tenants,"
+            "user_effective_policies,user_policies,user_roles");
+}
+
+TEST_P(PostgresStoreTest, MigrationsAreIdempotentAndSerializedAcrossConcurrentStarts) {
+  MustApply({PutTenant("t1")});
+  store_.reset();
+  // Eight nodes starting at once against one database: the advisory lock serializes them.
+  std::atomic<int> failures{0};
+  std::vector<std::thread> nodes;
+  for (int i = 0; i < 8; ++i) {
+    nodes.emplace_back([&] {
+      StatusOr<std::unique_ptr<Store>> s = OpenStore(url());
+      if (!s.ok()) {
+        ADD_FAILURE() << s.status().ToString();
+        failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM permcache.schema_migrations"),
+            Sql("SELECT max(version) FROM permcache.schema_migrations"));
+  store_ = OpenUrl(url());
+  EXPECT_EQ(Revision(), 1u);
+}
+
+TEST_P(PostgresStoreTest, RefusesADatabaseFromANewerBinary) {
+  store_.reset();
+  Sql("INSERT INTO permcache.schema_migrations (version, name) VALUES (999, 'future')");
+  StatusOr<std::unique_ptr<Store>> s = OpenStore(url());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(), HasSubstr("schema version 999"));
+  EXPECT_THAT(s.status().message(), HasSubstr("newer"));
+  EXPECT_THAT(s.status().message(), Not(HasSubstr(PostgresServer::kPassword)));
+}
+
+TEST_P(PostgresStoreTest, DescribeNamesTheServerWithoutThePassword) {
+  const std::string d = store_->Describe();
+  EXPECT_THAT(d, HasSubstr("postgres://postgres@127.0.0.1:" + std::to_string(pg().port())));
+  EXPECT_THAT(d, Not(HasSubstr(PostgresServer::kPassword)));
+}
+
+TEST_P(PostgresStoreTest, WrongPasswordIsAClearErrorWithoutThePassword) {
+  const std::string bad = "postgres://postgres:wrong-hunter2@127.0.0.1:" +
+                          std::to_string(pg().port()) + "/" + db();
+  StatusOr<std::unique_ptr<Store>> s = OpenStore(bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(s.status().message(), HasSubstr("password authentication failed"));
+  EXPECT_THAT(s.status().message(), Not(HasSubstr("wrong-hunter2")));
+}
+
+TEST_P(PostgresStoreTest, UnreachableServerIsAClearErrorWithoutThePassword) {
+  const uint16_t port = permcache::testing::FreeLoopbackPort();
+  StatusOr<std::unique_ptr<Store>> s =
+      OpenStore("postgresql://app:s3cret-pw@127.0.0.1:" + std::to_string(port) + "/x");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(s.status().message(), HasSubstr("cannot connect to postgres://app@127.0.0.1:"));
+  EXPECT_THAT(s.status().message(), Not(HasSubstr("s3cret-pw")));
+}
+
+TEST_P(PostgresStoreTest, MalformedUrlIsInvalidArgument) {
+  StatusOr<std::unique_ptr<Store>> s = OpenStore("postgres://u:pw@[bad/x?sslmode=nonsense");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), Not(HasSubstr(":pw@")));
+}
+
+TEST_P(PostgresStoreTest, ABrokenPooledConnectionIsReplaced) {
+  MustApply(HospitalOps());
+  ASSERT_EQ(Grants("t1", "alice").grants.size(), 1u);
+  // Kill every session of the pool: the next calls reconnect instead of failing forever.
+  Sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND application_name = 'permcache' "
+      "AND pid <> pg_backend_pid()");
+  // Reads retry once on a fresh connection when the pooled one is dead.
+  EXPECT_TRUE(store_->Ping().ok());
+  EXPECT_EQ(Grants("t1", "alice").grants.size(), 1u);
+  const uint64_t written = MustApply({PutTenant("t9")}).revision;
+  EXPECT_EQ(written, Revision());
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, PostgresStoreTest, ::testing::Values(Backend::kPostgres),
+                         BackendName);
+
+}  // namespace
+}  // namespace permcache::store_test
