@@ -41,6 +41,7 @@ class CountingStore final : public Store {
   StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override {
     return inner_->ChangesSince(after, limit);
   }
+  StatusOr<uint64_t> PrunedThrough() override { return inner_->PrunedThrough(); }
   Status Ping() override { return inner_->Ping(); }
   std::string Describe() const override { return "counting(" + inner_->Describe() + ")"; }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "permcache/observer.h"
+#include "permcache/store.h"
 
 namespace permcache {
 
@@ -26,6 +27,8 @@ struct CacheOptions {
 struct Options {
   // "sqlite:PATH" or "postgres://...". Default "sqlite:permcache.db".
   std::string store_url = "sqlite:permcache.db";
+  // Options of the store opened from store_url (changelog retention).
+  StoreOptions store;
   CacheOptions cache;
   // How long a check with at_least_revision may wait for this node to reach that revision
   // before it is answered from the store directly. Default 1 s.

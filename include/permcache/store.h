@@ -5,7 +5,9 @@
 // serialize writes internally and let reads run in parallel.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +51,35 @@ struct ChangeSet {
   // Wall-clock commit time (ms since the Unix epoch) when known (set by the writing node and
   // carried by buses), 0 otherwise. Only used to measure invalidation lag.
   int64_t committed_at_ms = 0;
+  // Every key of every tenant. Never written by a store; a node uses it when it cannot know
+  // what changed (its changelog cursor was pruned away, the store was restored or failed over).
+  bool everything = false;
+};
+
+// A push feed of "revision N is committed" from the store itself (PostgreSQL LISTEN/NOTIFY).
+// It carries no keys: the changelog stays the truth, the feed only says when to read it.
+// Destroying the feed stops and joins its thread; callbacks run on that thread.
+class ChangeFeed {
+ public:
+  struct Callbacks {
+    // A revision was committed (at least this one; notifications may be coalesced).
+    std::function<void(uint64_t revision)> on_revision;
+    // up = listening: every commit from now on will be announced. down = announcements may be
+    // lost until the next up (the reader must not trust its cache meanwhile).
+    std::function<void(bool up)> on_state;
+    // The store's identity changed (restored backup, point-in-time recovery, promoted
+    // replica): revisions may have been reused, so every cached answer must go.
+    std::function<void()> on_epoch_change;
+  };
+  struct Stats {
+    bool up = false;
+    uint64_t notifications = 0;     // NOTIFY messages received
+    uint64_t reconnects = 0;        // listener connections opened after the first
+    uint64_t heartbeat_failures = 0;  // dead or half-open connections detected
+    uint64_t epoch_changes = 0;     // store identity changes seen (restore, failover)
+  };
+  virtual ~ChangeFeed() = default;
+  virtual Stats GetStats() const = 0;
 };
 
 class Store {
@@ -74,6 +105,17 @@ class Store {
   // Used by nodes to catch up on writes they did not make themselves.
   virtual StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) = 0;
 
+  // The highest revision whose changelog entries were pruned (retention), 0 when none was. A
+  // reader whose cursor is below it cannot catch up from the changelog and must drop its cache.
+  virtual StatusOr<uint64_t> PrunedThrough() = 0;
+
+  // Starts the store's push feed, or returns nullptr when the backend has none (SQLite: nodes
+  // poll the changelog). REQUIRES: callbacks are set and outlive the feed.
+  virtual std::unique_ptr<ChangeFeed> StartChangeFeed(ChangeFeed::Callbacks callbacks) {
+    (void)callbacks;
+    return nullptr;
+  }
+
   // Cheap liveness probe.
   virtual Status Ping() = 0;
 
@@ -84,7 +126,12 @@ class Store {
 // Opens a store from a URL: "sqlite:PATH" (file created if missing, migrations applied) or
 // "postgres://..." / "postgresql://..." (schema migrated at open; docs/postgres.md).
 // kInvalidArgument for an unknown scheme.
-StatusOr<std::unique_ptr<Store>> OpenStore(std::string_view url);
+struct StoreOptions {
+  // Changelog entries older than this are pruned (a node offline longer than this drops its
+  // cache on return instead of catching up). Default 24 h; 0 = keep forever.
+  std::chrono::milliseconds changelog_retention = std::chrono::hours(24);
+};
+StatusOr<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options = {});
 
 // `url` with any password replaced by "***" (in "user:PASSWORD@" and in password= query
 // parameters), for messages and logs.

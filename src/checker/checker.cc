@@ -84,7 +84,7 @@ int64_t WallClockMs() {
 
 StatusOr<std::unique_ptr<Checker>> Checker::Open(const Options& options) {
   PERMCACHE_RETURN_IF_ERROR(ValidateOptions(options));
-  PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options.store_url));
+  PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(options.store_url, options.store));
   return Open(options, std::move(store), nullptr);
 }
 
@@ -117,21 +117,32 @@ CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
                }) {
   tracker_.StartPolling(options_.changelog_poll_interval);
   if (remote_ != nullptr) {
-    // L1 stays bypassed until the bus is subscribed: until then, other nodes' writes could
+    // L1 stays bypassed until a bus is subscribed: until then, other nodes' writes could
     // only reach us through the (slower) changelog poll.
     l1_usable_.store(false, std::memory_order_release);
     l2_usable_.store(remote_->Health() == "up", std::memory_order_release);
+  }
+  feed_ = store_->StartChangeFeed({
+      .on_revision = [this](uint64_t revision) { OnFeedRevision(revision); },
+      .on_state = [this](bool up) { OnBusState(Bus::kStoreFeed, up); },
+      .on_epoch_change = [this] { OnStoreEpochChange(); },
+  });
+  if (feed_ != nullptr) l1_usable_.store(false, std::memory_order_release);  // until it is up
+  if (remote_ != nullptr || feed_ != nullptr) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  }
+  if (remote_ != nullptr) {
     remote_->StartBus([this](const ChangeSet& c) { OnBusChange(c); },
                       [this](const RemoteCache::AdminInvalidation& a) {
                         InvalidateLocal({a.tenant, a.user, a.pattern, a.all});
                       },
-                      [this](bool up) { OnBusState(up); });
+                      [this](bool up) { OnBusState(Bus::kRedis, up); });
   }
 }
 
 CheckerImpl::~CheckerImpl() {
   // Stop every thread that calls back into this object before its members go away.
+  feed_.reset();  // joins the listener thread
   tracker_.StopPolling();
   {
     std::lock_guard<std::mutex> lock(l2_mu_);
@@ -366,8 +377,18 @@ void CheckerImpl::ApplyChange(const ChangeSet& change, RevisionTracker::Origin o
     l2_errors_.fetch_add(1, std::memory_order_relaxed);
     MarkL2Dirty(change.revision - 1);
   }
+  if (change.everything) {
+    cache_.InvalidateAll();
+    return;
+  }
   for (const auto& [tenant, user] : change.users) cache_.InvalidateKey(tenant, user);
   for (const auto& tenant : change.tenants) cache_.InvalidateTenant(tenant);
+  if (origin == RevisionTracker::Origin::kChangelog && change.committed_at_ms > 0 &&
+      feed_ != nullptr && options_.observer != nullptr) {
+    // With the store's feed, changes arrive through the changelog: commit -> applied here.
+    options_.observer->OnInvalidationLag(
+        static_cast<double>(std::max<int64_t>(0, WallClockMs() - change.committed_at_ms)) / 1e3);
+  }
 }
 
 uint64_t CheckerImpl::InvalidateLocal(const InvalidateRequest& r) {
@@ -434,7 +455,9 @@ void CheckerImpl::MaintenanceLoop() {
     if (stopping_) break;
     const bool replay = !l2_usable_.load(std::memory_order_acquire);
     lock.unlock();
-    if (replay && remote_->Health() == "up") ReplayIntoL2().IgnoreError();  // retried next tick
+    if (replay && remote_ != nullptr && remote_->Health() == "up") {
+      ReplayIntoL2().IgnoreError();  // retried next tick
+    }
     uint64_t epoch = 0;
     bool bus_up = false;
     {
@@ -454,18 +477,35 @@ void CheckerImpl::MaintenanceLoop() {
   }
 }
 
-void CheckerImpl::OnBusState(bool up) {
+void CheckerImpl::OnBusState(Bus bus, bool up) {
+  bool any_up = false;
   {
-    std::lock_guard<std::mutex> bus(bus_mu_);
+    std::lock_guard<std::mutex> lock(bus_mu_);
     ++bus_epoch_;  // any catch-up started before this change may not re-enable L1
-    bus_up_.store(up, std::memory_order_release);
-    // Without the bus, other nodes' writes only arrive by polling: serve from L2/the store
+    (bus == Bus::kRedis ? redis_bus_up_ : feed_up_) = up;
+    any_up = redis_bus_up_ || feed_up_;
+    bus_up_.store(any_up, std::memory_order_release);
+    // Without any bus, other nodes' writes only arrive by polling: serve from L2/the store
     // rather than risk a stale L1 answer.
-    if (!up) l1_usable_.store(false, std::memory_order_release);
+    if (!any_up) l1_usable_.store(false, std::memory_order_release);
   }
   // Flag first, then flush (which poisons in-flight fills).
-  if (!up) cache_.InvalidateAll();
+  if (!any_up) cache_.InvalidateAll();
   l2_cv_.notify_all();  // the maintenance thread re-enables L1 after catching up
+}
+
+void CheckerImpl::OnFeedRevision(uint64_t revision) {
+  if (revision <= tracker_.applied()) return;  // our own write, or the poll got there first
+  if (!tracker_.CatchUp().ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void CheckerImpl::OnStoreEpochChange() {
+  // Revisions may have been reused: no cursor or cached answer can be trusted. Flush first
+  // (poisoning fills in flight), then restart the cursor at the store's head.
+  if (remote_ != nullptr && !remote_->AdminInvalidate({"", "", "", /*all=*/true}).ok()) {
+    l2_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!tracker_.Rebase().ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CheckerImpl::OnBusChange(const ChangeSet& change) {
@@ -501,11 +541,20 @@ CacheStats CheckerImpl::Stats() const {
   out.catch_ups = tracker_.catch_ups();
   out.store_errors = store_errors_.load(std::memory_order_relaxed);
   out.l1_enabled = l1_usable_.load(std::memory_order_acquire);
+  out.bus_up = bus_up_.load(std::memory_order_acquire);
+  if (feed_ != nullptr) {
+    ChangeFeed::Stats f = feed_->GetStats();
+    out.store_feed_enabled = true;
+    out.store_feed_up = f.up;
+    out.store_feed_notifications = f.notifications;
+    out.store_feed_reconnects = f.reconnects;
+    out.store_feed_heartbeat_failures = f.heartbeat_failures;
+    out.store_feed_epoch_changes = f.epoch_changes;
+  }
   if (remote_ != nullptr) {
     RemoteCacheStats r = remote_->Stats();
     out.l2_enabled = true;
     out.l2_up = l2_usable_.load(std::memory_order_acquire) && r.connected;
-    out.bus_up = bus_up_.load(std::memory_order_acquire);
     out.l2_hits = l2_hits_.load(std::memory_order_relaxed);
     out.l2_misses = l2_misses_.load(std::memory_order_relaxed);
     out.l2_errors = l2_errors_.load(std::memory_order_relaxed) + r.errors;

@@ -71,8 +71,15 @@ class CheckerImpl final : public Checker {
   void MarkL2Dirty(uint64_t from);
   void MaintenanceLoop();
   Status ReplayIntoL2();
-  void OnBusState(bool up);
+  // Which bus reported: the Redis pub/sub bus or the store's own change feed. L1 is trusted
+  // while at least one configured bus is up (either alone delivers every change).
+  enum class Bus { kRedis, kStoreFeed };
+  void OnBusState(Bus bus, bool up);
   void OnBusChange(const ChangeSet& change);
+  // The store's feed announced `revision`: read the changelog up to it.
+  void OnFeedRevision(uint64_t revision);
+  // The store's identity changed: drop everything and restart the cursor at its head.
+  void OnStoreEpochChange();
 
   const Options options_;
   const std::unique_ptr<Store> store_;
@@ -92,12 +99,18 @@ class CheckerImpl final : public Checker {
   // that sees `true` also sees the flush / replay that preceded the store.
   std::atomic<bool> l1_usable_{true};
   std::atomic<bool> l2_usable_{false};
-  std::atomic<bool> bus_up_{false};
+  std::atomic<bool> bus_up_{false};  // any bus up
 
   // Orders bus state changes against the maintenance thread re-enabling L1: every change bumps
   // the epoch, and L1 is re-enabled only if no change happened during the catch-up before it.
   std::mutex bus_mu_;
   uint64_t bus_epoch_ PERMCACHE_GUARDED_BY(bus_mu_) = 0;
+  bool redis_bus_up_ PERMCACHE_GUARDED_BY(bus_mu_) = false;
+  bool feed_up_ PERMCACHE_GUARDED_BY(bus_mu_) = false;
+
+  // The store's push feed (PostgreSQL LISTEN/NOTIFY), or null. Declared last among the bus
+  // state so it is destroyed (its thread joined) first; reset explicitly in the destructor.
+  std::unique_ptr<ChangeFeed> feed_;
 
   std::mutex l2_mu_;
   uint64_t l2_dirty_from_ PERMCACHE_GUARDED_BY(l2_mu_) = kL2Clean;

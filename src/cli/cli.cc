@@ -29,6 +29,7 @@ struct ServeFlags {
   std::string cache_version;
   std::string negative_ttl;
   size_t max_connections = 10000;
+  std::string changelog_retention;
 };
 
 StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& serve) {
@@ -55,6 +56,10 @@ StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& se
   if (serve.count("--cache-max-bytes") > 0) {
     PERMCACHE_ASSIGN_OR_RETURN(uint64_t bytes, ParseByteSize(f.cache_max_bytes));
     config.checker.cache.max_bytes = static_cast<size_t>(bytes);
+  }
+  if (serve.count("--changelog-retention") > 0) {
+    PERMCACHE_ASSIGN_OR_RETURN(config.checker.store.changelog_retention,
+                               ParseDuration(f.changelog_retention));
   }
   if (serve.count("--consistency-timeout") > 0) {
     PERMCACHE_ASSIGN_OR_RETURN(config.checker.consistency_timeout,
@@ -92,7 +97,11 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   // serve
   ServeFlags sf;
   CLI::App* serve = app.add_subcommand("serve", "run the HTTP service");
-  serve->add_option("--store", sf.store, "sqlite:PATH or postgres://...")->capture_default_str();
+  serve
+      ->add_option("--store", sf.store,
+                   "sqlite:PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?libpq params]")
+      ->envname("PERMCACHE_STORE")
+      ->capture_default_str();
   serve->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
   serve
@@ -129,6 +138,9 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
                     "prefix of every Redis key, as \"{prefix}:\" (default none)");
   serve->add_option("--cache-version", sf.cache_version,
                     "version segment of every Redis key, after the prefix (default none)");
+  serve->add_option("--changelog-retention", sf.changelog_retention,
+                    "how long the store keeps changelog entries; a node offline longer flushes "
+                    "its cache on return (e.g. 24h, 0 = forever; default 24h)");
   serve->add_option("--negative-ttl", sf.negative_ttl,
                     "Redis lifetime of entries without an active membership (default 60s)");
 

@@ -61,8 +61,28 @@ Status RevisionTracker::CatchUpLocked() {
   auto current = store_->CurrentRevision();
   if (!current.ok()) return UnavailableError("store unavailable: " + current.status().message());
   const uint64_t applied = applied_.load(std::memory_order_relaxed);
-  if (*current <= applied) return Status::Ok();
+  if (*current < applied) {
+    // The store went backwards (restored without a detectable epoch change): what we applied
+    // beyond its head may be reused by other writes. Nothing cached can be trusted.
+    ChangeSet everything;
+    everything.everything = true;
+    apply_(everything, Origin::kChangelog);
+    applied_.store(*current, std::memory_order_release);
+    return Status::Ok();
+  }
+  if (*current == applied) return Status::Ok();
   catch_ups_.fetch_add(1, std::memory_order_relaxed);
+  auto pruned = store_->PrunedThrough();
+  if (!pruned.ok()) return UnavailableError("store unavailable: " + pruned.status().message());
+  if (*pruned > applied) {
+    // Our cursor is older than the retained changelog: what changed in between is unknowable.
+    ChangeSet everything;
+    everything.everything = true;
+    everything.revision = *current;
+    apply_(everything, Origin::kChangelog);
+    Advance(*current);
+    return Status::Ok();
+  }
   PERMCACHE_RETURN_IF_ERROR(ForEachChangeSince(*store_, applied, [&](const ChangeSet& change) {
     apply_(change, Origin::kChangelog);
     Advance(change.revision);
@@ -88,11 +108,15 @@ Status RevisionTracker::WaitFor(uint64_t revision, std::chrono::milliseconds tim
   }
 }
 
-Status RevisionTracker::ResetToStore() {
+Status RevisionTracker::Rebase() {
   std::lock_guard<std::mutex> lock(mu_);
+  ChangeSet everything;
+  everything.everything = true;
+  apply_(everything, Origin::kChangelog);
   auto current = store_->CurrentRevision();
   if (!current.ok()) return UnavailableError("store unavailable: " + current.status().message());
-  Advance(*current);
+  applied_.store(*current, std::memory_order_release);
+  NoteSeen(*current);
   return Status::Ok();
 }
 

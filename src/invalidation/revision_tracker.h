@@ -5,6 +5,9 @@
 // ChangeSets sooner. Gaps — a missed message, a reconnect, another process writing the same
 // SQLite file — are healed by reading the changelog from the applied revision on.
 //
+// A cursor older than the store's retained changelog (Store::PrunedThrough) cannot be caught up:
+// the tracker then drops every cached answer (ChangeSet::everything) and moves to the head.
+//
 // Thread safety: all methods are thread-safe. `apply` is called with the catch-up mutex held,
 // from the calling thread or the poll thread; it must not call back into the tracker.
 #pragma once
@@ -54,9 +57,11 @@ class RevisionTracker {
   // kUnavailable when the store has not reached `revision` by then.
   Status WaitFor(uint64_t revision, std::chrono::milliseconds timeout);
 
-  // Marks everything up to the store's current revision as applied without reading the
-  // changelog: for callers that have just dropped their whole cache (e.g. a lost bus).
-  Status ResetToStore();
+  // Drops every cached answer (apply_ with ChangeSet::everything) and restarts the cursor at
+  // the store's current revision, even when that is lower than applied(): for a store whose
+  // revisions may have been reused (restored backup, promoted replica). kUnavailable when the
+  // store cannot be read (everything is dropped anyway).
+  Status Rebase();
 
   // Calls CatchUp() every `interval` on a thread of its own until StopPolling / destruction.
   void StartPolling(std::chrono::milliseconds interval);

@@ -47,7 +47,7 @@ int RunServer(const ServerConfig& config) {
   Options checker_options = config.checker;
   checker_options.observer = std::make_shared<MetricsObserver>(&registry);
 
-  StatusOr<std::unique_ptr<Store>> store = OpenStore(config.checker.store_url);
+  StatusOr<std::unique_ptr<Store>> store = OpenStore(config.checker.store_url, config.checker.store);
   if (!store.ok()) {
     const Status& s = store.status();
     std::fprintf(stderr, "permcache: cannot open store '%s': %s\n",

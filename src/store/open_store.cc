@@ -40,19 +40,19 @@ std::string RedactStoreUrl(std::string_view url) {
 }
 
 
-StatusOr<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+StatusOr<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options) {
   constexpr std::string_view kSqlite = "sqlite:";
   if (url.starts_with(kSqlite)) {
     std::string_view path = url.substr(kSqlite.size());
     // Accept the URL-ish spelling too: sqlite:///abs/file.db and sqlite://rel/file.db.
     if (path.starts_with("//")) path.remove_prefix(2);
     PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::SqliteStore> store,
-                               sqlite::SqliteStore::Open(path));
+                               sqlite::SqliteStore::Open(path, options));
     return std::unique_ptr<Store>(std::move(store));
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
     PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<postgres::PostgresStore> store,
-                               postgres::PostgresStore::Open(std::string(url)));
+                               postgres::PostgresStore::Open(std::string(url), options));
     return std::unique_ptr<Store>(std::move(store));
   }
   return InvalidArgumentError("unknown store URL '" + RedactStoreUrl(url) +

@@ -68,6 +68,10 @@ Status StatusFromSqlState(std::string_view sqlstate, std::string message) {
   return InternalError(std::move(message));
 }
 
+void SilenceNotices(PGconn* conn) {
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+}
+
 std::string RedactConnInfo(const std::string& url_or_conninfo) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(url_or_conninfo.c_str(), &err);
@@ -110,6 +114,7 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string&
     PQfinish(conn);
     return UnavailableError("cannot connect to " + redacted + ": " + message);
   }
+  SilenceNotices(conn);
   return std::unique_ptr<PgConnection>(new PgConnection(conn, redacted));
 }
 

@@ -90,6 +90,10 @@ class PgConnection {
 // primary message (no password can appear in it: libpq never echoes one).
 Status StatusFromSqlState(std::string_view sqlstate, std::string message);
 
+// Drops the server's NOTICE messages (e.g. "schema permcache already exists, skipping"), which
+// libpq would otherwise print to stderr.
+void SilenceNotices(PGconn* conn);
+
 // "postgres://user@host:port/db" for `url_or_conninfo`, without any password; used in every
 // message and by Describe(). Unparseable input gives "postgres://(unparseable URL)".
 std::string RedactConnInfo(const std::string& url_or_conninfo);

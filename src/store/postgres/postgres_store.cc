@@ -10,6 +10,7 @@
 #include "store/changelog_rows.h"
 #include "store/policy_row.h"
 #include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_ops.h"
 #include "store/role_walk.h"
@@ -127,10 +128,49 @@ class PostgresStore::Lease {
 };
 
 PostgresStore::PostgresStore(std::string conninfo, std::string redacted,
-                             PostgresStoreOptions options)
-    : conninfo_(std::move(conninfo)), redacted_(std::move(redacted)), options_(std::move(options)) {}
+                             StoreOptions store_options, PostgresStoreOptions options)
+    : conninfo_(std::move(conninfo)),
+      redacted_(std::move(redacted)),
+      store_options_(store_options),
+      options_(std::move(options)) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  {
+    std::lock_guard<std::mutex> lock(maintenance_mu_);
+    stopping_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+}
+
+void PostgresStore::MaintenanceLoop() {
+  using std::chrono::steady_clock;
+  auto next_prune = steady_clock::now();
+  std::unique_lock<std::mutex> lock(maintenance_mu_);
+  while (!maintenance_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+    lock.unlock();
+    // A deferred window (a huge fan-out, or another application's REPEATABLE READ write) is
+    // applied by whichever node gets here first; the function serializes on the revision lock.
+    auto queued = ReadPipeline(
+        {Plain("SELECT EXISTS (SELECT 1 FROM permcache.pc_effective_queue)")}, "effective queue");
+    if (queued.ok() && (*queued)[0].Text(0, 0) == "t") {
+      if (auto lease = Acquire(); lease.ok()) {
+        (void)(*lease)->Query("SELECT permcache.apply_effective_queue(100)");
+      }
+    }
+    if (store_options_.changelog_retention.count() > 0 && steady_clock::now() >= next_prune) {
+      next_prune = steady_clock::now() + std::chrono::minutes(1);
+      if (auto lease = Acquire(); lease.ok()) {
+        // Leader-only inside: pg_try_advisory_xact_lock, so concurrent nodes skip it.
+        (void)(*lease)->Query(
+            "SELECT permcache.prune_changelog(make_interval(secs => $1::double precision), 10000)",
+            {std::to_string(static_cast<double>(store_options_.changelog_retention.count()) /
+                            1000.0)});
+      }
+    }
+    lock.lock();
+  }
+}
 
 StatusOr<std::unique_ptr<PgConnection>> PostgresStore::Connect() {
   PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
@@ -213,12 +253,14 @@ StatusOr<std::vector<PgRows>> PostgresStore::ReadPipeline(const std::vector<PgSt
 // Store
 
 StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url,
+                                                             const StoreOptions& store_options,
                                                              PostgresStoreOptions options) {
   std::string redacted = RedactConnInfo(url);
   if (redacted == "postgres://(unparseable URL)") {
     return InvalidArgumentError("invalid PostgreSQL URL (expected postgres://USER@HOST:PORT/DB)");
   }
-  std::unique_ptr<PostgresStore> store(new PostgresStore(url, redacted, std::move(options)));
+  std::unique_ptr<PostgresStore> store(
+      new PostgresStore(url, redacted, store_options, std::move(options)));
   {
     // Migrate on a plain connection: the prepared statements need the schema to exist.
     PERMCACHE_ASSIGN_OR_RETURN(
@@ -228,6 +270,7 @@ StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& 
   }
   // Fail at start, not at the first request, when the pool cannot connect.
   PERMCACHE_RETURN_IF_ERROR(store->Ping());
+  store->maintenance_ = std::thread([s = store.get()] { s->MaintenanceLoop(); });
   return store;
 }
 
@@ -476,6 +519,17 @@ StatusOr<std::vector<ChangeSet>> PostgresStore::ChangesSince(uint64_t after, siz
     PERMCACHE_RETURN_IF_ERROR(grouper.Add(revision, rows.Text(r, 1), std::move(user)));
   }
   return out;
+}
+
+StatusOr<uint64_t> PostgresStore::PrunedThrough() {
+  PERMCACHE_ASSIGN_OR_RETURN(
+      std::vector<PgRows> results,
+      ReadPipeline({Plain("SELECT permcache.pruned_through()")}, "reading the retention"));
+  return ParseRevision(results[0].Text(0, 0));
+}
+
+std::unique_ptr<ChangeFeed> PostgresStore::StartChangeFeed(ChangeFeed::Callbacks callbacks) {
+  return std::make_unique<PgListener>(conninfo_, redacted_, std::move(callbacks));
 }
 
 Status PostgresStore::Ping() { return ReadPipeline({Plain("SELECT 1")}, "ping").status(); }

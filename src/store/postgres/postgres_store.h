@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/thread_annotations.h"
@@ -51,6 +52,7 @@ class PostgresStore final : public Store {
   // reached (the message names the server without its password); kInvalidArgument for a
   // database migrated by a newer permcache.
   static StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& url,
+                                                       const StoreOptions& store_options = {},
                                                        PostgresStoreOptions options = {});
 
   ~PostgresStore() override;
@@ -62,6 +64,9 @@ class PostgresStore final : public Store {
   StatusOr<Model> Export(std::string_view tenant) override;
   StatusOr<uint64_t> CurrentRevision() override;
   StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override;
+  StatusOr<uint64_t> PrunedThrough() override;
+  // The LISTEN/NOTIFY feed (pg_listener.h) on a dedicated connection to the same server.
+  std::unique_ptr<ChangeFeed> StartChangeFeed(ChangeFeed::Callbacks callbacks) override;
   Status Ping() override;
   std::string Describe() const override;  // "postgres://user@host:port/db" (never a password)
 
@@ -72,7 +77,12 @@ class PostgresStore final : public Store {
  private:
   class Lease;
 
-  PostgresStore(std::string conninfo, std::string redacted, PostgresStoreOptions options);
+  PostgresStore(std::string conninfo, std::string redacted, StoreOptions store_options,
+                PostgresStoreOptions options);
+  // The background upkeep every node runs (each step is a no-op or leader-only in SQL):
+  // applying deferred effective-table windows (every second) and changelog retention (every
+  // minute). Failures are retried on the next round.
+  void MaintenanceLoop();
   // A pooled connection, connecting (with backoff after failures) when none is idle.
   StatusOr<Lease> Acquire();
   void Release(std::unique_ptr<PgConnection> conn);
@@ -84,6 +94,7 @@ class PostgresStore final : public Store {
 
   const std::string conninfo_;
   const std::string redacted_;
+  const StoreOptions store_options_;
   const PostgresStoreOptions options_;
 
   std::mutex mu_;
@@ -94,6 +105,11 @@ class PostgresStore final : public Store {
   std::chrono::steady_clock::time_point retry_after_ PERMCACHE_GUARDED_BY(mu_);
   std::chrono::milliseconds backoff_ PERMCACHE_GUARDED_BY(mu_){0};
   std::string last_connect_error_ PERMCACHE_GUARDED_BY(mu_);
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool stopping_ PERMCACHE_GUARDED_BY(maintenance_mu_) = false;
+  std::thread maintenance_;  // last: joined first by the destructor
 };
 
 }  // namespace permcache::postgres

@@ -130,10 +130,18 @@ UPDATE revisions
 ALTER TABLE revisions DROP COLUMN committed_at;
 )sql";
 
+// Version 3: changelog retention. meta 'pruned_through' = the highest revision whose rows were
+// pruned (0 = none); readers whose cursor is below it must drop their caches instead of paging.
+constexpr const char kSchemaV3[] = R"sql(
+INSERT INTO meta (key, value) VALUES ('pruned_through', 0);
+CREATE INDEX revisions_by_commit_time ON revisions (committed_at_ms);
+)sql";
+
 // Append only: a released migration never changes (files in the field already ran it).
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 }  // namespace

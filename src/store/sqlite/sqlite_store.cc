@@ -486,6 +486,29 @@ StatusOr<ChangeSet> ApplyInTransaction(Connection& conn, std::span<const WriteOp
   return cs;
 }
 
+// Deletes the oldest revisions committed before `cutoff_ms` (never `newest`: the head stays
+// readable), at most kPruneBatch of them, and records the highest one in meta.pruned_through.
+Status PruneChangelog(Connection& conn, uint64_t newest, int64_t cutoff_ms) {
+  int64_t through = 0;
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT MAX(revision) FROM (SELECT revision FROM revisions "
+                     "WHERE committed_at_ms < ?1 AND revision < ?2 ORDER BY revision LIMIT ?3)"));
+    stmt.Bind(1, cutoff_ms).Bind(2, static_cast<int64_t>(newest)).Bind(3, kPruneBatch);
+    PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row || stmt.IsNull(0)) return Status::Ok();
+    through = stmt.Int(0);
+  }
+  // The changelog rows go by ON DELETE CASCADE.
+  PERMCACHE_ASSIGN_OR_RETURN(Statement del,
+                             conn.Prepare("DELETE FROM revisions WHERE revision <= ?1"));
+  PERMCACHE_RETURN_IF_ERROR(del.Bind(1, through).Run());
+  PERMCACHE_ASSIGN_OR_RETURN(
+      Statement meta, conn.Prepare("UPDATE meta SET value = ?1 WHERE key = 'pruned_through'"));
+  return meta.Bind(1, through).Run();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -549,12 +572,14 @@ void SqliteStore::ReturnReader(std::unique_ptr<Connection> conn) {
 // ---------------------------------------------------------------------------------------------
 // SqliteStore
 
-SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer)
-    : path_(std::move(path)), writer_(std::move(writer)) {}
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer,
+                         StoreOptions options)
+    : path_(std::move(path)), options_(std::move(options)), writer_(std::move(writer)) {}
 
 SqliteStore::~SqliteStore() = default;
 
-StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string_view path) {
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string_view path,
+                                                         const StoreOptions& options) {
   if (path.empty()) return InvalidArgumentError("sqlite store URL has an empty path");
   if (path == ":memory:" || path.starts_with("file:")) {
     // Every connection would get its own private database (or the path would be parsed as a
@@ -566,7 +591,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string_view path) 
   PERMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                              Connection::Open(p, Connection::Mode::kWrite));
   PERMCACHE_RETURN_IF_ERROR(Migrate(*writer, "sqlite:" + p));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(p), std::move(writer)));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(p), std::move(writer), options));
 }
 
 std::string SqliteStore::Describe() const { return "sqlite:" + path_; }
@@ -580,6 +606,14 @@ StatusOr<ChangeSet> SqliteStore::Apply(std::span<const WriteOp> ops) {
   Status begin = conn.Exec("BEGIN IMMEDIATE");
   if (!begin.ok()) return Annotate(begin, Describe() + ": cannot start write transaction: ");
   StatusOr<ChangeSet> result = ApplyInTransaction(conn, ops);
+  if (result.ok() && options_.changelog_retention.count() > 0 &&
+      result->revision % kPruneEvery == 0) {
+    // In the same transaction: a pruned range and pruned_through move together.
+    Status pruned =
+        PruneChangelog(conn, result->revision,
+                       result->committed_at_ms - options_.changelog_retention.count());
+    if (!pruned.ok()) result = Annotate(pruned, Describe() + ": changelog retention: ");
+  }
   if (result.ok()) {
     Status commit = conn.Exec("COMMIT");
     if (!commit.ok()) result = Annotate(commit, Describe() + ": commit failed: ");
@@ -828,6 +862,19 @@ StatusOr<std::vector<ChangeSet>> SqliteStore::ChangesSince(uint64_t after, size_
   }
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
   return out;
+}
+
+StatusOr<uint64_t> SqliteStore::PrunedThrough() {
+  PERMCACHE_ASSIGN_OR_RETURN(ReadLease lease, BeginRead());
+  uint64_t through = 0;
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt, lease.conn().Prepare("SELECT value FROM meta WHERE key = 'pruned_through'"));
+    PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row && stmt.Int(0) > 0) through = static_cast<uint64_t>(stmt.Int(0));
+  }
+  PERMCACHE_RETURN_IF_ERROR(lease.Commit());
+  return through;
 }
 
 Status SqliteStore::Ping() {

@@ -29,6 +29,10 @@ class Connection;
 // (one row rather than thousands; a tenant-wide invalidation is then cheaper than precise ones).
 inline constexpr size_t kMaxAffectedUsersPerOp = 10'000;
 
+// Retention runs inside every kPruneEvery-th write, deleting at most kPruneBatch revisions.
+inline constexpr uint64_t kPruneEvery = 256;
+inline constexpr int64_t kPruneBatch = 10'000;
+
 // Idle read connections kept for reuse; more may be open while in use (one per concurrent
 // reader), the surplus is closed when returned.
 inline constexpr size_t kMaxIdleReaders = 16;
@@ -38,7 +42,8 @@ class SqliteStore final : public Store {
   // Opens (creating if missing) the SQLite file at `path` and migrates its schema.
   // kInvalidArgument for an empty path or a file from a newer permcache; kUnavailable when the
   // file cannot be opened or is locked for longer than the busy timeout.
-  static StatusOr<std::unique_ptr<SqliteStore>> Open(std::string_view path);
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(std::string_view path,
+                                                     const StoreOptions& options = {});
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -49,13 +54,14 @@ class SqliteStore final : public Store {
   StatusOr<Model> Export(std::string_view tenant) override;
   StatusOr<uint64_t> CurrentRevision() override;
   StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override;
+  StatusOr<uint64_t> PrunedThrough() override;
   Status Ping() override;
   std::string Describe() const override;  // "sqlite:PATH"
 
  private:
   class ReadLease;
 
-  SqliteStore(std::string path, std::unique_ptr<Connection> writer);
+  SqliteStore(std::string path, std::unique_ptr<Connection> writer, StoreOptions options);
 
   // A read connection with an open read transaction (BEGIN + first read = one snapshot). The
   // lease ends the transaction and returns the connection to the pool when destroyed.
@@ -63,6 +69,7 @@ class SqliteStore final : public Store {
   void ReturnReader(std::unique_ptr<Connection> conn);
 
   const std::string path_;
+  const StoreOptions options_;
 
   // The PERMCACHE_GUARDED_BY annotations are spelled as comments: std::mutex is not a clang
   // "capability" type under libstdc++, so annotating with it would itself warn under

@@ -122,6 +122,27 @@ END $$;
 
 DO $$
 BEGIN
+  -- per-table capture / reference-check functions with static SQL only (cached plans)
+  PERFORM pctest.eq((SELECT string_agg(t.tgname || ':' || p.proname, ' ' ORDER BY t.tgname)
+                     FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                     WHERE t.tgrelid = 'permcache.user_roles'::regclass AND NOT t.tgisinternal),
+                    'pc_capture_delete:pc_capture_user_roles pc_capture_insert:pc_capture_user_roles '
+                    'pc_capture_truncate:pc_capture_truncate pc_capture_update:pc_capture_user_roles '
+                    'pc_check_refs:pc_check_refs_user_roles', 'user_roles triggers');
+  PERFORM pctest.eq((SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                     WHERE t.tgname IN ('pc_capture_insert', 'pc_capture_update', 'pc_capture_delete')
+                       AND p.proname = 'pc_capture_' || (SELECT c.relname FROM pg_class c WHERE c.oid = t.tgrelid)),
+                    24::bigint, '8 tables x 3 events, each on its own table''s function');
+  PERFORM pctest.eq((SELECT string_agg(p.proname, ' ') FROM pg_proc p
+                     WHERE p.pronamespace = 'permcache'::regnamespace
+                       AND (p.proname LIKE 'pc\_capture\_%' OR p.proname LIKE 'pc\_check\_refs%')
+                       AND p.proname <> 'pc_capture_truncate' AND p.prosrc ~* '\mexecute\M'), NULL::text,
+                    'no dynamic SQL in the per-statement triggers');
+END $$;
+\echo ok - capture and reference checks: one static-SQL function per table
+
+DO $$
+BEGIN
   PERFORM pctest.fixture('t1');
   COMMIT;
   PERFORM pctest.eq(pctest.eff('t1', 'u1'), 'pbase@role:base', 'u1');
@@ -569,19 +590,71 @@ COMMIT;
 
 -- ---------------------------------------------------------------------------------------------
 SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+SELECT set_config('pctest.want', (SELECT string_agg(DISTINCT tenant || '/*', ' ') FROM permcache.user_policies),
+                  false) AS want \gset
 TRUNCATE permcache.user_policies;
 DO $$
 BEGIN
-  PERFORM pctest.eq((SELECT string_agg(tenant || '/' || coalesce(user_id, '*'), ' ') FROM permcache.pc_changelog
-                     WHERE revision = pctest.head()), '*/*', 'TRUNCATE -> (*, NULL)');
+  PERFORM pctest.eq(current_setting('pctest.want') LIKE '%t1/*%', true, 't1 had user_policies');
+  PERFORM pctest.eq(pctest.changes(current_setting('pctest.h')::bigint), current_setting('pctest.want'),
+                    'TRUNCATE -> one tenant-wide row per tenant that had rows');
+  PERFORM pctest.eq(pctest.revs(current_setting('pctest.h')::bigint), 1::bigint, 'one revision');
   PERFORM pctest.eq(pctest.eff('t1', 'u4'), 'pscoped@role:other', 'u4 lost the direct policy');
   PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'nothing pending');
   INSERT INTO permcache.user_policies VALUES ('t1', 'u4', 'pdirect');
 END $$;
 DO $$ BEGIN
-  PERFORM pctest.eq(pctest.changes(current_setting('pctest.h')::bigint), '*/* t1/u4', 'two revisions');
+  PERFORM pctest.eq(pctest.revs(current_setting('pctest.h')::bigint), 2::bigint, 'two revisions');
+  PERFORM pctest.eq((SELECT string_agg(tenant || '/' || coalesce(user_id, '*'), ' ') FROM permcache.pc_changelog
+                     WHERE revision = pctest.head()), 't1/u4', 'then the insert');
 END $$;
-\echo ok - TRUNCATE records flush-all (*, NULL)
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+-- an empty table: nothing to record, no revision
+CREATE TABLE pctest.saved_user_policies AS SELECT * FROM permcache.user_policies;
+ALTER TABLE permcache.user_policies DISABLE TRIGGER USER;
+DELETE FROM permcache.user_policies;
+ALTER TABLE permcache.user_policies ENABLE TRIGGER USER;
+TRUNCATE permcache.user_policies;
+ALTER TABLE permcache.user_policies DISABLE TRIGGER USER;
+INSERT INTO permcache.user_policies SELECT * FROM pctest.saved_user_policies;
+ALTER TABLE permcache.user_policies ENABLE TRIGGER USER;
+DROP TABLE pctest.saved_user_policies;
+DO $$ BEGIN
+  PERFORM pctest.eq(pctest.revs(current_setting('pctest.h')::bigint), 0::bigint, 'empty table: no revision');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+-- TRUNCATE ... CASCADE fires the BEFORE triggers of every truncated table while they still have
+-- their rows: with the root's trigger disabled, the children's alone name the tenants.
+BEGIN;
+ALTER TABLE permcache.policies DISABLE TRIGGER pc_capture_truncate;
+SELECT set_config('pctest.want', (SELECT string_agg(t, ' ' ORDER BY t) FROM (
+         SELECT tenant FROM permcache.role_policies UNION SELECT tenant FROM permcache.user_policies) x(t)),
+       true) AS want \gset
+TRUNCATE permcache.policies CASCADE;
+DO $$ BEGIN
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.role_policies) + (SELECT count(*) FROM permcache.user_policies),
+                    0::bigint, 'children truncated');
+  PERFORM pctest.eq((SELECT string_agg(f.tenant || '/' || coalesce(f.user_id, '*'), ' ' ORDER BY f.tenant)
+                     FROM permcache.pc_finish() f),
+                    (SELECT string_agg(t || '/*', ' ' ORDER BY t)
+                     FROM unnest(string_to_array(current_setting('pctest.want'), ' ')) t),
+                    'tenants of role_policies and user_policies');
+END $$;
+ROLLBACK;
+-- REPEATABLE READ / SERIALIZABLE: the snapshot may miss rows TRUNCATE removes, so it is refused
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+DO $$ BEGIN
+  PERFORM pctest.expect_error('TRUNCATE permcache.user_roles', '25000',
+                              'TRUNCATE of permcache.user_roles requires READ COMMITTED');
+  PERFORM pctest.expect_error('TRUNCATE permcache.roles CASCADE', '25000', NULL);
+END $$;
+COMMIT;
+DO $$ BEGIN
+  PERFORM pctest.eq(pctest.revs(current_setting('pctest.h')::bigint), 0::bigint, 'nothing committed');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_roles WHERE tenant = 't1') > 0, true, 'rows kept');
+END $$;
+\echo ok - TRUNCATE records every tenant that had rows (CASCADE: every truncated table), nothing for an empty table, READ COMMITTED only
 
 -- ---------------------------------------------------------------------------------------------
 DO $$
@@ -748,6 +821,49 @@ DO $$ BEGIN
 END $$;
 UNLISTEN permcache;
 \echo ok - NOTIFY permcache once per transaction (payload = revision), queue usage checked
+
+-- A second session LISTENs (dblink): exactly one notification per committed revision, in commit
+-- order, none for a rolled-back transaction (also when its commit step already ran).
+DO $$ BEGIN
+  PERFORM pctest.dblink_connect('ln', current_setting('pctest.conninfo'));
+  PERFORM pctest.dblink_exec('ln', 'LISTEN permcache');
+END $$;
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+INSERT INTO permcache.memberships VALUES ('t1', 'nq1', 'active');
+INSERT INTO permcache.memberships VALUES ('t1', 'nq2', 'active');
+BEGIN;
+INSERT INTO permcache.memberships VALUES ('t1', 'nq3', 'active');
+ROLLBACK;
+BEGIN;
+INSERT INTO permcache.memberships VALUES ('t1', 'nq4', 'active');
+SELECT count(*) FROM permcache.pc_finish() \gset
+ROLLBACK;
+BEGIN;
+INSERT INTO permcache.memberships VALUES ('t1', 'nq5', 'active');
+SELECT count(*) FROM permcache.pc_finish() \gset
+INSERT INTO permcache.memberships VALUES ('t1', 'nq6', 'active');
+COMMIT;
+DO $$
+DECLARE
+  want text;
+  got text[] := '{}';
+  waited int := 0;
+BEGIN
+  SELECT string_agg(revision::text, ' ' ORDER BY revision) INTO want
+  FROM permcache.pc_revisions WHERE revision > current_setting('pctest.h')::bigint;
+  PERFORM pctest.eq(cardinality(string_to_array(want, ' ')), 4, 'nq1, nq2, nq5 (pc_finish), nq6');
+  LOOP  -- until four arrived (at most 5 s)
+    got := got || ARRAY(SELECT n.extra FROM pctest.dblink_get_notify('ln') n WHERE n.notify_name = 'permcache');
+    EXIT WHEN cardinality(got) >= 4 OR waited >= 100;
+    waited := waited + 1;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+  PERFORM pg_sleep(0.2);  -- and a little longer, to catch any extra one
+  got := got || ARRAY(SELECT n.extra FROM pctest.dblink_get_notify('ln') n WHERE n.notify_name = 'permcache');
+  PERFORM pctest.eq(array_to_string(got, ' '), want, 'one NOTIFY per committed revision, in order');
+  PERFORM pctest.dblink_disconnect('ln');
+END $$;
+\echo ok - a listener gets NOTIFY permcache '<revision>' exactly once per committed revision, never for a rollback
 
 -- ---------------------------------------------------------------------------------------------
 -- Two sessions (dblink): commit order, concurrent half cycles, concurrent SERIALIZABLE writers.
@@ -921,6 +1037,111 @@ BEGIN
 END $$;
 \echo ok - 260 random mixed writes (inheritance, deletes, suspensions, BU scoping): user_effective_policies = reconcile, zero differences
 
+-- ---------------------------------------------------------------------------------------------
+-- Changelog retention
+DO $$
+DECLARE
+  ci text := current_setting('pctest.conninfo');
+  h bigint;
+  p bigint;
+  n bigint;
+  first_rows bigint;
+  total bigint := 0;
+  rows_before bigint;
+  calls int := 0;
+BEGIN
+  PERFORM pctest.eq(permcache.oldest_revision(), 1::bigint, 'nothing pruned yet');
+  PERFORM pctest.eq(permcache.pruned_through(), 0::bigint, 'pruned_through: nothing');
+  PERFORM pctest.eq(permcache.prune_changelog(), 0::bigint, 'default keep (24 hours): nothing is due');
+  PERFORM pctest.eq(permcache.prune_changelog('0 seconds', 0), 0::bigint, 'max_rows 0');
+  PERFORM pctest.expect_error('SELECT permcache.prune_changelog(NULL)', '22023', NULL);
+  COMMIT;  -- (the prune lock is per transaction)
+
+  -- a second pruner gets 0 while the first one's transaction holds the prune lock
+  PERFORM pctest.dblink_connect('c1', ci);
+  PERFORM pctest.dblink_exec('c1', 'BEGIN');
+  PERFORM pctest.eq((SELECT x FROM pctest.dblink('c1', $q$SELECT permcache.prune_changelog('100 years')$q$)
+                     AS t(x bigint)), 0::bigint, 'c1: nothing that old');
+  PERFORM pctest.eq((SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                     AND pid <> pg_backend_pid()), 1::bigint, 'c1 holds the prune lock');
+  PERFORM pctest.eq(permcache.prune_changelog('0 seconds'), 0::bigint, 'busy: 0');
+  PERFORM pctest.eq(permcache.oldest_revision(), 1::bigint, 'still nothing pruned');
+  -- writers do not wait for a pruner
+  INSERT INTO permcache.memberships VALUES ('t1', 'pr1', 'active');
+  COMMIT;
+  PERFORM pctest.dblink_exec('c1', 'COMMIT');
+  PERFORM pctest.dblink_disconnect('c1');
+
+  h := pctest.head();
+  SELECT max(revision) INTO p FROM permcache.pc_revisions WHERE revision < h;
+  rows_before := (SELECT count(*) FROM permcache.pc_revisions) + (SELECT count(*) FROM permcache.pc_changelog);
+  -- max_rows 1: the oldest revision is still deleted whole (its row + its changelog rows)
+  SELECT 1 + count(c.revision) INTO first_rows FROM permcache.pc_revisions r
+    LEFT JOIN permcache.pc_changelog c USING (revision)
+    WHERE r.revision = (SELECT min(revision) FROM permcache.pc_revisions) GROUP BY r.revision;
+  PERFORM pctest.eq(first_rows > 1, true, 'the oldest revision has changelog rows');
+  PERFORM pctest.eq(permcache.prune_changelog('0 seconds', 1), first_rows, 'max_rows 1: one whole revision');
+  COMMIT;
+  total := first_rows;
+  LOOP
+    n := permcache.prune_changelog('0 seconds', 50);
+    COMMIT;
+    EXIT WHEN n = 0;
+    PERFORM pctest.eq(n <= 50, true, format('batch %s: %s rows', calls, n));
+    total := total + n;
+    calls := calls + 1;
+  END LOOP;
+  PERFORM pctest.eq(calls > 3, true, 'several batches');
+  PERFORM pctest.eq((SELECT array_agg(revision) FROM permcache.pc_revisions), ARRAY[h], 'only the newest revision kept');
+  PERFORM pctest.eq(pctest.head(), h, 'head readable');
+  PERFORM pctest.eq(pctest.changes(p), 't1/pr1', 'the head''s changelog rows kept');
+  PERFORM pctest.eq(total, rows_before - 2, 'returned counts = rows deleted');
+  PERFORM pctest.eq(permcache.oldest_revision(), p + 1, 'oldest_revision = newest pruned + 1');
+  PERFORM pctest.eq(permcache.pruned_through(), p, 'pruned_through = newest pruned');
+  PERFORM pctest.eq((SELECT value FROM permcache.pc_meta WHERE key = 'oldest_revision'), (p + 1)::text, 'pc_meta');
+  -- a reader at cursor c is behind the kept changelog iff c + 1 < oldest_revision()
+  PERFORM pctest.eq((p - 1) + 1 < permcache.oldest_revision(), true, 'cursor p - 1 missed revision p');
+  PERFORM pctest.eq(p + 1 < permcache.oldest_revision(), false, 'cursor p only needs the kept head');
+  PERFORM pctest.eq(permcache.prune_changelog('0 seconds'), 0::bigint, 'the head is never pruned');
+
+  -- keep: revisions committed within it stay, and pruning stops at the first of them
+  INSERT INTO permcache.memberships VALUES ('t1', 'pr2', 'active');
+  COMMIT;
+  UPDATE permcache.pc_revisions SET committed_at_ms = committed_at_ms - 7200000 WHERE revision = h;
+  COMMIT;
+  PERFORM pctest.eq(permcache.prune_changelog('1 hour'), 2::bigint, 'the 2-hour-old revision (1 + 1 row)');
+  COMMIT;
+  PERFORM pctest.eq(permcache.oldest_revision(), h + 1, 'oldest_revision after it');
+  PERFORM pctest.eq((SELECT row(effective_revision, head_revision)::text FROM permcache.effective_status),
+                    (SELECT row(pctest.head(), pctest.head())::text), 'effective_status unaffected');
+END $$;
+\echo ok - prune_changelog: whole revisions oldest first in bounded batches, keeps the head, one pruner at a time (busy -> 0), oldest_revision()
+
+-- ---------------------------------------------------------------------------------------------
+CREATE ROLE pctest_plain NOLOGIN;
+GRANT USAGE ON SCHEMA permcache TO pctest_plain;
+GRANT SELECT ON permcache.pc_meta TO pctest_plain;
+SET ROLE pctest_plain;
+SELECT set_config('pctest.epoch_plain', permcache.store_epoch(), false) AS e \gset
+RESET ROLE;
+DO $$
+DECLARE
+  e text := permcache.store_epoch();
+BEGIN
+  PERFORM pctest.eq(e, permcache.store_epoch(), 'stable across calls');
+  PERFORM pctest.eq(e, current_setting('pctest.epoch_plain'), 'same for a plain role');
+  PERFORM pctest.eq(e, (SELECT value FROM permcache.pc_meta WHERE key = 'store_id') || ':'
+                       || (SELECT system_identifier FROM pg_control_system()) || ':'
+                       || (SELECT timeline_id FROM pg_control_checkpoint()), 'parts');
+  PERFORM pctest.eq(e ~ '^[0-9a-f-]{36}:[0-9]+:[0-9]+$', true, 'format');
+  CHECKPOINT;
+  PERFORM pctest.eq(permcache.store_epoch(), e, 'stable across a checkpoint');
+END $$;
+DROP OWNED BY pctest_plain;
+DROP ROLE pctest_plain;
+\echo ok - store_epoch(): store_id:system_identifier:timeline_id, stable, callable by a plain role
+
+
 DO $$
 BEGIN
   PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'pc_pending empty');
@@ -932,7 +1153,7 @@ BEGIN
                      WHERE c.user_id IS NOT NULL AND EXISTS (
                        SELECT 1 FROM permcache.pc_changelog w
                        WHERE w.revision = c.revision AND w.user_id IS NULL
-                         AND (w.tenant = c.tenant OR w.tenant = '*'))), 0::bigint,
+                         AND w.tenant = c.tenant)), 0::bigint,
                     'tenant-wide rows swallow user rows');
   PERFORM pctest.eq((SELECT count(*) FROM (SELECT revision, tenant, user_id FROM permcache.pc_changelog
                      GROUP BY 1, 2, 3 HAVING count(*) > 1) d), 0::bigint, 'no duplicate rows');

@@ -25,6 +25,7 @@ class ChangelogStore final : public Store {
     ++revision_;
   }
   bool down = false;
+  uint64_t pruned_through = 0;  // what PrunedThrough() reports
 
   StatusOr<ChangeSet> Apply(std::span<const WriteOp>) override { return InternalError("unused"); }
   StatusOr<UserGrants> LoadGrants(std::string_view, std::string_view) override {
@@ -45,6 +46,7 @@ class ChangelogStore final : public Store {
     }
     return out;
   }
+  StatusOr<uint64_t> PrunedThrough() override { return pruned_through; }
   Status Ping() override { return Status::Ok(); }
   std::string Describe() const override { return "fake"; }
 
@@ -64,13 +66,58 @@ ChangeSet Change(uint64_t rev, std::string user) {
 struct Recorder {
   std::mutex mu;
   std::vector<uint64_t> applied;
+  int everything = 0;  // ChangeSet::everything flushes seen
   RevisionTracker::ApplyFn fn() {
     return [this](const ChangeSet& c, RevisionTracker::Origin) {
       std::lock_guard<std::mutex> l(mu);
-      applied.push_back(c.revision);
+      if (c.everything) {
+        ++everything;
+      } else {
+        applied.push_back(c.revision);
+      }
     };
   }
 };
+
+TEST(RevisionTrackerTest, CursorOlderThanTheRetainedChangelogFlushesEverything) {
+  ChangelogStore store;
+  Recorder rec;
+  RevisionTracker tracker(&store, 2, rec.fn());
+  // Revisions 3..5 were pruned; 6 is still in the changelog.
+  store.Commit(Change(6, "f"));
+  store.pruned_through = 5;
+  ASSERT_TRUE(tracker.CatchUp().ok());
+  EXPECT_EQ(rec.everything, 1);
+  EXPECT_EQ(tracker.applied(), 6u);
+  // Within retention it pages as usual.
+  store.Commit(Change(7, "g"));
+  ASSERT_TRUE(tracker.CatchUp().ok());
+  EXPECT_EQ(rec.everything, 1);
+  EXPECT_EQ(rec.applied, (std::vector<uint64_t>{7}));
+}
+
+TEST(RevisionTrackerTest, StoreBehindTheCursorFlushesAndMovesBack) {
+  ChangelogStore store;
+  Recorder rec;
+  RevisionTracker tracker(&store, 10, rec.fn());  // e.g. a backup restored to revision 0
+  ASSERT_TRUE(tracker.CatchUp().ok());
+  EXPECT_EQ(rec.everything, 1);
+  EXPECT_EQ(tracker.applied(), 0u);
+  // New writes reusing revision numbers are applied, not skipped as "already seen".
+  store.Commit(Change(1, "a"));
+  ASSERT_TRUE(tracker.OnChange(Change(1, "a")).ok());
+  EXPECT_EQ(rec.applied, (std::vector<uint64_t>{1}));
+}
+
+TEST(RevisionTrackerTest, RebaseFlushesAndRestartsAtTheHead) {
+  ChangelogStore store;
+  Recorder rec;
+  RevisionTracker tracker(&store, 50, rec.fn());
+  store.Commit(Change(3, "c"));
+  ASSERT_TRUE(tracker.Rebase().ok());
+  EXPECT_EQ(rec.everything, 1);
+  EXPECT_EQ(tracker.applied(), 3u);
+}
 
 TEST(RevisionTrackerTest, ContiguousChangesAdvance) {
   ChangelogStore store;

@@ -10,14 +10,21 @@
 --     patterns, effects and statuses (SQLSTATE 23514); BEFORE row triggers name missing
 --     references with the exact texts of the C++ stores (SQLSTATE 23503); a statement trigger
 --     refuses inheritance cycles (23514) with the path the C++ breadth-first walk reports.
---   * Capture: statement-level AFTER triggers with transition tables record the changed keys of
---     every writer (permcache or any other application) in the transaction-private pc_pending
---     (or, under SERIALIZABLE, in a transaction-local setting, see pc_capture), and arm one
---     deferred constraint trigger per transaction (pc_txn_marker). At commit the commit step
+--   * Capture: statement-level AFTER triggers with transition tables (one static-SQL function per
+--     table, pc_capture_<table>) record the changed keys of every writer (permcache or any other
+--     application) in the transaction-private pc_pending (or, under SERIALIZABLE, in a
+--     transaction-local setting, see pc_record_tenants), and arm one deferred constraint
+--     trigger per transaction (pc_txn_marker). BEFORE TRUNCATE triggers record every tenant
+--     that has rows in the truncated table (READ COMMITTED only). At commit the commit step
 --     takes the revision lock, allocates the revision, writes pc_revisions + pc_changelog,
 --     maintains user_effective_policies and sends NOTIFY permcache '<revision>'.
+--     Changelog rows are (tenant, user) or (tenant, NULL) = every user of the tenant; there is
+--     no "every tenant" row.
 --   * permcache's own batches end with `SELECT * FROM permcache.pc_finish()` (always a revision).
 --   * Head revision: SELECT coalesce(max(revision), 0) FROM permcache.pc_revisions.
+--   * Retention: prune_changelog(keep, max_rows) deletes old revisions (never the head);
+--     oldest_revision() tells a reader whether its cursor is still covered.
+--   * store_epoch(): store_id:system_identifier:timeline_id, changes when the store is replaced.
 --
 -- user_roles carries one extra column, business_unit_ref = NULLIF(business_unit, '') (generated),
 -- so that a real foreign key with ON DELETE CASCADE ties BU-scoped assignments to their business
@@ -38,13 +45,6 @@ AS $fn$
        WHERE e.v IS NULL
           OR length(e.v) > 256
           OR e.v !~ '^([a-z0-9_.-]+|\*)(:([a-z0-9_.-]+|\*))*$')
-$fn$;
-
-CREATE FUNCTION permcache.pc_valid_id(v text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = permcache, pg_temp
-AS $fn$
-  SELECT v ~ '^[A-Za-z0-9._@-]{1,128}$'
 $fn$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ CREATE INDEX user_effective_policies_user_idx
 CREATE TABLE permcache.pc_effective_queue (
   revision bigint NOT NULL,
   tenant text NOT NULL,
-  user_id text NULL  -- NULL = every user of tenant; tenant '*' = every tenant
+  user_id text NULL  -- NULL = every user of tenant
 );
 CREATE INDEX pc_effective_queue_revision_idx ON permcache.pc_effective_queue (revision);
 
@@ -223,7 +223,7 @@ CREATE TABLE permcache.pc_revisions (
   CONSTRAINT pc_revisions_pkey PRIMARY KEY (revision)
 );
 
--- user_id NULL = every user of tenant; tenant '*' (never a valid id) = every tenant.
+-- user_id NULL = every user of tenant (a tenant-wide row swallows the tenant's user rows).
 CREATE TABLE permcache.pc_changelog (
   revision bigint NOT NULL,
   tenant text NOT NULL,
@@ -240,7 +240,8 @@ CREATE TABLE permcache.pc_meta (
 );
 INSERT INTO permcache.pc_meta (key, value) VALUES
   ('store_id', gen_random_uuid()::text),
-  ('effective_revision', '0');
+  ('effective_revision', '0'),
+  ('oldest_revision', '1');  -- see oldest_revision(); written only by prune_changelog
 
 -- Keys changed by the running transaction. Rows never commit: the commit step deletes them.
 -- txid is part of the unique key so that two transactions recording the same key never wait
@@ -248,9 +249,9 @@ INSERT INTO permcache.pc_meta (key, value) VALUES
 -- deadlock two unrelated writers).
 CREATE UNLOGGED TABLE permcache.pc_pending (
   txid bigint NOT NULL DEFAULT txid_current(),
-  kind text NOT NULL,   -- 'user' | 'role' | 'policy' | 'tenant' | 'all'
-  tenant text NOT NULL, -- '*' for kind 'all'
-  key text NOT NULL,    -- user id / role / policy; '' for 'tenant' and 'all'
+  kind text NOT NULL,   -- 'user' | 'role' | 'policy' | 'tenant'
+  tenant text NOT NULL,
+  key text NOT NULL,    -- user id / role / policy; '' for 'tenant'
   CONSTRAINT pc_pending_key UNIQUE (txid, kind, tenant, key)
 );
 
@@ -263,148 +264,192 @@ CREATE UNLOGGED TABLE permcache.pc_txn_marker (
 -- ---------------------------------------------------------------------------------------------
 -- Reference checks (BEFORE INSERT OR UPDATE, row level), exact messages of the C++ stores
 
-CREATE FUNCTION permcache.pc_require_tenant(p_tenant text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
-AS $fn$
-BEGIN
-  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = p_tenant;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-      MESSAGE = 'tenant ''' || p_tenant || ''' does not exist';
-  END IF;
-END
-$fn$;
+-- One function per table shape, static SQL only (PL/pgSQL caches every lookup's plan). An
+-- UPDATE that leaves the referencing columns alone checks nothing. An invalid id skips the
+-- checks so that the CHECK constraint refuses the row with 23514 (as the C++ validation would,
+-- before any lookup); the id pattern is written out (a helper function would cost a function
+-- call per row). Order of the checks: tenant, then role(s), then policy / business unit.
 
-CREATE FUNCTION permcache.pc_require_role(p_tenant text, p_role text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
-AS $fn$
-BEGIN
-  PERFORM 1 FROM permcache.roles r WHERE r.tenant = p_tenant AND r.role = p_role;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-      MESSAGE = 'role ''' || p_role || ''' does not exist in tenant ''' || p_tenant || '''';
-  END IF;
-END
-$fn$;
-
-CREATE FUNCTION permcache.pc_require_policy(p_tenant text, p_policy text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
-AS $fn$
-BEGIN
-  PERFORM 1 FROM permcache.policies p WHERE p.tenant = p_tenant AND p.policy = p_policy;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-      MESSAGE = 'policy ''' || p_policy || ''' does not exist in tenant ''' || p_tenant || '''';
-  END IF;
-END
-$fn$;
-
-CREATE FUNCTION permcache.pc_require_business_unit(p_tenant text, p_unit text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
-AS $fn$
-BEGIN
-  PERFORM 1 FROM permcache.business_units b
-    WHERE b.tenant = p_tenant AND b.business_unit = p_unit;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-      MESSAGE = 'business unit ''' || p_unit || ''' does not exist in tenant ''' || p_tenant
-                || '''';
-  END IF;
-END
-$fn$;
-
--- One function for every model table (dispatch on TG_TABLE_NAME). An UPDATE that leaves the
--- referencing columns alone checks nothing. An invalid id skips the checks so that the CHECK
--- constraint refuses the row with 23514 (as the C++ validation would, before any lookup).
-CREATE FUNCTION permcache.pc_check_refs() RETURNS trigger
+-- business_units, memberships, roles: the tenant.
+CREATE FUNCTION permcache.pc_check_refs_tenant() RETURNS trigger
 LANGUAGE plpgsql SET search_path = permcache, pg_temp
 AS $fn$
 BEGIN
-  CASE TG_TABLE_NAME
-  WHEN 'business_units', 'memberships', 'roles' THEN
-    IF TG_OP = 'UPDATE' AND NEW.tenant IS NOT DISTINCT FROM OLD.tenant THEN RETURN NEW; END IF;
-    IF NOT coalesce(permcache.pc_valid_id(NEW.tenant), false) THEN RETURN NEW; END IF;
-    PERFORM permcache.pc_require_tenant(NEW.tenant);
+  IF TG_OP = 'UPDATE' AND NEW.tenant IS NOT DISTINCT FROM OLD.tenant THEN RETURN NEW; END IF;
+  IF NOT coalesce(NEW.tenant ~ '^[A-Za-z0-9._@-]{1,128}$', false) THEN RETURN NEW; END IF;
+  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = NEW.tenant;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'tenant ''' || NEW.tenant || ''' does not exist';
+  END IF;
+  RETURN NEW;
+END
+$fn$;
 
-  WHEN 'policies' THEN
-    IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.scope) IS NOT DISTINCT FROM (OLD.tenant, OLD.scope)
-    THEN RETURN NEW; END IF;
-    IF NOT coalesce(permcache.pc_valid_id(NEW.tenant), false)
-       OR (NEW.scope IS NOT NULL AND NOT coalesce(permcache.pc_valid_id(NEW.scope), false))
-    THEN RETURN NEW; END IF;
-    PERFORM permcache.pc_require_tenant(NEW.tenant);
-    IF NEW.scope IS NOT NULL THEN
-      PERFORM permcache.pc_require_business_unit(NEW.tenant, NEW.scope);
+CREATE FUNCTION permcache.pc_check_refs_policies() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.scope) IS NOT DISTINCT FROM (OLD.tenant, OLD.scope)
+  THEN RETURN NEW; END IF;
+  IF NOT coalesce(NEW.tenant ~ '^[A-Za-z0-9._@-]{1,128}$', false)
+     OR (NEW.scope IS NOT NULL AND NOT NEW.scope ~ '^[A-Za-z0-9._@-]{1,128}$')
+  THEN RETURN NEW; END IF;
+  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = NEW.tenant;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'tenant ''' || NEW.tenant || ''' does not exist';
+  END IF;
+  IF NEW.scope IS NOT NULL THEN
+    PERFORM 1 FROM permcache.business_units b
+      WHERE b.tenant = NEW.tenant AND b.business_unit = NEW.scope;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+        MESSAGE = 'business unit ''' || NEW.scope || ''' does not exist in tenant '''
+                  || NEW.tenant || '''';
     END IF;
+  END IF;
+  RETURN NEW;
+END
+$fn$;
 
-  WHEN 'role_inherits' THEN
-    IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.role, NEW.inherits)
-                            IS NOT DISTINCT FROM (OLD.tenant, OLD.role, OLD.inherits)
-    THEN RETURN NEW; END IF;
-    IF NOT coalesce(permcache.pc_valid_id(NEW.tenant) AND permcache.pc_valid_id(NEW.role)
-                    AND permcache.pc_valid_id(NEW.inherits), false)
-    THEN RETURN NEW; END IF;
-    PERFORM permcache.pc_require_tenant(NEW.tenant);
-    PERFORM permcache.pc_require_role(NEW.tenant, NEW.role);
-    PERFORM permcache.pc_require_role(NEW.tenant, NEW.inherits);
+CREATE FUNCTION permcache.pc_check_refs_role_inherits() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.role, NEW.inherits)
+                          IS NOT DISTINCT FROM (OLD.tenant, OLD.role, OLD.inherits)
+  THEN RETURN NEW; END IF;
+  IF NOT coalesce(NEW.tenant ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND NEW.role ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND NEW.inherits ~ '^[A-Za-z0-9._@-]{1,128}$', false)
+  THEN RETURN NEW; END IF;
+  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = NEW.tenant;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'tenant ''' || NEW.tenant || ''' does not exist';
+  END IF;
+  PERFORM 1 FROM permcache.roles r WHERE r.tenant = NEW.tenant AND r.role = NEW.role;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'role ''' || NEW.role || ''' does not exist in tenant ''' || NEW.tenant || '''';
+  END IF;
+  PERFORM 1 FROM permcache.roles r WHERE r.tenant = NEW.tenant AND r.role = NEW.inherits;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'role ''' || NEW.inherits || ''' does not exist in tenant ''' || NEW.tenant
+                || '''';
+  END IF;
+  RETURN NEW;
+END
+$fn$;
 
-  WHEN 'role_policies' THEN
-    IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.role, NEW.policy)
-                            IS NOT DISTINCT FROM (OLD.tenant, OLD.role, OLD.policy)
-    THEN RETURN NEW; END IF;
-    IF NOT coalesce(permcache.pc_valid_id(NEW.tenant) AND permcache.pc_valid_id(NEW.role)
-                    AND permcache.pc_valid_id(NEW.policy), false)
-    THEN RETURN NEW; END IF;
-    PERFORM permcache.pc_require_tenant(NEW.tenant);
-    PERFORM permcache.pc_require_role(NEW.tenant, NEW.role);
-    PERFORM permcache.pc_require_policy(NEW.tenant, NEW.policy);
+CREATE FUNCTION permcache.pc_check_refs_role_policies() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.role, NEW.policy)
+                          IS NOT DISTINCT FROM (OLD.tenant, OLD.role, OLD.policy)
+  THEN RETURN NEW; END IF;
+  IF NOT coalesce(NEW.tenant ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND NEW.role ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND NEW.policy ~ '^[A-Za-z0-9._@-]{1,128}$', false)
+  THEN RETURN NEW; END IF;
+  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = NEW.tenant;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'tenant ''' || NEW.tenant || ''' does not exist';
+  END IF;
+  PERFORM 1 FROM permcache.roles r WHERE r.tenant = NEW.tenant AND r.role = NEW.role;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'role ''' || NEW.role || ''' does not exist in tenant ''' || NEW.tenant || '''';
+  END IF;
+  PERFORM 1 FROM permcache.policies p WHERE p.tenant = NEW.tenant AND p.policy = NEW.policy;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'policy ''' || NEW.policy || ''' does not exist in tenant ''' || NEW.tenant
+                || '''';
+  END IF;
+  RETURN NEW;
+END
+$fn$;
 
-  WHEN 'user_roles' THEN
-    IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.role, NEW.business_unit)
-                            IS NOT DISTINCT FROM (OLD.tenant, OLD.role, OLD.business_unit)
-    THEN RETURN NEW; END IF;
-    IF NOT coalesce(permcache.pc_valid_id(NEW.tenant) AND permcache.pc_valid_id(NEW.role)
-                    AND (NEW.business_unit = '' OR permcache.pc_valid_id(NEW.business_unit)),
-                    false)
-    THEN RETURN NEW; END IF;
-    PERFORM permcache.pc_require_tenant(NEW.tenant);
-    PERFORM permcache.pc_require_role(NEW.tenant, NEW.role);
-    IF NEW.business_unit <> '' THEN
-      PERFORM permcache.pc_require_business_unit(NEW.tenant, NEW.business_unit);
+CREATE FUNCTION permcache.pc_check_refs_user_roles() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.role, NEW.business_unit)
+                          IS NOT DISTINCT FROM (OLD.tenant, OLD.role, OLD.business_unit)
+  THEN RETURN NEW; END IF;
+  IF NOT coalesce(NEW.tenant ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND NEW.role ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND (NEW.business_unit = '' OR NEW.business_unit ~ '^[A-Za-z0-9._@-]{1,128}$'),
+                  false)
+  THEN RETURN NEW; END IF;
+  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = NEW.tenant;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'tenant ''' || NEW.tenant || ''' does not exist';
+  END IF;
+  PERFORM 1 FROM permcache.roles r WHERE r.tenant = NEW.tenant AND r.role = NEW.role;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'role ''' || NEW.role || ''' does not exist in tenant ''' || NEW.tenant || '''';
+  END IF;
+  IF NEW.business_unit <> '' THEN
+    PERFORM 1 FROM permcache.business_units b
+      WHERE b.tenant = NEW.tenant AND b.business_unit = NEW.business_unit;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+        MESSAGE = 'business unit ''' || NEW.business_unit || ''' does not exist in tenant '''
+                  || NEW.tenant || '''';
     END IF;
+  END IF;
+  RETURN NEW;
+END
+$fn$;
 
-  WHEN 'user_policies' THEN
-    IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.policy) IS NOT DISTINCT FROM (OLD.tenant, OLD.policy)
-    THEN RETURN NEW; END IF;
-    IF NOT coalesce(permcache.pc_valid_id(NEW.tenant) AND permcache.pc_valid_id(NEW.policy),
-                    false)
-    THEN RETURN NEW; END IF;
-    PERFORM permcache.pc_require_tenant(NEW.tenant);
-    PERFORM permcache.pc_require_policy(NEW.tenant, NEW.policy);
-
-  ELSE
-    RAISE EXCEPTION 'pc_check_refs: unexpected table %', TG_TABLE_NAME;
-  END CASE;
+CREATE FUNCTION permcache.pc_check_refs_user_policies() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (NEW.tenant, NEW.policy) IS NOT DISTINCT FROM (OLD.tenant, OLD.policy)
+  THEN RETURN NEW; END IF;
+  IF NOT coalesce(NEW.tenant ~ '^[A-Za-z0-9._@-]{1,128}$'
+                  AND NEW.policy ~ '^[A-Za-z0-9._@-]{1,128}$', false)
+  THEN RETURN NEW; END IF;
+  PERFORM 1 FROM permcache.tenants t WHERE t.tenant = NEW.tenant;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'tenant ''' || NEW.tenant || ''' does not exist';
+  END IF;
+  PERFORM 1 FROM permcache.policies p WHERE p.tenant = NEW.tenant AND p.policy = NEW.policy;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+      MESSAGE = 'policy ''' || NEW.policy || ''' does not exist in tenant ''' || NEW.tenant
+                || '''';
+  END IF;
   RETURN NEW;
 END
 $fn$;
 
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.business_units
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_tenant();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.memberships
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_tenant();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.roles
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_tenant();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.role_inherits
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_role_inherits();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.policies
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_policies();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.role_policies
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_role_policies();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.user_roles
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_user_roles();
 CREATE TRIGGER pc_check_refs BEFORE INSERT OR UPDATE ON permcache.user_policies
-  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs();
+  FOR EACH ROW EXECUTE FUNCTION permcache.pc_check_refs_user_policies();
 
 -- ---------------------------------------------------------------------------------------------
 -- Inheritance cycles
@@ -547,68 +592,35 @@ BEGIN
 END
 $fn$;
 
--- Statement-level AFTER INSERT / UPDATE / DELETE trigger of every model table except roles.
--- TG_ARGV[0] = key kind, TG_ARGV[1] = SQL expression of the key over a changed row `c`.
+-- Statement-level AFTER INSERT / UPDATE / DELETE triggers: one function per model table except
+-- roles (a role's own row changes nothing; its deletion cascades into the captured tables),
+-- permcache.pc_capture_<table>(), generated below from one template so that every function is
+-- plain static SQL over the transition tables new_rows / old_rows (PL/pgSQL keeps the plans).
 -- Only rows that really changed count: for UPDATE the rows of `new EXCEPT old` and
 -- `old EXCEPT new` (old and new keys), so an UPDATE to the same value records nothing. More than
--- 10000 keys of one tenant in one statement are recorded as the whole tenant. (The transition
--- tables are visible only to queries run by this function itself, hence the EXECUTEs here.)
-CREATE FUNCTION permcache.pc_capture() RETURNS trigger
-LANGUAGE plpgsql SET search_path = permcache, pg_temp
-AS $fn$
-DECLARE
-  v_src text;
-  v_tenants text[];
-  v_n bigint;
-BEGIN
-  v_src := CASE TG_OP
-    WHEN 'INSERT' THEN 'SELECT * FROM new_rows'
-    WHEN 'DELETE' THEN 'SELECT * FROM old_rows'
-    ELSE '(SELECT * FROM new_rows EXCEPT SELECT * FROM old_rows) UNION ALL '
-         '(SELECT * FROM old_rows EXCEPT SELECT * FROM new_rows)'
-  END;
-  IF current_setting('transaction_isolation') = 'serializable' THEN
-    EXECUTE format('SELECT array_agg(DISTINCT c.tenant) FROM (%s) c', v_src) INTO v_tenants;
-    PERFORM permcache.pc_record_tenants(v_tenants);
-  ELSE
-    EXECUTE format(
-      'INSERT INTO permcache.pc_pending (kind, tenant, key) '
-      'SELECT DISTINCT CASE WHEN k.n > 10000 THEN ''tenant'' ELSE k.kind END, k.tenant, '
-      '       CASE WHEN k.n > 10000 THEN '''' ELSE k.key END '
-      'FROM (SELECT d.kind, d.tenant, d.key, count(*) OVER (PARTITION BY d.tenant) AS n '
-      '      FROM (SELECT DISTINCT %L::text AS kind, c.tenant, (%s)::text AS key '
-      '            FROM (%s) c) d) k '
-      'ON CONFLICT DO NOTHING',
-      TG_ARGV[0], TG_ARGV[1], v_src);
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    IF v_n > 0 THEN PERFORM permcache.pc_arm(); END IF;
-  END IF;
-  RETURN NULL;
-END
-$fn$;
-
-CREATE FUNCTION permcache.pc_capture_truncate() RETURNS trigger
-LANGUAGE plpgsql SET search_path = permcache, pg_temp
-AS $fn$
-BEGIN
-  IF current_setting('transaction_isolation') = 'serializable' THEN
-    PERFORM permcache.pc_record_tenants(ARRAY['*']);
-  ELSE
-    INSERT INTO permcache.pc_pending (kind, tenant, key) VALUES ('all', '*', '')
-      ON CONFLICT DO NOTHING;
-    PERFORM permcache.pc_arm();
-  END IF;
-  RETURN NULL;
-END
-$fn$;
-
+-- 10000 keys of one tenant in one statement are recorded as the whole tenant. Keys: tenants and
+-- business_units -> ('tenant', tenant, ''); memberships, user_roles, user_policies -> ('user',
+-- tenant, user_id); role_inherits, role_policies -> ('role', tenant, role); policies ->
+-- ('policy', tenant, policy). SERIALIZABLE: only the tenants (pc_record_tenants).
 DO $do$
 DECLARE
   v record;
+  -- %1$s = key kind, %2$s = key expression over a changed row `c`, %3$s = the changed rows.
+  v_insert constant text := $tpl$
+    INSERT INTO permcache.pc_pending (kind, tenant, key)
+    SELECT DISTINCT CASE WHEN k.n > 10000 THEN 'tenant' ELSE k.kind END, k.tenant,
+           CASE WHEN k.n > 10000 THEN '' ELSE k.key END
+    FROM (SELECT d.kind, d.tenant, d.key, count(*) OVER (PARTITION BY d.tenant) AS n
+          FROM (SELECT DISTINCT '%1$s'::text AS kind, c.tenant, (%2$s)::text AS key
+                FROM %3$s c) d) k
+    ON CONFLICT DO NOTHING;$tpl$;
+  v_changed constant text :=
+    '((SELECT * FROM new_rows EXCEPT SELECT * FROM old_rows) UNION ALL '
+    '(SELECT * FROM old_rows EXCEPT SELECT * FROM new_rows))';
 BEGIN
   FOR v IN SELECT * FROM (VALUES
-      ('tenants',        'tenant', ''''''),
-      ('business_units', 'tenant', ''''''),
+      ('tenants',        'tenant', $$''$$),
+      ('business_units', 'tenant', $$''$$),
       ('memberships',    'user',   'c.user_id'),
       ('role_inherits',  'role',   'c.role'),
       ('policies',       'policy', 'c.policy'),
@@ -616,23 +628,100 @@ BEGIN
       ('user_roles',     'user',   'c.user_id'),
       ('user_policies',  'user',   'c.user_id')) AS t(tbl, kind, keyexpr)
   LOOP
+    EXECUTE format($tpl$
+CREATE FUNCTION permcache.%1$I() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $body$
+DECLARE
+  v_tenants text[];
+  v_n bigint;
+BEGIN
+  IF current_setting('transaction_isolation') = 'serializable' THEN
+    IF TG_OP = 'INSERT' THEN
+      SELECT array_agg(DISTINCT c.tenant) INTO v_tenants FROM new_rows c;
+    ELSIF TG_OP = 'DELETE' THEN
+      SELECT array_agg(DISTINCT c.tenant) INTO v_tenants FROM old_rows c;
+    ELSE
+      SELECT array_agg(DISTINCT c.tenant) INTO v_tenants FROM %2$s c;
+    END IF;
+    PERFORM permcache.pc_record_tenants(v_tenants);
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN%3$s
+  ELSIF TG_OP = 'DELETE' THEN%4$s
+  ELSE%5$s
+  END IF;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  IF v_n > 0 AND coalesce(current_setting('permcache.marker', true), '') = '' THEN
+    PERFORM permcache.pc_arm();
+  END IF;
+  RETURN NULL;
+END
+$body$$tpl$,
+      'pc_capture_' || v.tbl, v_changed,
+      format(v_insert, v.kind, v.keyexpr, 'new_rows'),
+      format(v_insert, v.kind, v.keyexpr, 'old_rows'),
+      format(v_insert, v.kind, v.keyexpr, v_changed));
     EXECUTE format('CREATE TRIGGER pc_capture_insert AFTER INSERT ON permcache.%I '
                    'REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT '
-                   'EXECUTE FUNCTION permcache.pc_capture(%L, %L)', v.tbl, v.kind, v.keyexpr);
+                   'EXECUTE FUNCTION permcache.%I()', v.tbl, 'pc_capture_' || v.tbl);
     EXECUTE format('CREATE TRIGGER pc_capture_update AFTER UPDATE ON permcache.%I '
                    'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT '
-                   'EXECUTE FUNCTION permcache.pc_capture(%L, %L)', v.tbl, v.kind, v.keyexpr);
+                   'EXECUTE FUNCTION permcache.%I()', v.tbl, 'pc_capture_' || v.tbl);
     EXECUTE format('CREATE TRIGGER pc_capture_delete AFTER DELETE ON permcache.%I '
                    'REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT '
-                   'EXECUTE FUNCTION permcache.pc_capture(%L, %L)', v.tbl, v.kind, v.keyexpr);
+                   'EXECUTE FUNCTION permcache.%I()', v.tbl, 'pc_capture_' || v.tbl);
   END LOOP;
-  FOR v IN SELECT unnest(ARRAY['tenants', 'business_units', 'memberships', 'roles',
+END
+$do$;
+
+-- BEFORE TRUNCATE statement trigger of every model table (roles included): records the whole
+-- tenant ('tenant', tenant, '') for every distinct tenant that has rows in the table right now
+-- (a skip scan over the primary key, whose first column is tenant), so an empty table records
+-- nothing. TRUNCATE ... CASCADE fires the BEFORE triggers of every table it truncates before it
+-- truncates any, so each of them still sees its rows. TRUNCATE is rare: dynamic SQL is fine.
+-- READ COMMITTED only: the table is locked (ACCESS EXCLUSIVE) before the trigger runs, so a
+-- fresh statement snapshot sees every row TRUNCATE removes; an older transaction snapshot
+-- (REPEATABLE READ / SERIALIZABLE) may not see rows committed since, whose tenants would be
+-- missed, hence the error (25000).
+CREATE FUNCTION permcache.pc_capture_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+DECLARE
+  v_n bigint;
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
+      MESSAGE = 'TRUNCATE of permcache.' || TG_TABLE_NAME || ' requires READ COMMITTED',
+      HINT = 'Under REPEATABLE READ / SERIALIZABLE use DELETE.';
+  END IF;
+  EXECUTE format(
+    'WITH RECURSIVE t(tenant) AS ('
+    '  (SELECT x.tenant FROM permcache.%1$I x ORDER BY x.tenant LIMIT 1)'
+    '  UNION ALL'
+    '  SELECT (SELECT x.tenant FROM permcache.%1$I x WHERE x.tenant > t.tenant'
+    '          ORDER BY x.tenant LIMIT 1)'
+    '  FROM t WHERE t.tenant IS NOT NULL) '
+    'INSERT INTO permcache.pc_pending (kind, tenant, key) '
+    'SELECT ''tenant'', t.tenant, '''' FROM t WHERE t.tenant IS NOT NULL '
+    'ON CONFLICT DO NOTHING', TG_TABLE_NAME);
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  IF v_n > 0 THEN PERFORM permcache.pc_arm(); END IF;
+  RETURN NULL;
+END
+$fn$;
+
+DO $do$
+DECLARE
+  v_tbl text;
+BEGIN
+  FOREACH v_tbl IN ARRAY ARRAY['tenants', 'business_units', 'memberships', 'roles',
                                'role_inherits', 'policies', 'role_policies', 'user_roles',
-                               'user_policies']) AS tbl
+                               'user_policies']
   LOOP
-    EXECUTE format('CREATE TRIGGER pc_capture_truncate AFTER TRUNCATE ON permcache.%I '
+    EXECUTE format('CREATE TRIGGER pc_capture_truncate BEFORE TRUNCATE ON permcache.%I '
                    'FOR EACH STATEMENT EXECUTE FUNCTION permcache.pc_capture_truncate()',
-                   v.tbl);
+                   v_tbl);
   END LOOP;
 END
 $do$;
@@ -640,13 +729,16 @@ $do$;
 -- ---------------------------------------------------------------------------------------------
 -- Effective rows
 
--- From-scratch rows for (tenant, user) pairs: p_users[i] NULL = every user of p_tenants[i];
--- p_tenants[i] = '*' = every tenant. Active members only. The closure walk uses UNION over
+-- From-scratch rows for (tenant, user) pairs: p_users[i] NULL = every user of p_tenants[i].
+-- Active members only. PL/pgSQL, not SQL: a SQL function with SET is planned on every call
+-- (~1 ms for this query), PL/pgSQL keeps the plan. The closure walk uses UNION over
 -- (assigned role, reached role), so diamonds and damaged (cyclic) graphs terminate.
 CREATE FUNCTION permcache.pc_effective_rows_for(p_tenants text[], p_users text[])
 RETURNS SETOF permcache.user_effective_policies
-LANGUAGE sql STABLE SET search_path = permcache, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
 AS $fn$
+BEGIN
+  RETURN QUERY
   WITH RECURSIVE
   k AS (SELECT DISTINCT x.t, x.u FROM unnest(p_tenants, p_users) AS x(t, u)),
   mem AS (
@@ -656,9 +748,6 @@ AS $fn$
     UNION
     SELECT m.tenant, m.user_id FROM k JOIN permcache.memberships m ON m.tenant = k.t
     WHERE k.u IS NULL AND m.status = 'active'
-    UNION
-    SELECT m.tenant, m.user_id FROM permcache.memberships m
-    WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM k WHERE k.t = '*')
   ),
   asg AS (
     SELECT ur.tenant, ur.user_id, ur.role, ur.business_unit
@@ -683,7 +772,8 @@ AS $fn$
          p.permissions, p.scope, 'direct'::text, p.policy
   FROM mem
   JOIN permcache.user_policies up ON up.tenant = mem.tenant AND up.user_id = mem.user_id
-  JOIN permcache.policies p ON p.tenant = up.tenant AND p.policy = up.policy
+  JOIN permcache.policies p ON p.tenant = up.tenant AND p.policy = up.policy;
+END
 $fn$;
 
 -- From-scratch rows of one tenant's users (p_users NULL = every user of the tenant;
@@ -693,13 +783,16 @@ RETURNS SETOF permcache.user_effective_policies
 LANGUAGE sql STABLE SET search_path = permcache, pg_temp
 AS $fn$
   SELECT * FROM permcache.pc_effective_rows_for(
-    CASE WHEN p_users IS NULL THEN ARRAY[coalesce(p_tenant, '*')]
-         ELSE array_fill(p_tenant, ARRAY[cardinality(p_users)]) END,
-    CASE WHEN p_users IS NULL THEN ARRAY[NULL::text] ELSE p_users END)
+    CASE WHEN p_users IS NOT NULL THEN array_fill(p_tenant, ARRAY[cardinality(p_users)])
+         WHEN p_tenant IS NOT NULL THEN ARRAY[p_tenant]
+         ELSE ARRAY(SELECT t.tenant FROM permcache.tenants t) END,
+    CASE WHEN p_users IS NOT NULL THEN p_users
+         WHEN p_tenant IS NOT NULL THEN ARRAY[NULL::text]
+         ELSE ARRAY(SELECT NULL::text FROM permcache.tenants t) END)
 $fn$;
 
 -- Recompute-and-diff user_effective_policies for the (tenant, user) keys (user NULL = every
--- user of the tenant that has a membership or rows; tenant '*' = everyone). Deletes rows no
+-- user of the tenant that has a membership or rows). Deletes rows no
 -- longer produced, inserts new ones, leaves unchanged rows alone. When p_limit is not NULL and
 -- more users than p_limit would be recomputed, does nothing and returns -1; else returns the
 -- number of users recomputed. Caller holds the revision lock and runs READ COMMITTED.
@@ -713,9 +806,8 @@ DECLARE
   v_fresh permcache.user_effective_policies[];
 BEGIN
   WITH k AS (SELECT DISTINCT x.t, x.u FROM unnest(p_tenants, p_users) AS x(t, u)),
-  star AS (SELECT EXISTS (SELECT 1 FROM k WHERE k.t = '*') AS yes),
   x AS (
-    SELECT k.t, k.u FROM k WHERE k.u IS NOT NULL AND k.t <> '*'
+    SELECT k.t, k.u FROM k WHERE k.u IS NOT NULL
     UNION
     SELECT m.tenant, m.user_id FROM k JOIN permcache.memberships m ON m.tenant = k.t
     WHERE k.u IS NULL
@@ -723,11 +815,6 @@ BEGIN
     SELECT e.organization_id, e.user_id FROM k JOIN permcache.user_effective_policies e
       ON e.organization_id = k.t
     WHERE k.u IS NULL
-    UNION
-    SELECT m.tenant, m.user_id FROM permcache.memberships m, star WHERE star.yes
-    UNION
-    SELECT e.organization_id, e.user_id FROM permcache.user_effective_policies e, star
-    WHERE star.yes
   )
   SELECT coalesce(array_agg(x.t), '{}'), coalesce(array_agg(x.u), '{}') INTO v_t, v_u FROM x;
 
@@ -850,24 +937,21 @@ BEGIN
       UNION
       SELECT k.tenant, k.kind, k.key, k.key FROM k WHERE k.kind = 'user'
     ),
-    per_key AS (SELECT h.tenant, h.kind, h.key, count(*) AS n FROM hits h GROUP BY 1, 2, 3),
+    -- A key that reaches more than 10000 users becomes its tenant (a window count, not a join:
+    -- the planner's estimates for pc_pending are tiny, and a join here went quadratic).
+    counted AS (
+      SELECT h.tenant, h.user_id, count(*) OVER (PARTITION BY h.tenant, h.kind, h.key) AS n
+      FROM hits h
+    ),
     raw AS (
-      SELECT '*'::text AS tenant, NULL::text AS user_id FROM k WHERE k.kind = 'all'
+      SELECT k.tenant, NULL::text AS user_id FROM k WHERE k.kind = 'tenant'
       UNION
-      SELECT k.tenant, NULL FROM k WHERE k.kind = 'tenant'
-      UNION
-      SELECT pk.tenant, NULL FROM per_key pk WHERE pk.n > 10000
-      UNION
-      SELECT h.tenant, h.user_id FROM hits h
-      JOIN per_key pk ON pk.tenant = h.tenant AND pk.kind = h.kind AND pk.key = h.key
-      WHERE pk.n <= 10000
+      SELECT c.tenant, CASE WHEN c.n > 10000 THEN NULL ELSE c.user_id END FROM counted c
     ),
     wide AS (SELECT DISTINCT r.tenant FROM raw r WHERE r.user_id IS NULL),
-    star AS (SELECT EXISTS (SELECT 1 FROM wide WHERE wide.tenant = '*') AS yes),
     kept AS (
-      SELECT r.tenant, r.user_id FROM raw r CROSS JOIN star
-      LEFT JOIN wide w ON w.tenant = r.tenant
-      WHERE (NOT star.yes OR r.tenant = '*') AND (r.user_id IS NULL OR w.tenant IS NULL)
+      SELECT r.tenant, r.user_id FROM raw r LEFT JOIN wide w ON w.tenant = r.tenant
+      WHERE r.user_id IS NULL OR w.tenant IS NULL
     )
     SELECT array_agg(kept.tenant ORDER BY kept.tenant, kept.user_id),
            array_agg(kept.user_id ORDER BY kept.tenant, kept.user_id)
@@ -877,7 +961,6 @@ BEGIN
       SELECT array_agg(DISTINCT p.tenant) INTO v_tenants
       FROM permcache.pc_pending p WHERE p.txid = v_txid;
     END IF;
-    IF '*' = ANY (v_tenants) THEN v_tenants := ARRAY['*']; END IF;
     IF cardinality(v_tenants) > 0 THEN
       SELECT array_agg(x ORDER BY x), array_agg(NULL::text) INTO v_t, v_u
       FROM unnest(v_tenants) AS s(x);
@@ -1015,7 +1098,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(8098989794977783144);
   END IF;
 
-  v_fresh := ARRAY(SELECT r FROM permcache.pc_effective_rows_for(ARRAY['*'], ARRAY[NULL::text]) r);
+  v_fresh := ARRAY(SELECT r FROM permcache.pc_effective_rows(NULL, NULL) r);
   v_missing := ARRAY(
     SELECT m::permcache.user_effective_policies FROM (SELECT * FROM unnest(v_fresh)
                    EXCEPT SELECT * FROM permcache.user_effective_policies) m);
@@ -1046,4 +1129,111 @@ BEGIN
            x.assignment_type, x.source_id FROM unnest(v_extra) AS x
     ORDER BY 2, 3, 4, 5, 6, 7, 1;
 END
+$fn$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Changelog retention
+
+-- Deletes the oldest revisions (the pc_revisions row and all its pc_changelog rows: whole
+-- revisions only, oldest first) that were committed more than `keep` ago: the deleted revisions
+-- are always a prefix, it stops at the first revision committed within `keep`, and never deletes
+-- the newest revision (so the head stays readable). One call deletes at most max_rows rows
+-- (pc_revisions + pc_changelog) and returns how many it deleted; a single revision with more
+-- rows than max_rows is still deleted whole, so every call makes progress. Call it again (in a
+-- new transaction, to keep each one short) while it returns > 0. Returns 0 at once when another
+-- session is pruning: pg_try_advisory_xact_lock(8098989794977783145), the prune lock (not the
+-- revision lock 8098989794977783144: writers never wait for a pruner), held until the end of
+-- the pruner's transaction. Records pc_meta 'oldest_revision' (see oldest_revision()); the
+-- writers' commit step never touches pc_meta.
+CREATE FUNCTION permcache.prune_changelog(keep interval DEFAULT '24 hours',
+                                          max_rows integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = permcache, pg_temp
+AS $fn$
+DECLARE
+  v_head bigint;
+  v_cutoff_ms bigint;
+  v_upto bigint;
+  v_changelog bigint;
+  v_revisions bigint;
+BEGIN
+  IF keep IS NULL OR max_rows IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+      MESSAGE = 'prune_changelog: keep and max_rows must not be NULL';
+  END IF;
+  IF max_rows < 1 THEN RETURN 0; END IF;
+  IF NOT pg_try_advisory_xact_lock(8098989794977783145) THEN RETURN 0; END IF;
+
+  SELECT max(r.revision) INTO v_head FROM permcache.pc_revisions r;
+  IF v_head IS NULL THEN RETURN 0; END IF;
+  v_cutoff_ms := floor(extract(epoch FROM clock_timestamp() - keep) * 1000)::bigint;
+
+  -- Walk the oldest revisions in order (primary key, at most max_rows of them: each one is at
+  -- least one row); take the longest prefix that is due and fits in max_rows (at least one).
+  WITH cand AS (
+    SELECT r.revision, r.committed_at_ms,
+           1 + (SELECT count(*) FROM permcache.pc_changelog c WHERE c.revision = r.revision) AS n
+    FROM permcache.pc_revisions r
+    WHERE r.revision < v_head
+    ORDER BY r.revision
+    LIMIT max_rows
+  ),
+  run AS (
+    SELECT c.revision, c.n, sum(c.n) OVER w AS total,
+           bool_and(c.committed_at_ms <= v_cutoff_ms) OVER w AS due
+    FROM cand c
+    WINDOW w AS (ORDER BY c.revision)
+  )
+  SELECT max(run.revision) INTO v_upto FROM run
+  WHERE run.due AND (run.total <= max_rows OR run.total = run.n);
+  IF v_upto IS NULL THEN RETURN 0; END IF;
+
+  DELETE FROM permcache.pc_changelog c WHERE c.revision <= v_upto;
+  GET DIAGNOSTICS v_changelog = ROW_COUNT;
+  DELETE FROM permcache.pc_revisions r WHERE r.revision <= v_upto;
+  GET DIAGNOSTICS v_revisions = ROW_COUNT;
+  UPDATE permcache.pc_meta SET value = (v_upto + 1)::text WHERE key = 'oldest_revision';
+  RETURN v_changelog + v_revisions;
+END
+$fn$;
+
+-- The oldest revision the changelog still holds completely: every committed revision >=
+-- oldest_revision() is in pc_revisions / pc_changelog, none below it is. 1 until the first
+-- prune; afterwards the newest pruned revision + 1, which is at most the head (the head is
+-- never pruned), and head + 1 = 1 for an empty store. It equals min(revision) of pc_revisions
+-- unless the numbers right after the pruned revisions were never committed (a rolled-back
+-- commit step uses up its number): then it is smaller, which keeps the test below exact.
+-- A reader whose cursor is c (it has applied every revision <= c) can continue from the
+-- changelog iff c + 1 >= oldest_revision(); c + 1 < oldest_revision() means revisions it has
+-- not seen were pruned (reload). Read it in the same snapshot as the changelog page.
+CREATE FUNCTION permcache.oldest_revision() RETURNS bigint
+LANGUAGE sql STABLE SET search_path = permcache, pg_temp
+AS $fn$
+  SELECT coalesce((SELECT m.value::bigint FROM permcache.pc_meta m WHERE m.key = 'oldest_revision'),
+                  1)
+$fn$;
+
+-- The same boundary as the SQLite store's meta 'pruned_through': the newest pruned revision,
+-- 0 = nothing pruned = oldest_revision() - 1. A cursor c < pruned_through() missed revisions.
+CREATE FUNCTION permcache.pruned_through() RETURNS bigint
+LANGUAGE sql STABLE SET search_path = permcache, pg_temp
+AS $fn$
+  SELECT permcache.oldest_revision() - 1
+$fn$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Store identity
+
+-- '<store_id>:<system_identifier>:<timeline_id>': changes when the schema is re-created (new
+-- store_id), when the data comes from another cluster (initdb: new system identifier) and after
+-- a promotion or point-in-time recovery (new timeline; pg_control_checkpoint() reports it from
+-- the first checkpoint on the new timeline, which PostgreSQL requests right after promotion).
+-- pg_control_system() / pg_control_checkpoint() are executable by PUBLIC on PostgreSQL 15, so
+-- no SECURITY DEFINER: the caller needs only USAGE on the schema and SELECT on pc_meta.
+CREATE FUNCTION permcache.store_epoch() RETURNS text
+LANGUAGE sql STABLE SET search_path = permcache, pg_temp
+AS $fn$
+  SELECT m.value || ':' || s.system_identifier::text || ':' || c.timeline_id::text
+  FROM permcache.pc_meta m, pg_catalog.pg_control_system() s, pg_catalog.pg_control_checkpoint() c
+  WHERE m.key = 'store_id'
 $fn$;

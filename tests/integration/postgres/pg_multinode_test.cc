@@ -1,0 +1,277 @@
+// Several permcache nodes (Checkers in one process, each with its own pool and LISTEN
+// connection) on one real PostgreSQL and no Redis: PostgreSQL alone is a complete coherent
+// fleet. Covers propagation over LISTEN/NOTIFY, writes made straight into the tables by another
+// application, the listener killed or the server restarted mid-run (never a revoked grant), a
+// store epoch change, and the randomized stale-answer hunt.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "permcache/checker.h"
+#include "support/postgres_server.h"
+#include "support/wait_until.h"
+#include "support/write_ops.h"
+
+namespace permcache::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kUsers = 32;
+
+bool Allowed(Checker& c, const std::string& user, const std::string& permission,
+             uint64_t at_least = 0) {
+  auto d = c.Check({.tenant = "t", .user = user, .permission = permission,
+                    .at_least_revision = at_least});
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() && d->allowed;
+}
+
+class PgMultiNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { UseServer(SharedPostgres()); }
+
+  void UseServer(PostgresServer* pg) {
+    ASSERT_NE(pg, nullptr);
+    pg_ = pg;
+    auto db = pg_->NewDatabase();
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = *db;
+    auto seed = Node(milliseconds(0), /*wait_for_feed=*/false);
+    ASSERT_NE(seed, nullptr);
+    std::vector<WriteOp> ops = {PutTenant("t"), PutRole("t", "r"), PutPolicy("t", "p", {"perm:0"}),
+                                PutRolePolicy("t", "r", "p")};
+    for (int u = 0; u < kUsers; ++u) {
+      ops.push_back(PutMember("t", "u" + std::to_string(u)));
+      ops.push_back(PutUserRole("t", "u" + std::to_string(u), "r"));
+    }
+    ASSERT_TRUE(seed->Write(ops).ok());
+  }
+
+  // A node on the database; `poll` = 0: only LISTEN/NOTIFY tells it about other writers.
+  std::unique_ptr<Checker> Node(milliseconds poll = milliseconds(0), bool wait_for_feed = true) {
+    Options o;
+    o.store_url = pg_->Url(db_);
+    o.changelog_poll_interval = poll;
+    auto checker = Checker::Open(o);
+    EXPECT_TRUE(checker.ok()) << checker.status().ToString();
+    if (!checker.ok()) return nullptr;
+    std::unique_ptr<Checker> node = std::move(checker).value();
+    if (wait_for_feed) {
+      EXPECT_TRUE(WaitUntil([&] {
+        CacheStats s = node->Stats();
+        return s.store_feed_up && s.l1_enabled;
+      })) << "the LISTEN feed never came up";
+    }
+    return node;
+  }
+
+  std::string Sql(const std::string& sql) {
+    auto out = pg_->Exec(db_, sql);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : "";
+  }
+  uint64_t Head() {
+    return std::stoull(Sql("SELECT coalesce(max(revision), 0) FROM permcache.pc_revisions"));
+  }
+
+  static uint64_t SetPerm(Checker& node, int k) {
+    auto rev = node.Write(std::vector<WriteOp>{PutPolicy("t", "p", {"perm:" + std::to_string(k)})});
+    EXPECT_TRUE(rev.ok()) << rev.status().ToString();
+    return rev.ok() ? *rev : 0;
+  }
+
+  PostgresServer* pg_ = nullptr;
+  std::string db_;
+};
+
+TEST_F(PgMultiNodeTest, WriteOnAReachesBOverListenNotify) {
+  auto a = Node();
+  auto b = Node();
+  ASSERT_TRUE(b->Stats().store_feed_enabled);
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));  // cached on B
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+  EXPECT_GE(b->Stats().hits, 1u);
+  const uint64_t rev = SetPerm(*a, 1);
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= rev; })) << "NOTIFY did not arrive";
+  EXPECT_FALSE(Allowed(*b, "u0", "perm:0"));
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:1"));
+  EXPECT_GE(b->Stats().store_feed_notifications, 1u);
+}
+
+TEST_F(PgMultiNodeTest, DirectSqlWritesReachEveryNode) {
+  auto a = Node();
+  auto b = Node();
+  for (Checker* n : {a.get(), b.get()}) {
+    EXPECT_TRUE(Allowed(*n, "u1", "perm:0"));
+    EXPECT_TRUE(Allowed(*n, "u2", "perm:0"));
+  }
+  // Another application suspends u1 and edits the policy pattern, in one transaction.
+  Sql("BEGIN; UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't' AND "
+      "user_id = 'u1'; UPDATE permcache.policies SET permissions = '{perm:9}' WHERE tenant = 't' "
+      "AND policy = 'p'; COMMIT;");
+  const uint64_t rev = Head();
+  for (Checker* n : {a.get(), b.get()}) {
+    ASSERT_TRUE(WaitUntil([&] { return n->AppliedRevision() >= rev; }));
+    EXPECT_FALSE(Allowed(*n, "u1", "perm:9"));
+    EXPECT_FALSE(Allowed(*n, "u2", "perm:0"));
+    EXPECT_TRUE(Allowed(*n, "u2", "perm:9"));
+  }
+  // A bulk UPDATE of every membership and a TRUNCATE, as a migration script would do.
+  Sql("UPDATE permcache.memberships SET status = 'suspended' WHERE tenant = 't'");
+  const uint64_t bulk = Head();
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= bulk; }));
+  EXPECT_FALSE(Allowed(*b, "u2", "perm:9"));
+  Sql("UPDATE permcache.memberships SET status = 'active' WHERE tenant = 't'");
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= Head(); }));
+  EXPECT_TRUE(Allowed(*b, "u3", "perm:9"));
+  Sql("TRUNCATE permcache.user_roles");
+  const uint64_t truncated = Head();
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= truncated; }));
+  EXPECT_FALSE(Allowed(*b, "u3", "perm:9"));
+}
+
+TEST_F(PgMultiNodeTest, ListenerKilledNeverServesARevokedGrantAndRecovers) {
+  auto a = Node();
+  auto b = Node();
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+  const uint64_t reconnects = b->Stats().store_feed_reconnects;
+  // Kill every node's listener backend: the socket closes under them.
+  Sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = 'permcache-listener' AND datname = current_database()");
+  // Revoked by another application while the listeners are (possibly) gone.
+  Sql("UPDATE permcache.policies SET permissions = '{perm:1}' WHERE tenant = 't' AND policy = 'p'");
+  const uint64_t rev = Head();
+  // Pinned checks never see the revoked grant, whatever the listener's state.
+  EXPECT_FALSE(Allowed(*b, "u0", "perm:0", rev));
+  // B noticed, reconnected, caught up, and trusts its cache again.
+  ASSERT_TRUE(WaitUntil([&] {
+    CacheStats s = b->Stats();
+    return s.store_feed_reconnects > reconnects && s.store_feed_up && s.l1_enabled &&
+           b->AppliedRevision() >= rev;
+  })) << "listener did not recover";
+  for (int i = 0; i < kUsers; ++i) EXPECT_FALSE(Allowed(*b, "u" + std::to_string(i), "perm:0"));
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:1"));
+}
+
+TEST_F(PgMultiNodeTest, FrozenListenerBackendIsDetectedByTheHeartbeat) {
+  auto b = Node();
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+  // SIGSTOP on the listener's backend: its socket stays open but nothing answers any more (a
+  // half-open connection, as a silent network or a frozen VM would leave it).
+  const std::string pid = Sql(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'permcache-listener' "
+      "AND datname = current_database() LIMIT 1");
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(kill(std::stoi(pid), SIGSTOP), 0);
+  const auto frozen = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitUntil([&] { return !b->Stats().l1_enabled; }, std::chrono::seconds(10)))
+      << "a frozen listener was not noticed";
+  const auto noticed = std::chrono::steady_clock::now() - frozen;
+  kill(std::stoi(pid), SIGCONT);
+  EXPECT_LT(noticed, std::chrono::seconds(5));  // heartbeat interval 1 s + timeout 2 s
+  EXPECT_GE(b->Stats().store_feed_heartbeat_failures, 1u);
+  ASSERT_TRUE(WaitUntil([&] { return b->Stats().store_feed_up && b->Stats().l1_enabled; }));
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+}
+
+TEST_F(PgMultiNodeTest, ServerRestartedImmediateNeverServesARevokedGrantAndRecovers) {
+  auto own = PostgresServer::Start();
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  UseServer(own->get());
+  auto a = Node();
+  auto b = Node();
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+  ASSERT_TRUE((*own)->RestartImmediate().ok());
+  // The first write after the crash may meet a dead pooled connection; the next succeeds.
+  uint64_t rev = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = a->Write(std::vector<WriteOp>{PutPolicy("t", "p", {"perm:1"})});
+    if (r.ok()) rev = *r;
+    return r.ok();
+  })) << "writes did not resume";
+  EXPECT_FALSE(Allowed(*b, "u0", "perm:0", rev));
+  ASSERT_TRUE(WaitUntil([&] {
+    CacheStats s = b->Stats();
+    return s.store_feed_up && s.l1_enabled && b->AppliedRevision() >= rev;
+  })) << "node did not recover";
+  EXPECT_FALSE(Allowed(*b, "u0", "perm:0"));
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:1"));
+  // Revisions stay monotonic across the crash.
+  EXPECT_GT(SetPerm(*a, 2), rev);
+}
+
+TEST_F(PgMultiNodeTest, StoreEpochChangeDropsEveryCachedAnswer) {
+  auto b = Node();
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+  EXPECT_GE(b->Stats().entries, 1u);
+  // What a restore into another cluster looks like to a node: same tables, another identity.
+  // The revision counter is also set back, as pg_dump + restore of an older backup would.
+  Sql("UPDATE permcache.pc_meta SET value = gen_random_uuid()::text WHERE key = 'store_id'");
+  Sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = 'permcache-listener' AND datname = current_database()");
+  ASSERT_TRUE(WaitUntil([&] {
+    CacheStats s = b->Stats();
+    return s.store_feed_reconnects >= 1 && s.store_feed_up && s.l1_enabled;
+  }));
+  EXPECT_EQ(b->Stats().store_feed_epoch_changes, 1u);
+  EXPECT_EQ(b->Stats().entries, 0u);
+  EXPECT_EQ(b->AppliedRevision(), Head());  // the cursor restarted at the store's head
+}
+
+// G12 on PostgreSQL only: A grants and revokes; B and C check. A check that knows revision r
+// (at_least_revision, or after its node has applied r) must never see what r revoked.
+TEST_F(PgMultiNodeTest, RandomizedGrantsAndRevokesProduceNoStaleAnswers) {
+  auto a = Node();
+  std::vector<std::unique_ptr<Checker>> readers;
+  readers.push_back(Node());
+  readers.push_back(Node());
+  std::atomic<int> acknowledged{0};
+  std::atomic<uint64_t> acknowledged_rev{0};
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> checks{0}, stale{0}, errors{0};
+  auto reader = [&](Checker* node, int seed) {
+    std::mt19937 rng(seed);
+    while (!done.load(std::memory_order_acquire)) {
+      const uint64_t rev = acknowledged_rev.load(std::memory_order_acquire);
+      const int k = acknowledged.load(std::memory_order_acquire);
+      if (k == 0) continue;
+      const std::string user = "u" + std::to_string(rng() % kUsers);
+      CheckRequest r{.tenant = "t", .user = user, .permission = "perm:" + std::to_string(k - 1)};
+      if (rng() % 2 == 0) {
+        r.at_least_revision = rev;
+      } else if (node->AppliedRevision() < rev) {
+        continue;  // not yet told about write k: any answer is within the feed delay
+      }
+      auto d = node->Check(r);
+      checks.fetch_add(1, std::memory_order_relaxed);
+      if (!d.ok()) errors.fetch_add(1, std::memory_order_relaxed);
+      else if (d->allowed) stale.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < readers.size(); ++i) {
+    threads.emplace_back(reader, readers[i].get(), static_cast<int>(i));
+  }
+  for (int k = 1; k <= 150; ++k) {
+    const uint64_t rev = SetPerm(*a, k);
+    acknowledged_rev.store(rev, std::memory_order_release);
+    acknowledged.store(k, std::memory_order_release);
+  }
+  done.store(true, std::memory_order_release);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(stale.load(), 0u);
+  EXPECT_EQ(errors.load(), 0u);
+  EXPECT_GT(checks.load(), 500u);
+  std::printf("RESULT g12_pg_checks %llu\nRESULT g12_pg_stale %llu\n",
+              static_cast<unsigned long long>(checks.load()),
+              static_cast<unsigned long long>(stale.load()));
+}
+
+}  // namespace
+}  // namespace permcache::testing
