@@ -78,7 +78,7 @@ struct CacheStats {
   bool l2_enabled = false;
   bool l2_up = false;           // reachable and consistent (every change re-applied)
   bool l1_enabled = true;       // false while no configured bus is up (checks bypass L1)
-  bool bus_up = false;          // the Redis bus or the store's feed is up
+  bool bus_up = false;          // the Redis bus is subscribed
   uint64_t l2_hits = 0, l2_misses = 0, l2_errors = 0, l2_keys = 0, l2_puts_refused_stale = 0;
   uint64_t bus_messages_received = 0, bus_messages_applied = 0;
   // The store's own change feed (PostgreSQL LISTEN/NOTIFY); all zero / false without one.
@@ -86,6 +86,8 @@ struct CacheStats {
   bool store_feed_up = false;
   uint64_t store_feed_notifications = 0, store_feed_reconnects = 0,
            store_feed_heartbeat_failures = 0, store_feed_epoch_changes = 0;
+  // The store backend's own counters (StoreStats).
+  StoreStats store;
   double hit_rate() const {
     return hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
   }

@@ -14,6 +14,8 @@ class CheckerObserver {
   virtual void OnRemoteCacheRead(double /*seconds*/) {}
   // One store read of a (tenant, user) on a cache miss.
   virtual void OnStoreRead(double /*seconds*/) {}
+  // One write batch committed by the store (Store::Apply), including its round trips.
+  virtual void OnStoreWrite(double /*seconds*/) {}
   // A write made on another node: from its commit to its invalidation applied here.
   virtual void OnInvalidationLag(double /*seconds*/) {}
 };

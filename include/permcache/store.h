@@ -82,6 +82,17 @@ class ChangeFeed {
   virtual Stats GetStats() const = 0;
 };
 
+// Backend counters for metrics; zero where a backend has no such thing.
+struct StoreStats {
+  uint64_t connections_open = 0;     // pooled connections (idle + in use)
+  uint64_t connections_in_use = 0;
+  uint64_t connect_failures = 0;     // failed (re)connects
+  // PostgreSQL: time this node's writes spent maintaining user_effective_policies inside
+  // their transactions, and deferred windows applied by this node.
+  double effective_maintenance_seconds = 0;
+  uint64_t effective_windows_applied = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -115,6 +126,9 @@ class Store {
     (void)callbacks;
     return nullptr;
   }
+
+  // Counters for metrics (cheap, no I/O).
+  virtual StoreStats GetStats() const { return {}; }
 
   // Cheap liveness probe.
   virtual Status Ping() = 0;

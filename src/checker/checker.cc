@@ -349,7 +349,9 @@ StatusOr<uint64_t> CheckerImpl::ImportModel(const Model& model) {
 
 StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  const auto started = std::chrono::steady_clock::now();
   auto change = store_->Apply(ops);
+  if (options_.observer != nullptr) options_.observer->OnStoreWrite(SecondsSince(started));
   if (!change.ok()) {
     if (change.status().code() != StatusCode::kInvalidArgument) {
       store_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -482,8 +484,9 @@ void CheckerImpl::OnBusState(Bus bus, bool up) {
   {
     std::lock_guard<std::mutex> lock(bus_mu_);
     ++bus_epoch_;  // any catch-up started before this change may not re-enable L1
-    (bus == Bus::kRedis ? redis_bus_up_ : feed_up_) = up;
-    any_up = redis_bus_up_ || feed_up_;
+    (bus == Bus::kRedis ? redis_bus_up_ : feed_up_).store(up, std::memory_order_relaxed);
+    any_up = redis_bus_up_.load(std::memory_order_relaxed) ||
+             feed_up_.load(std::memory_order_relaxed);
     bus_up_.store(any_up, std::memory_order_release);
     // Without any bus, other nodes' writes only arrive by polling: serve from L2/the store
     // rather than risk a stale L1 answer.
@@ -541,7 +544,8 @@ CacheStats CheckerImpl::Stats() const {
   out.catch_ups = tracker_.catch_ups();
   out.store_errors = store_errors_.load(std::memory_order_relaxed);
   out.l1_enabled = l1_usable_.load(std::memory_order_acquire);
-  out.bus_up = bus_up_.load(std::memory_order_acquire);
+  out.bus_up = redis_bus_up_.load(std::memory_order_relaxed);
+  out.store = store_->GetStats();
   if (feed_ != nullptr) {
     ChangeFeed::Stats f = feed_->GetStats();
     out.store_feed_enabled = true;

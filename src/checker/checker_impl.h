@@ -105,8 +105,9 @@ class CheckerImpl final : public Checker {
   // the epoch, and L1 is re-enabled only if no change happened during the catch-up before it.
   std::mutex bus_mu_;
   uint64_t bus_epoch_ PERMCACHE_GUARDED_BY(bus_mu_) = 0;
-  bool redis_bus_up_ PERMCACHE_GUARDED_BY(bus_mu_) = false;
-  bool feed_up_ PERMCACHE_GUARDED_BY(bus_mu_) = false;
+  // Written under bus_mu_; read relaxed by Stats().
+  std::atomic<bool> redis_bus_up_{false};
+  std::atomic<bool> feed_up_{false};
 
   // The store's push feed (PostgreSQL LISTEN/NOTIFY), or null. Declared last among the bus
   // state so it is destroyed (its thread joined) first; reset explicitly in the destructor.

@@ -10,6 +10,7 @@ http::Readiness ProbeReadiness(Checker* checker) {
   // store) and is reported, but the node stays ready.
   const CacheStats s = checker->Stats();
   r.redis = !s.l2_enabled ? "disabled" : (s.l2_up && s.bus_up ? "up" : "down");
+  r.listener = !s.store_feed_enabled ? "disabled" : (s.store_feed_up ? "up" : "down");
   r.ready = store.ok();
   return r;
 }

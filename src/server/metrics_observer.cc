@@ -9,6 +9,10 @@ MetricsObserver::MetricsObserver(MetricsRegistry* registry)
       store_read_(registry->GetHistogram("permcache_store_read_duration_seconds",
                                          "Store reads of one (tenant, user) on cache misses.", {},
                                          Histogram::LatencyBuckets())),
+      store_write_(registry->GetHistogram(
+          "permcache_store_write_duration_seconds",
+          "Write batches committed by the store (every round trip, capture and commit).", {},
+          Histogram::LatencyBuckets())),
       lag_(registry->GetHistogram(
           "permcache_invalidation_lag_seconds",
           "From a write's commit on another node to its invalidation applied on this node.", {},

@@ -1,5 +1,6 @@
 // MetricsObserver: turns the Checker's timings (CheckerObserver) into Prometheus histograms:
 //   permcache_l2_read_duration_seconds, permcache_store_read_duration_seconds,
+//   permcache_store_write_duration_seconds,
 //   permcache_invalidation_lag_seconds (a write's commit on another node → applied here).
 //
 // Thread safety: thread-safe (histogram updates are lock-free).
@@ -16,11 +17,13 @@ class MetricsObserver final : public CheckerObserver {
   explicit MetricsObserver(MetricsRegistry* registry);
   void OnRemoteCacheRead(double seconds) override { l2_read_->Observe(seconds); }
   void OnStoreRead(double seconds) override { store_read_->Observe(seconds); }
+  void OnStoreWrite(double seconds) override { store_write_->Observe(seconds); }
   void OnInvalidationLag(double seconds) override { lag_->Observe(seconds); }
 
  private:
   Histogram* l2_read_;
   Histogram* store_read_;
+  Histogram* store_write_;
   Histogram* lag_;
 };
 

@@ -82,8 +82,37 @@ ServerHooks::ServerHooks(Checker* checker, MetricsRegistry* registry, std::strin
     w->Counter("permcache_checker_store_errors_total",
                "Failed store reads, writes and catch-ups inside the checker.", none,
                static_cast<double>(s.store_errors));
-    w->Gauge("permcache_l1_enabled", "1 unless a configured bus is down (L1 bypassed).", none,
-             s.l1_enabled ? 1 : 0);
+    w->Gauge("permcache_l1_enabled", "1 unless every configured bus is down (L1 bypassed).",
+             none, s.l1_enabled ? 1 : 0);
+    w->Gauge("permcache_store_connections", "Pooled store connections open.", none,
+             static_cast<double>(s.store.connections_open));
+    w->Gauge("permcache_store_connections_in_use", "Pooled store connections leased right now.",
+             none, static_cast<double>(s.store.connections_in_use));
+    w->Counter("permcache_store_connect_failures_total", "Failed store (re)connects.", none,
+               static_cast<double>(s.store.connect_failures));
+    if (s.store_feed_enabled) {
+      w->Gauge("permcache_store_listener_up",
+               "1 while the PostgreSQL LISTEN connection is up and listening.", none,
+               s.store_feed_up ? 1 : 0);
+      w->Counter("permcache_store_notifications_total",
+                 "PostgreSQL NOTIFY messages received by this node's listener.", none,
+                 static_cast<double>(s.store_feed_notifications));
+      w->Counter("permcache_store_listener_reconnects_total",
+                 "Listener connections opened after the first one.", none,
+                 static_cast<double>(s.store_feed_reconnects));
+      w->Counter("permcache_store_listener_heartbeat_failures_total",
+                 "Dead or half-open listener connections detected.", none,
+                 static_cast<double>(s.store_feed_heartbeat_failures));
+      w->Counter("permcache_store_epoch_changes_total",
+                 "Store identity changes seen (restore, failover): every cached answer dropped.",
+                 none, static_cast<double>(s.store_feed_epoch_changes));
+      w->Counter("permcache_effective_maintenance_seconds_total",
+                 "Time this node's writes spent maintaining user_effective_policies.", none,
+                 s.store.effective_maintenance_seconds);
+      w->Counter("permcache_effective_windows_applied_total",
+                 "Deferred user_effective_policies windows applied by this node.", none,
+                 static_cast<double>(s.store.effective_windows_applied));
+    }
     if (!s.l2_enabled) return;
     w->Gauge("permcache_l2_up", "1 when the L2 cache is reachable and consistent.", none,
              s.l2_up ? 1 : 0);

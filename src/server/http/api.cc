@@ -392,6 +392,8 @@ void Api::Readyz(Response* response) {
   w.String(r.store);
   w.Key("redis");
   w.String(r.redis);
+  w.Key("listener");
+  w.String(r.listener);
   w.EndObject();
 }
 

@@ -44,6 +44,8 @@ struct Readiness {
   bool ready = false;
   std::string_view store = "down";     // "up" | "down"
   std::string_view redis = "disabled";  // "up" | "down" | "disabled"
+  // The store's change feed (PostgreSQL LISTEN). Down degrades (L1 bypassed), stays ready.
+  std::string_view listener = "disabled";  // "up" | "down" | "disabled"
 };
 
 // What the API reports to and asks of the server around it (metrics, logs, health). Implemented

@@ -767,6 +767,27 @@ void AppendCacheStatsJson(const CacheStats& s, std::string* out) {
   }
   w.Key("l1_enabled");
   w.Bool(s.l1_enabled);
+  w.Key("store_feed");
+  if (!s.store_feed_enabled) {
+    w.String("disabled");
+  } else {
+    w.BeginObject();
+    w.Key("status");
+    w.String(s.store_feed_up ? "up" : "down");
+    const std::pair<std::string_view, uint64_t> feed[] = {
+        {"notifications", s.store_feed_notifications},
+        {"reconnects", s.store_feed_reconnects},
+        {"heartbeat_failures", s.store_feed_heartbeat_failures},
+        {"epoch_changes", s.store_feed_epoch_changes},
+        {"connections_open", s.store.connections_open},
+        {"connections_in_use", s.store.connections_in_use},
+    };
+    for (const auto& [k, v] : feed) {
+      w.Key(k);
+      w.Uint(v);
+    }
+    w.EndObject();
+  }
   w.Key("l2");
   if (!s.l2_enabled) {
     w.String("disabled");

@@ -155,7 +155,15 @@ void PostgresStore::MaintenanceLoop() {
         {Plain("SELECT EXISTS (SELECT 1 FROM permcache.pc_effective_queue)")}, "effective queue");
     if (queued.ok() && (*queued)[0].Text(0, 0) == "t") {
       if (auto lease = Acquire(); lease.ok()) {
-        (void)(*lease)->Query("SELECT permcache.apply_effective_queue(100)");
+        const auto started = std::chrono::steady_clock::now();
+        if ((*lease)->Query("SELECT permcache.apply_effective_queue(100)").ok()) {
+          effective_windows_applied_.fetch_add(1, std::memory_order_relaxed);
+          effective_maintenance_us_.fetch_add(
+              static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - started)
+                                        .count()),
+              std::memory_order_relaxed);
+        }
       }
     }
     if (store_options_.changelog_retention.count() > 0 && steady_clock::now() >= next_prune) {
@@ -213,6 +221,7 @@ StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
         std::chrono::seconds(2));
     retry_after_ = std::chrono::steady_clock::now() + backoff_;
     last_connect_error_ = conn.status().message();
+    ++connect_failures_;
     cv_.notify_one();
     return conn.status();
   }
@@ -292,8 +301,12 @@ StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
   batch.push_back(Plain("SELECT revision, tenant, user_id FROM permcache.pc_finish()"));
   op_of.push_back(kFraming);
   const size_t finish_index = batch.size() - 1;
-  // The commit time the changelog keeps (readers catching up see the same value).
-  batch.push_back(Plain("SELECT committed_at_ms FROM permcache.pc_revisions "
+  // The commit time the changelog keeps (readers catching up see the same value), and how long
+  // the commit step spent on user_effective_policies.
+  batch.push_back(Plain("SELECT committed_at_ms, "
+                        "  coalesce(nullif(current_setting('permcache.effective_ms', true), ''), "
+                        "  '0')::double precision "
+                        "FROM permcache.pc_revisions "
                         "WHERE revision = currval('permcache.pc_revision_seq')"));
   op_of.push_back(kFraming);
   batch.push_back(Plain("COMMIT"));
@@ -329,6 +342,11 @@ StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
   const PgRows& committed = (*results)[finish_index + 1];
   if (committed.size() != 1) return InternalError(redacted_ + ": no commit time for the revision");
   PERMCACHE_ASSIGN_OR_RETURN(cs.committed_at_ms, ParseInt(committed.Text(0, 0)));
+  const double effective_ms = std::strtod(committed.Text(0, 1).c_str(), nullptr);
+  if (effective_ms > 0) {
+    effective_maintenance_us_.fetch_add(static_cast<uint64_t>(effective_ms * 1000.0),
+                                        std::memory_order_relaxed);
+  }
   return cs;
 }
 
@@ -519,6 +537,20 @@ StatusOr<std::vector<ChangeSet>> PostgresStore::ChangesSince(uint64_t after, siz
     PERMCACHE_RETURN_IF_ERROR(grouper.Add(revision, rows.Text(r, 1), std::move(user)));
   }
   return out;
+}
+
+StoreStats PostgresStore::GetStats() const {
+  StoreStats s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.connections_open = open_;
+    s.connections_in_use = open_ - idle_.size();
+    s.connect_failures = connect_failures_;
+  }
+  s.effective_maintenance_seconds =
+      static_cast<double>(effective_maintenance_us_.load(std::memory_order_relaxed)) / 1e6;
+  s.effective_windows_applied = effective_windows_applied_.load(std::memory_order_relaxed);
+  return s;
 }
 
 StatusOr<uint64_t> PostgresStore::PrunedThrough() {

@@ -16,6 +16,7 @@
 // Thread safety: every method is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -67,6 +68,7 @@ class PostgresStore final : public Store {
   StatusOr<uint64_t> PrunedThrough() override;
   // The LISTEN/NOTIFY feed (pg_listener.h) on a dedicated connection to the same server.
   std::unique_ptr<ChangeFeed> StartChangeFeed(ChangeFeed::Callbacks callbacks) override;
+  StoreStats GetStats() const override;
   Status Ping() override;
   std::string Describe() const override;  // "postgres://user@host:port/db" (never a password)
 
@@ -97,7 +99,7 @@ class PostgresStore final : public Store {
   const StoreOptions store_options_;
   const PostgresStoreOptions options_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_ PERMCACHE_GUARDED_BY(mu_);
   size_t open_ PERMCACHE_GUARDED_BY(mu_) = 0;  // idle + leased + being connected
@@ -105,6 +107,10 @@ class PostgresStore final : public Store {
   std::chrono::steady_clock::time_point retry_after_ PERMCACHE_GUARDED_BY(mu_);
   std::chrono::milliseconds backoff_ PERMCACHE_GUARDED_BY(mu_){0};
   std::string last_connect_error_ PERMCACHE_GUARDED_BY(mu_);
+  uint64_t connect_failures_ PERMCACHE_GUARDED_BY(mu_) = 0;
+  // Relaxed: statistics. Microseconds, so an integer atomic suffices.
+  std::atomic<uint64_t> effective_maintenance_us_{0};
+  std::atomic<uint64_t> effective_windows_applied_{0};
 
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;

@@ -214,11 +214,11 @@ TEST_F(ApiTest, HealthStatsMetrics) {
   EXPECT_EQ(Get("/healthz").body, R"({"status":"ok"})");
   Response r = Get("/readyz");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, R"({"status":"ready","store":"up","redis":"disabled"})");
+  EXPECT_EQ(r.body, R"({"status":"ready","store":"up","redis":"disabled","listener":"disabled"})");
   checker_.store_health = UnavailableError("down");
   r = Get("/readyz");
   EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(r.body, R"({"status":"unavailable","store":"down","redis":"disabled"})");
+  EXPECT_EQ(r.body, R"({"status":"unavailable","store":"down","redis":"disabled","listener":"disabled"})");
 
   r = Get("/v1/cache/stats");
   EXPECT_NE(r.body.find(R"("entries":5,"hits":9,"misses":1,"hit_rate":0.9)"), std::string::npos)

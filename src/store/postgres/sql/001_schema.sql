@@ -886,6 +886,7 @@ DECLARE
   v_t text[];
   v_u text[];
   v_n bigint;
+  v_started timestamptz;
 BEGIN
   -- Disarm: a later write in this transaction arms a new commit step.
   IF v_marker IS NOT NULL THEN
@@ -979,7 +980,11 @@ BEGIN
 
     v_n := -1;
     IF v_iso = 'read committed' THEN
+      v_started := clock_timestamp();
       v_n := permcache.pc_refresh_effective(v_t, v_u, 10000);
+      -- How long the effective table took, for the writer's metrics (transaction-local).
+      PERFORM set_config('permcache.effective_ms',
+                         (extract(epoch FROM clock_timestamp() - v_started) * 1000)::text, true);
     END IF;
     IF v_n < 0 THEN
       INSERT INTO permcache.pc_effective_queue (revision, tenant, user_id)
