@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "e2e/multinode/e2e_node.h"
 #include "support/permcache_server.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
@@ -16,54 +17,7 @@
 namespace permcache::testing {
 namespace {
 
-namespace json = boost::json;
 using std::chrono::milliseconds;
-
-std::string PutPolicy(int k) {
-  return R"({"op":"put_policy","tenant":"t","policy":"p","effect":"allow","permissions":["perm:)" +
-         std::to_string(k) + R"("]})";
-}
-
-class Node {
- public:
-  Node(std::unique_ptr<PermcacheServer> server) : server_(std::move(server)) {
-    client_ = server_->NewClient();
-  }
-  // {"allowed":..,"revision":..} or a test failure (returns an empty object).
-  json::object Check(const std::string& user, const std::string& permission,
-                     uint64_t at_least = 0) {
-    std::string target = "/v1/check?tenant=t&user=" + user + "&permission=" + permission;
-    if (at_least > 0) target += "&at_least_revision=" + std::to_string(at_least);
-    auto r = client_->Get(target);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return {};
-    EXPECT_EQ(r->status, 200) << r->body;
-    if (r->status != 200) return {};
-    return json::parse(r->body).as_object();
-  }
-  bool Allowed(const std::string& user, const std::string& permission, uint64_t at_least = 0) {
-    json::object o = Check(user, permission, at_least);
-    return o.contains("allowed") && o.at("allowed").as_bool();
-  }
-  uint64_t Write(const std::string& ops_csv) {
-    auto r = client_->Post("/v1/write", R"({"ops":[)" + ops_csv + "]}");
-    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
-    if (!r.ok() || r->status != 200) return 0;
-    return json::parse(r->body).at("revision").to_number<uint64_t>();
-  }
-  json::object Get(const std::string& target, int* status = nullptr) {
-    auto r = client_->Get(target);
-    EXPECT_TRUE(r.ok());
-    if (!r.ok()) return {};
-    if (status) *status = r->status;
-    return json::parse(r->body).as_object();
-  }
-  PermcacheServer& server() { return *server_; }
-
- private:
-  std::unique_ptr<PermcacheServer> server_;
-  std::unique_ptr<client::HttpClient> client_;
-};
 
 class MultiNodeE2eTest : public ::testing::Test {
  protected:
@@ -89,20 +43,6 @@ class MultiNodeE2eTest : public ::testing::Test {
              node->Get("/v1/cache/stats").at("l1_enabled").as_bool();
     })) << node->server().Logs();
     return node;
-  }
-
-  // Returns the seed write's revision.
-  uint64_t Seed(Node& node, int users) {
-    std::string ops = R"({"op":"put_tenant","tenant":"t"},{"op":"put_role","tenant":"t","role":"r"},)" +
-                      PutPolicy(0) + R"(,{"op":"put_role_policy","tenant":"t","role":"r","policy":"p"})";
-    for (int u = 0; u < users; ++u) {
-      const std::string user = "u" + std::to_string(u);
-      ops += R"(,{"op":"put_membership","tenant":"t","user":")" + user + R"("})";
-      ops += R"(,{"op":"put_user_role","tenant":"t","user":")" + user + R"(","role":"r"})";
-    }
-    const uint64_t revision = node.Write(ops);
-    EXPECT_GT(revision, 0u);
-    return revision;
   }
 
   TempDir dir_;
