@@ -82,6 +82,15 @@ class ChangeFeed {
   virtual Stats GetStats() const = 0;
 };
 
+// What Store::Reconcile found: rows of a derived table (PostgreSQL's user_effective_policies)
+// that differ from a from-scratch recompute.
+struct ReconcileReport {
+  uint64_t missing = 0;  // rows the recompute has and the table lacks
+  uint64_t extra = 0;    // rows the table has and the recompute does not
+  bool fixed = false;    // the differences were applied
+  std::vector<std::string> sample;  // the first differences, one readable line each
+};
+
 // Backend counters for metrics; zero where a backend has no such thing.
 struct StoreStats {
   uint64_t connections_open = 0;     // pooled connections (idle + in use)
@@ -125,6 +134,15 @@ class Store {
   virtual std::unique_ptr<ChangeFeed> StartChangeFeed(ChangeFeed::Callbacks callbacks) {
     (void)callbacks;
     return nullptr;
+  }
+
+  // Recomputes the backend's derived tables from scratch and reports (with `fix`, also
+  // repairs) every difference: the remedy when triggers were disabled or data was bulk-loaded
+  // around them. kInvalidArgument for a backend without derived tables (SQLite).
+  virtual StatusOr<ReconcileReport> Reconcile(bool fix) {
+    (void)fix;
+    return InvalidArgumentError(Describe() +
+                                " keeps no derived tables (user_effective_policies is PostgreSQL's)");
   }
 
   // Counters for metrics (cheap, no I/O).

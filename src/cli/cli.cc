@@ -70,7 +70,8 @@ StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& se
 
 }  // namespace
 
-int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFunction& serve_fn) {
+int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFunction& serve_fn,
+           const ReconcileFunction& reconcile_fn) {
   std::ostream& out = *io.out;
   std::ostream& err = *io.err;
 
@@ -189,6 +190,17 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   CLI::App* stats = cache->add_subcommand("stats", "cache counters");
   CLI::App* health = app.add_subcommand("health", "is the server ready? (GET /readyz)");
 
+  // reconcile: talks to the store itself, not to a server.
+  std::string reconcile_store;
+  bool reconcile_fix = false;
+  CLI::App* reconcile = app.add_subcommand(
+      "reconcile",
+      "compare user_effective_policies with a from-scratch recompute (exit 0 same, 1 differs)");
+  reconcile->add_option("--store", reconcile_store, "postgres://USER[:PASSWORD]@HOST[:PORT]/DB")
+      ->envname("PERMCACHE_STORE")
+      ->required();
+  reconcile->add_flag("--fix", reconcile_fix, "also repair the differences");
+
   // CLI11 takes the arguments without the program name, in reverse order.
   std::vector<std::string> reversed;
   for (size_t i = args.size(); i > 1; --i) reversed.push_back(args[i - 1]);
@@ -206,6 +218,13 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
       return kExitUsage;
     }
     return serve_fn(*config);
+  }
+  if (reconcile->parsed()) {
+    if (!reconcile_fn) {
+      err << "error: reconcile is not available in this build\n";
+      return kExitUsage;
+    }
+    return reconcile_fn(reconcile_store, reconcile_fix, out, err);
   }
 
   auto url = client::ParseUrl(server_url);

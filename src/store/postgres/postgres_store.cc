@@ -539,6 +539,30 @@ StatusOr<std::vector<ChangeSet>> PostgresStore::ChangesSince(uint64_t after, siz
   return out;
 }
 
+StatusOr<ReconcileReport> PostgresStore::Reconcile(bool fix) {
+  PERMCACHE_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  // READ COMMITTED (the function refuses other levels when fixing); one statement.
+  StatusOr<PgRows> rows = lease->Query(
+      "SELECT diff, organization_id, user_id, policy_id, business_unit_id, assignment_type, "
+      "  source_id FROM permcache.reconcile($1::boolean) "
+      "ORDER BY organization_id COLLATE \"C\", user_id COLLATE \"C\", policy_id COLLATE \"C\"",
+      {fix ? "true" : "false"});
+  if (!rows.ok()) return Annotate(rows.status(), redacted_ + ": reconcile: ");
+  ReconcileReport report;
+  report.fixed = fix;
+  constexpr size_t kSample = 20;
+  for (size_t r = 0; r < rows->size(); ++r) {
+    (rows->Text(r, 0) == "missing" ? report.missing : report.extra)++;
+    if (report.sample.size() < kSample) {
+      report.sample.push_back(rows->Text(r, 0) + " tenant=" + rows->Text(r, 1) +
+                              " user=" + rows->Text(r, 2) + " policy=" + rows->Text(r, 3) +
+                              " business_unit='" + rows->Text(r, 4) + "' " + rows->Text(r, 5) +
+                              " via " + rows->Text(r, 6));
+    }
+  }
+  return report;
+}
+
 StoreStats PostgresStore::GetStats() const {
   StoreStats s;
   {

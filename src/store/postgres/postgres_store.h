@@ -68,6 +68,8 @@ class PostgresStore final : public Store {
   StatusOr<uint64_t> PrunedThrough() override;
   // The LISTEN/NOTIFY feed (pg_listener.h) on a dedicated connection to the same server.
   std::unique_ptr<ChangeFeed> StartChangeFeed(ChangeFeed::Callbacks callbacks) override;
+  // permcache.reconcile(fix): user_effective_policies against a from-scratch recompute.
+  StatusOr<ReconcileReport> Reconcile(bool fix) override;
   StoreStats GetStats() const override;
   Status Ping() override;
   std::string Describe() const override;  // "postgres://user@host:port/db" (never a password)

@@ -10,6 +10,7 @@
 #include "support/free_port.h"
 #include "support/permcache_server.h"
 #include "support/postgres_server.h"
+#include "support/temp_dir.h"
 #include "support/wait_until.h"
 
 namespace permcache::testing {
@@ -160,6 +161,40 @@ TEST_F(PgMultiNodeE2eTest, UnreachableOrWrongPasswordIsAClearStartupErrorWithout
   r = RunPermcache({"serve", "--store", query, "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.err.find("pw-query-3"), std::string::npos) << "password leaked: " << r.err;
+}
+
+TEST_F(PgMultiNodeE2eTest, ReconcileFindsAndFixesWritesThatBypassedTheTriggers) {
+  auto a = StartNode();
+  ASSERT_TRUE(a);
+  Seed(*a, 3);
+  const std::string url = pg_->Url(db_);
+  CliResult r = RunPermcache({"reconcile", "--store", url});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 missing, 0 extra"), std::string::npos) << r.out;
+  // A bulk load with the triggers disabled (seed 003's runbook case): u9 gets role r, and the
+  // effective table does not know.
+  Sql("SET session_replication_role = replica; "
+      "INSERT INTO permcache.memberships VALUES ('t', 'u9', 'active'); "
+      "INSERT INTO permcache.user_roles (tenant, user_id, role) VALUES ('t', 'u9', 'r'); "
+      "DELETE FROM permcache.user_roles WHERE tenant = 't' AND user_id = 'u0'");
+  r = RunPermcache({"reconcile", "--store", url});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("1 missing, 1 extra"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("user=u9"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(PostgresServer::kPassword), std::string::npos);
+  r = RunPermcache({"reconcile", "--fix"}, {{"PERMCACHE_STORE", url}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("fixed"), std::string::npos) << r.out;
+  EXPECT_EQ(Sql("SELECT string_agg(user_id, ',' ORDER BY user_id) FROM "
+                "permcache.user_effective_policies WHERE organization_id = 't'"),
+            "u1,u2,u9");
+  r = RunPermcache({"reconcile", "--store", url});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // SQLite keeps no derived table: a usage error, not a crash.
+  TempDir dir;
+  r = RunPermcache({"reconcile", "--store", "sqlite:" + dir.File("x.db")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("no derived tables"), std::string::npos) << r.err;
 }
 
 }  // namespace
