@@ -23,6 +23,36 @@ std::string LastError(PGconn* conn) {
   return s;
 }
 
+// LISTEN on a channel of our own, NOTIFY it, and expect the notification back within `timeout`:
+// through a transaction-pooling PgBouncer (or anything else that does not keep our session)
+// LISTEN silently does nothing, and the node would trust a bus that never speaks.
+std::string SelfProbe(PGconn* conn, std::chrono::milliseconds timeout) {
+  const std::string channel = "permcache_probe_" + std::to_string(PQbackendPID(conn));
+  PGresult* res = PQexec(conn, ("LISTEN " + channel + "; NOTIFY " + channel).c_str());
+  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  PQclear(res);
+  if (!ok) return "self-probe failed: " + LastError(conn);
+  const auto deadline = Clock::now() + timeout;
+  bool received = false;
+  while (!received && Clock::now() < deadline) {
+    if (PQconsumeInput(conn) != 1) return "connection lost during the self-probe: " + LastError(conn);
+    while (PGnotify* note = PQnotifies(conn)) {
+      received = received || channel == note->relname;
+      PQfreemem(note);
+    }
+    if (received) break;
+    pollfd p{PQsocket(conn), POLLIN, 0};
+    (void)poll(&p, 1, 50);
+  }
+  res = PQexec(conn, ("UNLISTEN " + channel).c_str());
+  PQclear(res);
+  if (!received) {
+    return "self-probe: our own NOTIFY did not arrive within " + std::to_string(timeout.count()) +
+           " ms (is this a transaction-pooling proxy? the listener needs a direct session)";
+  }
+  return "";
+}
+
 }  // namespace
 
 PgListener::PgListener(std::string conninfo, std::string redacted,
@@ -111,6 +141,7 @@ std::string PgListener::Session() {
     PQclear(res);
     if (!ok) return "LISTEN failed: " + LastError(conn);
   }
+  if (std::string why = SelfProbe(conn, options_.heartbeat_timeout); !why.empty()) return why;
   {
     PGresult* res = PQexec(conn, "SELECT permcache.store_epoch()");
     const bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;

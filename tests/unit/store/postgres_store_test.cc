@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
@@ -118,6 +120,35 @@ TEST_P(PostgresStoreTest, ABrokenPooledConnectionIsReplaced) {
   EXPECT_EQ(Grants("t1", "alice").grants.size(), 1u);
   const uint64_t written = MustApply({PutTenant("t9")}).revision;
   EXPECT_EQ(written, Revision());
+}
+
+TEST_P(PostgresStoreTest, LibpqEnvironmentAndParametersFillWhatTheUrlLeavesOut) {
+  // No password in the URL: PGPASSWORD supplies it (libpq reads the PG* variables).
+  const std::string url =
+      "postgres://postgres@127.0.0.1:" + std::to_string(pg().port()) + "/" + db() +
+      "?target_session_attrs=read-write&application_name=ignored";
+  setenv("PGPASSWORD", PostgresServer::kPassword, 1);
+  StatusOr<std::unique_ptr<Store>> s = OpenStore(url);
+  unsetenv("PGPASSWORD");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE((*s)->Ping().ok());
+  // Without it the same URL is refused with libpq's own message.
+  StatusOr<std::unique_ptr<Store>> refused = OpenStore(url);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_P(PostgresStoreTest, RetentionPrunesOldRevisionsAndReportsHowFar) {
+  for (int i = 0; i < 5; ++i) MustApply({PutTenant("t" + std::to_string(i))});
+  EXPECT_EQ(*store_->PrunedThrough(), 0u);
+  // What the maintenance thread runs once a minute, with a retention of zero.
+  EXPECT_EQ(Sql("SELECT permcache.prune_changelog('0 seconds', 10000) > 0"), "t");
+  EXPECT_EQ(*store_->PrunedThrough(), 4u);  // never the head
+  StatusOr<std::vector<ChangeSet>> changes = store_->ChangesSince(0, 100);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].revision, 5u);
+  EXPECT_EQ(MustApply({PutTenant("t9")}).revision, 6u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresStoreTest, ::testing::Values(Backend::kPostgres),

@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite_store.h"
 #include "unit/store/store_test_util.h"
 
 namespace permcache::store_test {
@@ -149,6 +151,41 @@ TEST(OpenStoreTest, NotADatabaseIsAnErrorNotACrash) {
   StatusOr<std::unique_ptr<Store>> s = OpenStore("sqlite:" + file);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("not a database"));
+}
+
+TEST(SqliteRetentionTest, EveryPruneEveryWritesPrunesPastTheRetention) {
+  permcache::testing::TempDir dir;
+  StoreOptions options;
+  options.changelog_retention = std::chrono::milliseconds(1);  // everything older than 1 ms
+  StatusOr<std::unique_ptr<Store>> s = OpenStore("sqlite:" + dir.File("r.db"), options);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  Store& store = **s;
+  for (uint64_t i = 1; i < sqlite::kPruneEvery; ++i) {
+    ASSERT_TRUE(store.Apply(std::vector<WriteOp>{PutTenant("t" + std::to_string(i % 7))}).ok());
+  }
+  EXPECT_EQ(*store.PrunedThrough(), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the revisions age past 1 ms
+  ASSERT_TRUE(store.Apply(std::vector<WriteOp>{PutTenant("last")}).ok());  // revision 256
+  const uint64_t pruned = *store.PrunedThrough();
+  EXPECT_EQ(pruned, sqlite::kPruneEvery - 1);  // all but the head
+  StatusOr<std::vector<ChangeSet>> changes = store.ChangesSince(0, 1000);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].revision, sqlite::kPruneEvery);
+  EXPECT_EQ(*store.CurrentRevision(), sqlite::kPruneEvery);
+}
+
+TEST(SqliteRetentionTest, ZeroRetentionKeepsEverything) {
+  permcache::testing::TempDir dir;
+  StoreOptions options;
+  options.changelog_retention = std::chrono::milliseconds(0);
+  StatusOr<std::unique_ptr<Store>> s = OpenStore("sqlite:" + dir.File("r.db"), options);
+  ASSERT_TRUE(s.ok());
+  for (uint64_t i = 1; i <= sqlite::kPruneEvery; ++i) {
+    ASSERT_TRUE((*s)->Apply(std::vector<WriteOp>{PutTenant("t")}).ok());
+  }
+  EXPECT_EQ(*(*s)->PrunedThrough(), 0u);
+  EXPECT_EQ((*s)->ChangesSince(0, 1000)->size(), sqlite::kPruneEvery);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteStoreTest, ::testing::Values(Backend::kSqlite),
