@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <limits>
 #include <optional>
 #include <set>
@@ -11,6 +10,7 @@
 #include <utility>
 
 #include "store/changelog_rows.h"
+#include "store/op_applier.h"
 #include "store/policy_row.h"
 #include "store/role_walk.h"
 #include "store/sqlite/connection.h"
@@ -93,217 +93,92 @@ StatusOr<PolicyRow> ReadPolicyRow(const Statement& stmt, int first) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// OpApplier: applies single ops inside the caller's write transaction and collects the keys
-// they affect. Errors carry no "op N: " prefix; Apply adds it.
-//
-// Rule: an op records keys only if it changed a row (an idempotent re-put invalidates nothing).
-// Which keys: see docs/store.md ("Affected keys").
-class OpApplier {
+// SqliteWriteTxn: the SQL of one write transaction for the shared op rules (store/op_applier.h).
+
+class SqliteWriteTxn final : public store::WriteTxn {
  public:
-  explicit OpApplier(Connection& conn) : conn_(conn) {}
+  explicit SqliteWriteTxn(Connection& conn) : conn_(conn) {}
 
-  Status Apply(const WriteOp& op) {
-    op_users_.clear();
-    op_tenant_wide_ = false;
-    PERMCACHE_RETURN_IF_ERROR(ApplyOp(op));
-    if (op_tenant_wide_ || op_users_.size() > kMaxAffectedUsersPerOp) {
-      tenants_.insert(op.tenant);
-    } else {
-      for (auto& user : op_users_) users_.emplace(op.tenant, std::move(user));
+  StatusOr<bool> Exists(Kind kind, const std::string& tenant, const std::string& key) override {
+    switch (kind) {
+      case Kind::kTenant: return Query(kTenantExists, {tenant});
+      case Kind::kBusinessUnit: return Query(kBusinessUnitExists, {tenant, key});
+      case Kind::kRole: return Query(kRoleExists, {tenant, key});
+      case Kind::kPolicy: return Query(kPolicyExists, {tenant, key});
     }
-    return Status::Ok();
+    return InternalError("unknown kind");
   }
 
-  // Deduplicated, sorted; users of a tenant that is affected as a whole are left out.
-  ChangeSet TakeChangeSet() {
-    ChangeSet cs;
-    cs.tenants.assign(tenants_.begin(), tenants_.end());
-    for (const auto& key : users_) {
-      if (tenants_.count(key.first) == 0) cs.users.push_back(key);
-    }
-    return cs;
+  StatusOr<std::vector<std::string>> Parents(const std::string& tenant,
+                                             const std::string& role) override {
+    return Column(kRoleParents, tenant, role, -1);
+  }
+  StatusOr<std::vector<std::string>> RoleHolders(const std::string& tenant,
+                                                 const std::string& role, size_t limit) override {
+    return Column(kRoleHolders, tenant, role, static_cast<int64_t>(limit));
+  }
+  StatusOr<std::vector<std::string>> PolicyHolders(const std::string& tenant,
+                                                   const std::string& policy,
+                                                   size_t limit) override {
+    return Column(kPolicyHolders, tenant, policy, static_cast<int64_t>(limit));
   }
 
- private:
-  Status ApplyOp(const WriteOp& op) {
-    const std::string& t = op.tenant;
-    switch (op.kind) {
-      case OpKind::kPutTenant:
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("INSERT INTO tenants (tenant) VALUES (?1) ON CONFLICT DO NOTHING", {t}));
-        if (Changed()) op_tenant_wide_ = true;
-        return Status::Ok();
-
-      case OpKind::kDeleteTenant:
-        // Cascades to everything of the tenant (business units, memberships, roles, policies,
-        // and through those every link).
-        PERMCACHE_RETURN_IF_ERROR(Run("DELETE FROM tenants WHERE tenant = ?1", {t}));
-        if (Changed()) op_tenant_wide_ = true;
-        return Status::Ok();
-
-      case OpKind::kPutBusinessUnit:
-        PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("INSERT INTO business_units (tenant, business_unit) VALUES (?1, ?2) "
-                "ON CONFLICT DO NOTHING",
-                {t, op.business_unit}));
-        if (Changed()) op_tenant_wide_ = true;
-        return Status::Ok();
-
-      case OpKind::kDeleteBusinessUnit: {
-        // user_roles.business_unit has no foreign key ('' means none), so its rows go by hand;
-        // the policies scoped to the unit (and their links) go by cascade.
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("DELETE FROM user_roles WHERE tenant = ?1 AND business_unit = ?2",
-                {t, op.business_unit}));
-        bool changed = Changed();
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("DELETE FROM business_units WHERE tenant = ?1 AND business_unit = ?2",
-                {t, op.business_unit}));
-        if (changed || Changed()) op_tenant_wide_ = true;
-        return Status::Ok();
-      }
-
-      case OpKind::kPutMembership:
-        PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "INSERT INTO memberships (tenant, user, status) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT DO UPDATE SET status = excluded.status WHERE status <> excluded.status",
-            {t, op.user, MembershipStatusName(op.status)}));
-        if (Changed()) op_users_.insert(op.user);
-        return Status::Ok();
-
-      case OpKind::kDeleteMembership:
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("DELETE FROM memberships WHERE tenant = ?1 AND user = ?2", {t, op.user}));
-        if (Changed()) op_users_.insert(op.user);
-        return Status::Ok();
-
-      case OpKind::kPutRole:
-        return PutRole(op);
-
-      case OpKind::kDeleteRole: {
-        // Holders are computed before the delete: afterwards the role and the inherit edges
-        // that lead to it are gone.
-        PERMCACHE_ASSIGN_OR_RETURN(bool exists, Exists(kRoleExists, {t, op.role}));
-        if (!exists) return Status::Ok();
-        PERMCACHE_RETURN_IF_ERROR(AddHolders(kRoleHolders, t, op.role));
-        return Run("DELETE FROM roles WHERE tenant = ?1 AND role = ?2", {t, op.role});
-      }
-
-      case OpKind::kPutPolicy:
-        return PutPolicy(op);
-
-      case OpKind::kDeletePolicy: {
-        PERMCACHE_ASSIGN_OR_RETURN(bool exists, Exists(kPolicyExists, {t, op.policy}));
-        if (!exists) return Status::Ok();
-        PERMCACHE_RETURN_IF_ERROR(AddHolders(kPolicyHolders, t, op.policy));
-        return Run("DELETE FROM policies WHERE tenant = ?1 AND policy = ?2", {t, op.policy});
-      }
-
-      case OpKind::kPutRolePolicy:
-        PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-        PERMCACHE_RETURN_IF_ERROR(RequireRole(t, op.role));
-        PERMCACHE_RETURN_IF_ERROR(RequirePolicy(t, op.policy));
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("INSERT INTO role_policies (tenant, role, policy) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT DO NOTHING",
-                {t, op.role, op.policy}));
-        // A role-policy link does not change who holds the role: one holder query suffices.
-        if (Changed()) PERMCACHE_RETURN_IF_ERROR(AddHolders(kRoleHolders, t, op.role));
-        return Status::Ok();
-
-      case OpKind::kDeleteRolePolicy:
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("DELETE FROM role_policies WHERE tenant = ?1 AND role = ?2 AND policy = ?3",
-                {t, op.role, op.policy}));
-        if (Changed()) PERMCACHE_RETURN_IF_ERROR(AddHolders(kRoleHolders, t, op.role));
-        return Status::Ok();
-
-      case OpKind::kPutUserRole:
-        PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-        PERMCACHE_RETURN_IF_ERROR(RequireRole(t, op.role));
-        if (!op.business_unit.empty()) {
-          PERMCACHE_RETURN_IF_ERROR(RequireBusinessUnit(t, op.business_unit));
-        }
-        PERMCACHE_RETURN_IF_ERROR(Run(
-            "INSERT INTO user_roles (tenant, user, role, business_unit) VALUES (?1, ?2, ?3, ?4) "
-            "ON CONFLICT DO NOTHING",
-            {t, op.user, op.role, op.business_unit}));
-        if (Changed()) op_users_.insert(op.user);
-        return Status::Ok();
-
-      case OpKind::kDeleteUserRole:
-        // Exact key: the assignment with this business unit ('' = the unscoped one).
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("DELETE FROM user_roles "
-                "WHERE tenant = ?1 AND user = ?2 AND role = ?3 AND business_unit = ?4",
-                {t, op.user, op.role, op.business_unit}));
-        if (Changed()) op_users_.insert(op.user);
-        return Status::Ok();
-
-      case OpKind::kPutUserPolicy:
-        PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-        PERMCACHE_RETURN_IF_ERROR(RequirePolicy(t, op.policy));
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("INSERT INTO user_policies (tenant, user, policy) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT DO NOTHING",
-                {t, op.user, op.policy}));
-        if (Changed()) op_users_.insert(op.user);
-        return Status::Ok();
-
-      case OpKind::kDeleteUserPolicy:
-        PERMCACHE_RETURN_IF_ERROR(
-            Run("DELETE FROM user_policies WHERE tenant = ?1 AND user = ?2 AND policy = ?3",
-                {t, op.user, op.policy}));
-        if (Changed()) op_users_.insert(op.user);
-        return Status::Ok();
-    }
-    return InvalidArgumentError("unknown op kind");
+  StatusOr<bool> PutTenant(const std::string& t) override {
+    return Changes("INSERT INTO tenants (tenant) VALUES (?1) ON CONFLICT DO NOTHING", {t});
   }
-
-  Status PutRole(const WriteOp& op) {
-    const std::string& t = op.tenant;
-    PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-    // The wanted list, duplicates dropped (first position wins).
-    std::vector<std::string> wanted;
-    for (const auto& parent : op.inherits) {
-      if (std::find(wanted.begin(), wanted.end(), parent) == wanted.end()) wanted.push_back(parent);
-    }
-    for (const auto& parent : wanted) {
-      if (parent != op.role) PERMCACHE_RETURN_IF_ERROR(RequireRole(t, parent));
-    }
-    PERMCACHE_RETURN_IF_ERROR(CheckNoCycle(t, op.role, wanted));
-
-    PERMCACHE_RETURN_IF_ERROR(Run(
-        "INSERT INTO roles (tenant, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING", {t, op.role}));
-    PERMCACHE_ASSIGN_OR_RETURN(std::vector<std::string> current, Parents(t, op.role));
-    if (current == wanted) return Status::Ok();  // new role without inherits, or unchanged
-
-    // Changing R's inherits changes what R grants, so R's holders (direct or through roles
-    // inheriting R) are affected. The edges INTO R are untouched (a put_role only sets R's own
-    // edges), so the holder set is the same before and after: one query is exact.
-    PERMCACHE_RETURN_IF_ERROR(AddHolders(kRoleHolders, t, op.role));
+  StatusOr<bool> DeleteTenant(const std::string& t) override {
+    // Cascades to everything of the tenant (business units, memberships, roles, policies, and
+    // through those every link).
+    return Changes("DELETE FROM tenants WHERE tenant = ?1", {t});
+  }
+  StatusOr<bool> PutBusinessUnit(const std::string& t, const std::string& unit) override {
+    return Changes(
+        "INSERT INTO business_units (tenant, business_unit) VALUES (?1, ?2) "
+        "ON CONFLICT DO NOTHING",
+        {t, unit});
+  }
+  StatusOr<bool> DeleteBusinessUnit(const std::string& t, const std::string& unit) override {
+    // user_roles.business_unit has no foreign key ('' means none), so its rows go by hand; the
+    // policies scoped to the unit (and their links) go by cascade.
+    PERMCACHE_ASSIGN_OR_RETURN(
+        bool assignments,
+        Changes("DELETE FROM user_roles WHERE tenant = ?1 AND business_unit = ?2", {t, unit}));
+    PERMCACHE_ASSIGN_OR_RETURN(
+        bool unit_row,
+        Changes("DELETE FROM business_units WHERE tenant = ?1 AND business_unit = ?2", {t, unit}));
+    return assignments || unit_row;
+  }
+  StatusOr<bool> PutMembership(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO memberships (tenant, user, status) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO UPDATE SET status = excluded.status WHERE status <> excluded.status",
+        {op.tenant, op.user, MembershipStatusName(op.status)});
+  }
+  StatusOr<bool> DeleteMembership(const WriteOp& op) override {
+    return Changes("DELETE FROM memberships WHERE tenant = ?1 AND user = ?2", {op.tenant, op.user});
+  }
+  StatusOr<bool> InsertRole(const std::string& t, const std::string& role) override {
+    return Changes("INSERT INTO roles (tenant, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                   {t, role});
+  }
+  Status SetParents(const std::string& t, const std::string& role,
+                    const std::vector<std::string>& parents) override {
     PERMCACHE_RETURN_IF_ERROR(
-        Run("DELETE FROM role_inherits WHERE tenant = ?1 AND role = ?2", {t, op.role}));
-    for (size_t i = 0; i < wanted.size(); ++i) {
+        Changes("DELETE FROM role_inherits WHERE tenant = ?1 AND role = ?2", {t, role}).status());
+    for (size_t i = 0; i < parents.size(); ++i) {
       PERMCACHE_ASSIGN_OR_RETURN(
           Statement stmt,
           conn_.Prepare("INSERT INTO role_inherits (tenant, role, parent, position) "
                         "VALUES (?1, ?2, ?3, ?4)"));
-      PERMCACHE_RETURN_IF_ERROR(stmt.Bind(1, t)
-                                    .Bind(2, op.role)
-                                    .Bind(3, wanted[i])
-                                    .Bind(4, static_cast<int64_t>(i))
-                                    .Run());
+      PERMCACHE_RETURN_IF_ERROR(
+          stmt.Bind(1, t).Bind(2, role).Bind(3, parents[i]).Bind(4, static_cast<int64_t>(i)).Run());
     }
     return Status::Ok();
   }
-
-  Status PutPolicy(const WriteOp& op) {
-    const std::string& t = op.tenant;
-    PERMCACHE_RETURN_IF_ERROR(RequireTenant(t));
-    if (!op.scope.empty()) PERMCACHE_RETURN_IF_ERROR(RequireBusinessUnit(t, op.scope));
+  StatusOr<bool> DeleteRole(const std::string& t, const std::string& role) override {
+    return Changes("DELETE FROM roles WHERE tenant = ?1 AND role = ?2", {t, role});
+  }
+  StatusOr<bool> PutPolicy(const WriteOp& op) override {
     for (const auto& p : op.permissions) {
       // Defence in depth: the storage format separates patterns with '\n'.
       if (p.empty() || p.find('\n') != std::string::npos) {
@@ -319,7 +194,7 @@ class OpApplier {
             "  scope = excluded.scope, permissions = excluded.permissions "
             "WHERE effect IS NOT excluded.effect OR priority IS NOT excluded.priority "
             "  OR scope IS NOT excluded.scope OR permissions IS NOT excluded.permissions"));
-    stmt.Bind(1, t).Bind(2, op.policy).Bind(3, EffectName(op.effect));
+    stmt.Bind(1, op.tenant).Bind(2, op.policy).Bind(3, EffectName(op.effect));
     stmt.Bind(4, static_cast<int64_t>(op.priority));
     if (op.scope.empty()) {
       stmt.BindNull(5);
@@ -328,44 +203,69 @@ class OpApplier {
     }
     stmt.Bind(6, JoinPermissions(op.permissions));
     PERMCACHE_RETURN_IF_ERROR(stmt.Run());
-    // Links are untouched by a put_policy, so the holders are the same before and after.
-    if (Changed()) PERMCACHE_RETURN_IF_ERROR(AddHolders(kPolicyHolders, t, op.policy));
-    return Status::Ok();
+    return Changed();
+  }
+  StatusOr<bool> DeletePolicy(const std::string& t, const std::string& policy) override {
+    return Changes("DELETE FROM policies WHERE tenant = ?1 AND policy = ?2", {t, policy});
+  }
+  StatusOr<bool> PutRolePolicy(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO role_policies (tenant, role, policy) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO NOTHING",
+        {op.tenant, op.role, op.policy});
+  }
+  StatusOr<bool> DeleteRolePolicy(const WriteOp& op) override {
+    return Changes("DELETE FROM role_policies WHERE tenant = ?1 AND role = ?2 AND policy = ?3",
+                   {op.tenant, op.role, op.policy});
+  }
+  StatusOr<bool> PutUserRole(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO user_roles (tenant, user, role, business_unit) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT DO NOTHING",
+        {op.tenant, op.user, op.role, op.business_unit});
+  }
+  StatusOr<bool> DeleteUserRole(const WriteOp& op) override {
+    return Changes(
+        "DELETE FROM user_roles "
+        "WHERE tenant = ?1 AND user = ?2 AND role = ?3 AND business_unit = ?4",
+        {op.tenant, op.user, op.role, op.business_unit});
+  }
+  StatusOr<bool> PutUserPolicy(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO user_policies (tenant, user, policy) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO NOTHING",
+        {op.tenant, op.user, op.policy});
+  }
+  StatusOr<bool> DeleteUserPolicy(const WriteOp& op) override {
+    return Changes("DELETE FROM user_policies WHERE tenant = ?1 AND user = ?2 AND policy = ?3",
+                   {op.tenant, op.user, op.policy});
   }
 
-  // Making `role` inherit `parents` closes a cycle iff `role` is reachable from one of them
-  // through the existing inherit edges. Breadth-first with a visited set (linear in the edges),
-  // remembering where each role was reached from to name the cycle ("a>b>c>a").
-  Status CheckNoCycle(const std::string& tenant, const std::string& role,
-                      const std::vector<std::string>& parents) {
-    std::unordered_map<std::string, std::string> reached_from;
-    std::deque<std::string> queue;
-    for (const auto& p : parents) {
-      if (p == role) return InvalidArgumentError("role inheritance cycle: " + role + ">" + role);
-      if (reached_from.emplace(p, role).second) queue.push_back(p);
-    }
-    while (!queue.empty()) {
-      std::string current = std::move(queue.front());
-      queue.pop_front();
-      PERMCACHE_ASSIGN_OR_RETURN(std::vector<std::string> next, Parents(tenant, current));
-      for (auto& n : next) {
-        if (n == role) {
-          std::vector<std::string> chain;
-          for (std::string x = current; x != role; x = reached_from.at(x)) chain.push_back(x);
-          std::string path = role;
-          for (auto it = chain.rbegin(); it != chain.rend(); ++it) path += ">" + *it;
-          path += ">" + role;
-          return InvalidArgumentError("role inheritance cycle: " + path);
-        }
-        if (reached_from.emplace(n, current).second) queue.push_back(std::move(n));
-      }
-    }
-    return Status::Ok();
+ private:
+  // Runs a write and reports whether it changed a row (cascaded deletes not counted).
+  StatusOr<bool> Changes(std::string_view sql, std::initializer_list<std::string_view> args) {
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
+    int i = 1;
+    for (std::string_view a : args) stmt.Bind(i++, a);
+    PERMCACHE_RETURN_IF_ERROR(stmt.Run());
+    return Changed();
+  }
+  bool Changed() const { return sqlite3_changes(conn_.db()) > 0; }
+
+  // True when the query returns a row.
+  StatusOr<bool> Query(std::string_view sql, std::initializer_list<std::string_view> args) {
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
+    int i = 1;
+    for (std::string_view a : args) stmt.Bind(i++, a);
+    return stmt.Step();
   }
 
-  StatusOr<std::vector<std::string>> Parents(const std::string& tenant, const std::string& role) {
-    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(kRoleParents));
-    stmt.Bind(1, tenant).Bind(2, role);
+  // The first column of `sql` bound to (?1 tenant, ?2 key[, ?3 limit when >= 0]).
+  StatusOr<std::vector<std::string>> Column(std::string_view sql, const std::string& tenant,
+                                            const std::string& key, int64_t limit) {
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
+    stmt.Bind(1, tenant).Bind(2, key);
+    if (limit >= 0) stmt.Bind(3, limit);
     std::vector<std::string> out;
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -374,85 +274,12 @@ class OpApplier {
     }
   }
 
-  // Adds the users `holders_sql` lists for (tenant, key) to the op's affected users. Reads at
-  // most kMaxAffectedUsersPerOp + 1 rows: past the limit the op is recorded tenant-wide anyway.
-  Status AddHolders(std::string_view holders_sql, const std::string& tenant,
-                    const std::string& key) {
-    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(holders_sql));
-    stmt.Bind(1, tenant).Bind(2, key).Bind(3, static_cast<int64_t>(kMaxAffectedUsersPerOp + 1));
-    while (true) {
-      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (!row) return Status::Ok();
-      op_users_.insert(stmt.Text(0));
-      if (op_users_.size() > kMaxAffectedUsersPerOp) {
-        op_tenant_wide_ = true;
-        return Status::Ok();
-      }
-    }
-  }
-
-  StatusOr<bool> Exists(std::string_view sql, std::initializer_list<std::string_view> args) {
-    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
-    int i = 1;
-    for (std::string_view a : args) stmt.Bind(i++, a);
-    return stmt.Step();
-  }
-
-  Status RequireTenant(const std::string& tenant) {
-    PERMCACHE_ASSIGN_OR_RETURN(bool ok, Exists(kTenantExists, {tenant}));
-    if (!ok) return InvalidArgumentError("tenant " + Quote(tenant) + " does not exist");
-    return Status::Ok();
-  }
-  Status RequireRole(const std::string& tenant, const std::string& role) {
-    PERMCACHE_ASSIGN_OR_RETURN(bool ok, Exists(kRoleExists, {tenant, role}));
-    if (!ok) {
-      return InvalidArgumentError("role " + Quote(role) + " does not exist in tenant " +
-                                  Quote(tenant));
-    }
-    return Status::Ok();
-  }
-  Status RequirePolicy(const std::string& tenant, const std::string& policy) {
-    PERMCACHE_ASSIGN_OR_RETURN(bool ok, Exists(kPolicyExists, {tenant, policy}));
-    if (!ok) {
-      return InvalidArgumentError("policy " + Quote(policy) + " does not exist in tenant " +
-                                  Quote(tenant));
-    }
-    return Status::Ok();
-  }
-  Status RequireBusinessUnit(const std::string& tenant, const std::string& unit) {
-    PERMCACHE_ASSIGN_OR_RETURN(bool ok, Exists(kBusinessUnitExists, {tenant, unit}));
-    if (!ok) {
-      return InvalidArgumentError("business unit " + Quote(unit) + " does not exist in tenant " +
-                                  Quote(tenant));
-    }
-    return Status::Ok();
-  }
-
-  Status Run(std::string_view sql, std::initializer_list<std::string_view> args) {
-    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
-    int i = 1;
-    for (std::string_view a : args) stmt.Bind(i++, a);
-    return stmt.Run();
-  }
-
-  // Rows changed by the last INSERT/UPDATE/DELETE (cascaded deletes not counted).
-  bool Changed() const { return sqlite3_changes(conn_.db()) > 0; }
-
   Connection& conn_;
-  std::set<std::string> tenants_;
-  std::set<std::pair<std::string, std::string>> users_;
-  // Per op: the users it affects, or tenant-wide.
-  std::set<std::string> op_users_;
-  bool op_tenant_wide_ = false;
 };
 
 StatusOr<ChangeSet> ApplyInTransaction(Connection& conn, std::span<const WriteOp> ops) {
-  OpApplier applier(conn);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    Status s = applier.Apply(ops[i]);
-    if (!s.ok()) return Annotate(s, "op " + std::to_string(i) + ": ");
-  }
-  ChangeSet cs = applier.TakeChangeSet();
+  SqliteWriteTxn txn(conn);
+  PERMCACHE_ASSIGN_OR_RETURN(ChangeSet cs, store::ApplyOps(txn, ops));
 
   // Read and bump inside this BEGIN IMMEDIATE transaction: the write lock is held from the read
   // on, so writers in other processes sharing the file get the next numbers, never the same.

@@ -20,14 +20,13 @@
 #include <vector>
 
 #include "permcache/store.h"
+#include "store/op_applier.h"
 
 namespace permcache::sqlite {
 
 class Connection;
 
-// When one op would list more users than this, the changelog records the whole tenant instead
-// (one row rather than thousands; a tenant-wide invalidation is then cheaper than precise ones).
-inline constexpr size_t kMaxAffectedUsersPerOp = 10'000;
+// The write rules live in store/op_applier.h (shared); this backend supplies their SQL.
 
 // Retention runs inside every kPruneEvery-th write, deleting at most kPruneBatch revisions.
 inline constexpr uint64_t kPruneEvery = 256;

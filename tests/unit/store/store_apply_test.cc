@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/sqlite_store.h"
+#include "store/op_applier.h"
 #include "unit/store/store_test_util.h"
 
 namespace permcache::store_test {
@@ -453,7 +453,7 @@ TEST_P(ApplyTest, BatchDeduplicatesKeys) {
 }
 
 TEST_P(ApplyTest, MoreThanTheLimitOfUsersRecordsTheTenant) {
-  const size_t n = sqlite::kMaxAffectedUsersPerOp + 1;
+  const size_t n = store::kMaxAffectedUsersPerOp + 1;
   std::vector<WriteOp> ops;
   for (size_t i = 0; i < n; ++i) {
     ops.push_back(PutUserRole("t1", "u" + std::to_string(i), "nurse"));

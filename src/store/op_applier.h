@@ -1,0 +1,93 @@
+// The backend-neutral write rules: how a batch of WriteOps is applied inside one transaction
+// and which (tenant, user) keys it affects, over WriteTxn, the narrow per-transaction interface
+// a SQL backend implements (row upserts and deletes that report whether a row changed, existence
+// checks, parents, holder queries). No SQL dialect here.
+//
+// The rules (docs/store.md, "Shared by every backend"):
+// - ops apply in order; a reference to a missing tenant / role / policy / business unit (or to
+//   one deleted earlier in the batch) is kInvalidArgument "op N: <what> does not exist ...";
+// - a role inheritance cycle is refused with its path ("role inheritance cycle: a>b>a");
+// - an op records keys only if it changed a row (an idempotent re-put invalidates nothing);
+// - holders of a role or policy are read before a delete (afterwards the links are gone);
+// - more than kMaxAffectedUsersPerOp users for one op are recorded as the whole tenant, and a
+//   tenant-wide key swallows that tenant's user keys.
+// SQLite applies writes through this; PostgreSQL enforces the same rules inside the database
+// (constraints and triggers) so that other applications' direct writes meet them too.
+//
+// Thread safety: an OpApplier and its WriteTxn belong to one write transaction (one thread).
+#pragma once
+
+#include <cstddef>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "permcache/model.h"
+#include "permcache/status.h"
+#include "permcache/store.h"
+
+namespace permcache::store {
+
+// When one op would list more users than this, the change is recorded for the whole tenant
+// (one row rather than thousands; a tenant-wide invalidation is then cheaper than precise ones).
+inline constexpr size_t kMaxAffectedUsersPerOp = 10'000;
+
+// One write transaction of a backend. Every mutation returns whether a row changed. Errors are
+// the backend's (kUnavailable for I/O, kInvalidArgument for a constraint).
+class WriteTxn {
+ public:
+  enum class Kind { kTenant, kBusinessUnit, kRole, kPolicy };
+  virtual ~WriteTxn() = default;
+
+  // Does (tenant, key) exist? key is unused for kTenant.
+  virtual StatusOr<bool> Exists(Kind kind, const std::string& tenant, const std::string& key) = 0;
+  // The role's parents in written order.
+  virtual StatusOr<std::vector<std::string>> Parents(const std::string& tenant,
+                                                     const std::string& role) = 0;
+  // Users holding `role` directly or through any role that (transitively) inherits it, or
+  // reaching `policy` through such roles or a direct user_policy: at most `limit` of them.
+  virtual StatusOr<std::vector<std::string>> RoleHolders(const std::string& tenant,
+                                                         const std::string& role,
+                                                         size_t limit) = 0;
+  virtual StatusOr<std::vector<std::string>> PolicyHolders(const std::string& tenant,
+                                                           const std::string& policy,
+                                                           size_t limit) = 0;
+
+  virtual StatusOr<bool> PutTenant(const std::string& tenant) = 0;
+  // Deletes the tenant and everything in it.
+  virtual StatusOr<bool> DeleteTenant(const std::string& tenant) = 0;
+  virtual StatusOr<bool> PutBusinessUnit(const std::string& tenant, const std::string& unit) = 0;
+  // Deletes the unit, the policies scoped to it (with their links) and the role assignments
+  // made in it.
+  virtual StatusOr<bool> DeleteBusinessUnit(const std::string& tenant,
+                                            const std::string& unit) = 0;
+  virtual StatusOr<bool> PutMembership(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeleteMembership(const WriteOp& op) = 0;
+  // Inserts the role if missing (true when inserted).
+  virtual StatusOr<bool> InsertRole(const std::string& tenant, const std::string& role) = 0;
+  // Replaces the role's parents by `parents` (in this order).
+  virtual Status SetParents(const std::string& tenant, const std::string& role,
+                            const std::vector<std::string>& parents) = 0;
+  // Deletes the role and its links (assignments, policy links, inherit edges both ways).
+  virtual StatusOr<bool> DeleteRole(const std::string& tenant, const std::string& role) = 0;
+  // Upserts the policy (effect, priority, scope, permissions); true when anything differed.
+  virtual StatusOr<bool> PutPolicy(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeletePolicy(const std::string& tenant, const std::string& policy) = 0;
+  virtual StatusOr<bool> PutRolePolicy(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeleteRolePolicy(const WriteOp& op) = 0;
+  virtual StatusOr<bool> PutUserRole(const WriteOp& op) = 0;
+  // Exact key: the assignment with op.business_unit ("" = the unscoped one).
+  virtual StatusOr<bool> DeleteUserRole(const WriteOp& op) = 0;
+  virtual StatusOr<bool> PutUserPolicy(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeleteUserPolicy(const WriteOp& op) = 0;
+};
+
+// Applies ops in order through `txn` and returns the affected keys (revision unset): users
+// sorted and deduplicated, tenants sorted, users of a tenant-wide tenant left out. The first
+// failing op's error is returned prefixed with "op N: "; the caller rolls back.
+// REQUIRES: ValidateOps(ops) is OK.
+StatusOr<ChangeSet> ApplyOps(WriteTxn& txn, std::span<const WriteOp> ops);
+
+}  // namespace permcache::store
