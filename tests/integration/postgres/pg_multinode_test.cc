@@ -242,7 +242,9 @@ TEST_F(PgMultiNodeTest, RandomizedGrantsAndRevokesProduceNoStaleAnswers) {
       const int k = acknowledged.load(std::memory_order_acquire);
       if (k == 0) continue;
       const std::string user = "u" + std::to_string(rng() % kUsers);
-      CheckRequest r{.tenant = "t", .user = user, .permission = "perm:" + std::to_string(k - 1)};
+      // CheckRequest holds string_views: the strings must outlive it.
+      const std::string revoked = "perm:" + std::to_string(k - 1);
+      CheckRequest r{.tenant = "t", .user = user, .permission = revoked};
       if (rng() % 2 == 0) {
         r.at_least_revision = rev;
       } else if (node->AppliedRevision() < rev) {
