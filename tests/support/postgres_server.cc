@@ -2,11 +2,9 @@
 
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,9 +16,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "support/child.h"
 #include "support/free_port.h"
 
 namespace permcache::testing {
@@ -38,14 +36,8 @@ std::string TempBase() {
 }
 
 // The OS user PostgreSQL runs as: `postgres` when we are root, else ourselves.
-struct RunAs {
-  bool switch_user = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-StatusOr<RunAs> ServerUser() {
-  RunAs who;
+StatusOr<ChildUser> ServerUser() {
+  ChildUser who;
   if (geteuid() != 0) return who;
   struct passwd* pw = getpwnam("postgres");
   if (pw == nullptr) {
@@ -57,7 +49,7 @@ StatusOr<RunAs> ServerUser() {
   return who;
 }
 
-Status ChownTo(const RunAs& who, const std::string& path) {
+Status ChownTo(const ChildUser& who, const std::string& path) {
   if (!who.switch_user) return Status::Ok();
   if (chown(path.c_str(), who.uid, who.gid) != 0) {
     return InternalError("chown " + path + ": " + strerror(errno));
@@ -65,51 +57,23 @@ Status ChownTo(const RunAs& who, const std::string& path) {
   return Status::Ok();
 }
 
-// Forks and execs argv as `who`, stdout+stderr appended to `log_path`. The child dies with us.
-pid_t Spawn(const RunAs& who, const std::vector<std::string>& args, const std::string& log_path) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  // Child: only async-signal-safe calls until exec.
-  if (who.switch_user) {
-    if (setgid(who.gid) != 0 || setgroups(0, nullptr) != 0 || setuid(who.uid) != 0) _exit(126);
-  }
-  // After the credential change: changing credentials clears the parent-death signal.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);
-  int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  int devnull = open("/dev/null", O_RDONLY);
-  if (fd < 0 || devnull < 0) _exit(127);
-  dup2(devnull, STDIN_FILENO);
-  dup2(fd, STDOUT_FILENO);
-  dup2(fd, STDERR_FILENO);
-  execv(argv[0], argv.data());
-  _exit(127);
-}
-
 // Runs a program to completion; OK when it exits 0.
-Status RunToCompletion(const RunAs& who, const std::vector<std::string>& args,
+Status RunToCompletion(const ChildUser& who, const std::vector<std::string>& args,
                        const std::string& log_path) {
-  pid_t pid = Spawn(who, args, log_path);
+  pid_t pid = SpawnChild(args, log_path, -1, who);
   if (pid < 0) return InternalError("fork failed: " + std::string(strerror(errno)));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream in(log_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
     return UnavailableError(args[0] + " failed (status " + std::to_string(status) + "): " +
-                            ss.str());
+                            FileTail(log_path));
   }
   return Status::Ok();
 }
 
 // The initdb'd template data directory, made once per machine (shared by test processes).
-StatusOr<std::string> TemplateDataDir(const RunAs& who) {
+StatusOr<std::string> TemplateDataDir(const ChildUser& who) {
   const std::string final_dir = TempBase() + "/" + kTemplateName;
   const std::string data = final_dir + "/data";
   if (std::filesystem::exists(data + "/PG_VERSION")) return data;
@@ -160,7 +124,7 @@ StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(PostgresServerOp
     return UnavailableError(std::string("PostgreSQL 15 is not installed (no ") + kBinDir +
                             "/postgres); scripts/install-deps.sh installs it");
   }
-  PERMCACHE_ASSIGN_OR_RETURN(RunAs who, ServerUser());
+  PERMCACHE_ASSIGN_OR_RETURN(ChildUser who, ServerUser());
   PERMCACHE_ASSIGN_OR_RETURN(std::string template_data, TemplateDataDir(who));
   std::unique_ptr<PostgresServer> server(new PostgresServer(std::move(options)));
   std::string tmpl = TempBase() + "/permcache-pg-XXXXXX";
@@ -203,7 +167,7 @@ std::string PostgresServer::ConnInfo(const std::string& db) const {
 }
 
 Status PostgresServer::Launch() {
-  StatusOr<RunAs> who = ServerUser();
+  StatusOr<ChildUser> who = ServerUser();
   if (!who.ok()) return who.status();
   std::vector<std::string> args = {std::string(kBinDir) + "/postgres",
                                    "-D",
@@ -225,7 +189,7 @@ Status PostgresServer::Launch() {
                              "full_page_writes=off"});
   }
   for (const std::string& setting : options_.settings) args.insert(args.end(), {"-c", setting});
-  pid_ = Spawn(*who, args, dir_ + "/postgres.log");
+  pid_ = SpawnChild(args, dir_ + "/postgres.log", -1, *who);
   if (pid_ < 0) {
     pid_ = -1;
     return InternalError("fork failed: " + std::string(strerror(errno)));
@@ -251,43 +215,15 @@ Status PostgresServer::WaitReady() {
                           " within the start timeout; log:\n" + Log());
 }
 
-bool PostgresServer::Reap(bool block) {
-  if (pid_ <= 0) return true;
-  int status = 0;
-  pid_t r;
-  do {
-    r = waitpid(pid_, &status, block ? 0 : WNOHANG);
-  } while (r < 0 && errno == EINTR);
-  if (r == pid_ || (r < 0 && errno == ECHILD)) {
-    pid_ = -1;
-    return true;
-  }
-  return false;
-}
+bool PostgresServer::Reap(bool block) { return ReapChild(&pid_, block); }
 
 Status PostgresServer::Signal(int sig, std::chrono::milliseconds wait) {
-  if (pid_ <= 0) return Status::Ok();
-  if (kill(pid_, sig) != 0 && errno != ESRCH) {
-    return InternalError("kill " + std::to_string(pid_) + ": " + strerror(errno));
-  }
-  const auto deadline = SteadyClock::now() + wait;
-  while (SteadyClock::now() < deadline) {
-    if (Reap(false)) return Status::Ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return Kill9();
+  return SignalAndWait(&pid_, sig, wait);
 }
 
 Status PostgresServer::Stop() { return Signal(SIGINT, std::chrono::seconds(20)); }
 
-Status PostgresServer::Kill9() {
-  if (pid_ <= 0) return Status::Ok();
-  if (kill(pid_, SIGKILL) != 0 && errno != ESRCH) {
-    return InternalError("kill -9 " + std::to_string(pid_) + ": " + strerror(errno));
-  }
-  Reap(true);
-  return Status::Ok();
-}
+Status PostgresServer::Kill9() { return SignalAndWait(&pid_, SIGKILL, {}); }
 
 Status PostgresServer::RestartImmediate() {
   PERMCACHE_RETURN_IF_ERROR(Signal(SIGQUIT, std::chrono::seconds(20)));
@@ -339,13 +275,7 @@ StatusOr<std::string> PostgresServer::Exec(const std::string& db, const std::str
   return out;
 }
 
-std::string PostgresServer::Log() const {
-  std::ifstream in(dir_ + "/postgres.log");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string log = ss.str();
-  return log.size() > 4000 ? log.substr(log.size() - 4000) : log;
-}
+std::string PostgresServer::Log() const { return FileTail(dir_ + "/postgres.log"); }
 
 PostgresServer* SharedPostgres() {
   static std::unique_ptr<PostgresServer> server = [] {

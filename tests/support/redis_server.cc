@@ -1,5 +1,6 @@
 #include "support/redis_server.h"
 
+#include "support/child.h"
 #include "support/free_port.h"
 
 #include <arpa/inet.h>
@@ -50,28 +51,6 @@ bool Pings(uint16_t port, std::chrono::milliseconds timeout) {
   return ok;
 }
 
-// Forks and execs argv with stdout/stderr to `log_path` (appended) or to `out_fd`.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path, int out_fd) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid != 0) return pid;  // parent (or -1)
-  // Child: only async-signal-safe calls until exec.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
-  int fd = out_fd;
-  if (fd < 0) fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  int devnull = open("/dev/null", O_RDONLY);
-  if (fd < 0 || devnull < 0) _exit(127);
-  dup2(devnull, STDIN_FILENO);
-  dup2(fd, STDOUT_FILENO);
-  if (out_fd < 0) dup2(fd, STDERR_FILENO);
-  execvp(argv[0], argv.data());
-  _exit(127);
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(RedisServerOptions options) {
@@ -117,7 +96,7 @@ Status RedisServer::Launch() {
     args.insert(args.end(), {"--unixsocket", unix_socket_path_, "--unixsocketperm", "700"});
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  pid_ = Spawn(args, dir_ + "/redis.log", -1);
+  pid_ = SpawnChild(args, dir_ + "/redis.log");
   if (pid_ < 0) {
     pid_ = -1;
     return InternalError("fork failed: " + std::string(strerror(errno)));
@@ -143,40 +122,14 @@ Status RedisServer::WaitReady() {
                           " within the start timeout; log:\n" + Log());
 }
 
-bool RedisServer::Reap(bool block) {
-  if (pid_ <= 0) return true;
-  int status = 0;
-  pid_t r;
-  do {
-    r = waitpid(pid_, &status, block ? 0 : WNOHANG);
-  } while (r < 0 && errno == EINTR);
-  if (r == pid_ || (r < 0 && errno == ECHILD)) {
-    pid_ = -1;
-    return true;
-  }
-  return false;
-}
+bool RedisServer::Reap(bool block) { return ReapChild(&pid_, block); }
 
 Status RedisServer::Stop() {
-  if (pid_ <= 0) return Status::Ok();
-  kill(pid_, SIGCONT);  // a paused server cannot handle SIGTERM
-  kill(pid_, SIGTERM);
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(5);
-  while (SteadyClock::now() < deadline) {
-    if (Reap(false)) return Status::Ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return Kill9();
+  if (pid_ > 0) kill(pid_, SIGCONT);  // a paused server cannot handle SIGTERM
+  return SignalAndWait(&pid_, SIGTERM, std::chrono::seconds(5));
 }
 
-Status RedisServer::Kill9() {
-  if (pid_ <= 0) return Status::Ok();
-  if (kill(pid_, SIGKILL) != 0 && errno != ESRCH) {
-    return InternalError("kill -9 " + std::to_string(pid_) + ": " + strerror(errno));
-  }
-  Reap(true);
-  return Status::Ok();
-}
+Status RedisServer::Kill9() { return SignalAndWait(&pid_, SIGKILL, {}); }
 
 Status RedisServer::Pause() {
   if (pid_ <= 0 || kill(pid_, SIGSTOP) != 0) return InternalError("SIGSTOP failed: not running");
@@ -201,8 +154,8 @@ StatusOr<std::string> RedisServer::Cli(const std::vector<std::string>& args) con
   argv.insert(argv.end(), args.begin(), args.end());
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return InternalError("pipe failed");
-  // Spawn dup2()s the write end onto stdout, which clears O_CLOEXEC on the copy.
-  pid_t pid = Spawn(argv, "", pipefd[1]);
+  // SpawnChild dup2()s the write end onto stdout, which clears O_CLOEXEC on the copy.
+  pid_t pid = SpawnChild(argv, "", pipefd[1]);
   close(pipefd[1]);
   if (pid < 0) {
     close(pipefd[0]);
@@ -229,12 +182,6 @@ StatusOr<std::string> RedisServer::Cli(const std::vector<std::string>& args) con
   return out;
 }
 
-std::string RedisServer::Log() const {
-  std::ifstream in(dir_ + "/redis.log");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string log = ss.str();
-  return log.size() > 4000 ? log.substr(log.size() - 4000) : log;
-}
+std::string RedisServer::Log() const { return FileTail(dir_ + "/redis.log"); }
 
 }  // namespace permcache::testing
