@@ -10,7 +10,9 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "support/permcache_server.h"
 
@@ -77,6 +79,29 @@ inline uint64_t Seed(Node& node, int users) {
   const uint64_t revision = node.Write(ops);
   EXPECT_GT(revision, 0u);
   return revision;
+}
+
+// Issue 3's randomized run over HTTP: `writer` moves policy p from perm:k-1 to perm:k, `rounds`
+// times; after each write every reader is asked, pinned to that write's revision, three random
+// users' old and new permission. Returns how many answers were stale (the caller expects 0);
+// `checks` receives how many were asked.
+inline int CountStaleAnswers(Node& writer, const std::vector<Node*>& readers, int users,
+                             int rounds, unsigned seed, int* checks) {
+  std::mt19937 rng(seed);
+  int stale = 0;
+  *checks = 0;
+  for (int k = 1; k <= rounds; ++k) {
+    const uint64_t rev = writer.Write(PutPolicy(k));
+    for (Node* n : readers) {
+      for (int i = 0; i < 3; ++i) {
+        const std::string user = "u" + std::to_string(rng() % static_cast<unsigned>(users));
+        stale += n->Allowed(user, "perm:" + std::to_string(k - 1), rev) ? 1 : 0;
+        stale += n->Allowed(user, "perm:" + std::to_string(k), rev) ? 0 : 1;
+        *checks += 2;
+      }
+    }
+  }
+  return stale;
 }
 
 }  // namespace permcache::testing
