@@ -12,7 +12,9 @@
 #include <random>
 #include <thread>
 
+#include "cache/redis/redis_cache.h"
 #include "permcache/checker.h"
+#include "support/redis_server.h"
 #include "support/postgres_server.h"
 #include "support/wait_until.h"
 #include "support/write_ops.h"
@@ -222,6 +224,53 @@ TEST_F(PgMultiNodeTest, StoreEpochChangeDropsEveryCachedAnswer) {
   EXPECT_EQ(b->Stats().store_feed_epoch_changes, 1u);
   EXPECT_EQ(b->Stats().entries, 0u);
   EXPECT_EQ(b->AppliedRevision(), Head());  // the cursor restarted at the store's head
+}
+
+// PostgreSQL + Redis: both buses run, and L1 stays trusted while either is up.
+TEST_F(PgMultiNodeTest, WithRedisTooEitherBusKeepsL1TrustedAndChangesFlowEitherWay) {
+  auto redis = RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  auto node = [&] {
+    Options o;
+    o.store_url = pg_->Url(db_);
+    o.changelog_poll_interval = milliseconds(0);
+    auto store = OpenStore(o.store_url);
+    EXPECT_TRUE(store.ok());
+    auto config = redis::RedisConfigFromUrlOrEnv((*redis)->Url());
+    EXPECT_TRUE(config.ok());
+    config->command_timeout = milliseconds(200);
+    auto remote = redis::RedisCache::Open(*config);
+    EXPECT_TRUE(remote.ok()) << remote.status().ToString();
+    auto checker = Checker::Open(o, std::move(store).value(), std::move(remote).value());
+    EXPECT_TRUE(checker.ok()) << checker.status().ToString();
+    std::unique_ptr<Checker> n = std::move(checker).value();
+    EXPECT_TRUE(WaitUntil([&] {
+      CacheStats s = n->Stats();
+      return s.bus_up && s.store_feed_up && s.l1_enabled;
+    })) << "buses never came up";
+    return n;
+  };
+  auto a = node();
+  auto b = node();
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:0"));
+  // Redis dies: the PostgreSQL feed alone still carries every change, so L1 stays on.
+  ASSERT_TRUE((*redis)->Kill9().ok());
+  ASSERT_TRUE(WaitUntil([&] { return !b->Stats().bus_up; }));
+  EXPECT_TRUE(b->Stats().l1_enabled);
+  const uint64_t rev = SetPerm(*a, 1);
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= rev; }));
+  EXPECT_FALSE(Allowed(*b, "u0", "perm:0"));
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:1"));
+  // And the other way round: Redis back, the listener killed: the Redis bus carries it.
+  ASSERT_TRUE((*redis)->Restart().ok());
+  ASSERT_TRUE(WaitUntil([&] { return b->Stats().bus_up && a->Stats().bus_up; }));
+  Sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE application_name = 'permcache-listener' AND datname = current_database()");
+  const uint64_t rev2 = SetPerm(*a, 2);
+  EXPECT_FALSE(Allowed(*b, "u0", "perm:1", rev2));
+  ASSERT_TRUE(WaitUntil([&] { return b->AppliedRevision() >= rev2; }));
+  EXPECT_TRUE(Allowed(*b, "u0", "perm:2"));
+  EXPECT_TRUE(WaitUntil([&] { return b->Stats().l1_enabled && b->Stats().store_feed_up; }));
 }
 
 // G12 on PostgreSQL only: A grants and revokes; B and C check. A check that knows revision r
