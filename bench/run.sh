@@ -5,10 +5,12 @@
 #
 #   bench/run.sh            full sizes (100k / 1M pairs; several minutes)
 #   bench/run.sh --quick    small sizes, a smoke test of the harness (figures not meaningful)
+#   --only-pg               only the PostgreSQL section (builds only permcache_pg_bench)
 #   --no-build              use the existing build/release binaries
 #   --keep                  keep the work directory (logs, raw outputs) for inspection
 #   BENCH_BUILD_JOBS=N      build parallelism (default: the generator's)
 #   BENCH_OUT=DIR           binaries from DIR instead of build/release (with --no-build)
+#   BENCH_PG_USERS=LIST     PostgreSQL sizes (default 1000,10000,100000; --quick: 1000)
 #
 # Everything it starts (redis-server, permcache serve) listens on loopback ports chosen free at
 # runtime and is stopped by PID on exit, including on error or Ctrl-C.
@@ -19,17 +21,21 @@ QUICK=0
 BUILD=1
 BUILD_FAILED=0
 KEEP=0
+ONLY_PG=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --only-pg) ONLY_PG=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
 
-for tool in redis-server redis-cli redis-benchmark wrk curl python3; do
+REQUIRED_TOOLS=(redis-server redis-cli redis-benchmark wrk curl python3)
+[[ $ONLY_PG == 1 ]] && REQUIRED_TOOLS=(python3)
+for tool in "${REQUIRED_TOOLS[@]}"; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -49,7 +55,12 @@ BENCH_FLAGS+=(--pairs-small "$PAIRS_SMALL" --pairs-large "$PAIRS_LARGE")
 
 # ---- build -------------------------------------------------------------------------------------
 cd "$ROOT"
-if [[ $BUILD == 1 ]]; then
+if [[ $BUILD == 1 && $ONLY_PG == 1 ]]; then
+  echo "== building permcache_pg_bench (release preset)" >&2
+  cmake --preset release >&2
+  cmake --build --preset release ${BENCH_BUILD_JOBS:+-j "$BENCH_BUILD_JOBS"} \
+    --target permcache_pg_bench >&2 || BUILD_FAILED=1
+elif [[ $BUILD == 1 ]]; then
   echo "== building (release preset)" >&2
   cmake --preset release >&2
   if ! cmake --build --preset release ${BENCH_BUILD_JOBS:+-j "$BENCH_BUILD_JOBS"} >&2; then
@@ -57,7 +68,7 @@ if [[ $BUILD == 1 ]]; then
     # target at a time, and let the table say what could not be measured.
     echo "run.sh: full build failed; building the benchmark targets alone" >&2
     for target in permcache_check_bench permcache permcache_hit_ratio_bench \
-                  permcache_multinode_bench permcache_multinode_test; do
+                  permcache_multinode_bench permcache_multinode_test permcache_pg_bench; do
       cmake --build --preset release ${BENCH_BUILD_JOBS:+-j "$BENCH_BUILD_JOBS"} \
         --target "$target" >&2 || echo "run.sh: target $target did not build" >&2
     done
@@ -70,7 +81,9 @@ PERMCACHE="$OUT/src/cli/permcache"
 HIT_RATIO_BENCH="$OUT/bench/hit_ratio/permcache_hit_ratio_bench"
 MULTINODE_BENCH="$OUT/bench/multinode/permcache_multinode_bench"
 MULTINODE_TEST="$OUT/tests/integration/multinode/permcache_multinode_test"
-[[ -x $CHECK_BENCH ]] || { echo "run.sh: $CHECK_BENCH missing (build failed?)" >&2; exit 1; }
+PG_BENCH="$OUT/bench/postgres/permcache_pg_bench"
+PG_SERVER_BIN=/usr/lib/postgresql/15/bin/postgres
+[[ $ONLY_PG == 1 || -x $CHECK_BENCH ]] || { echo "run.sh: $CHECK_BENCH missing (build failed?)" >&2; exit 1; }
 
 # ---- process bookkeeping ---------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/permcache-bench.XXXXXX")
@@ -104,6 +117,51 @@ info() { echo "INFO $*" >>"$RAW"; }
 warn() { echo "WARN $*" >>"$RAW"; echo "run.sh: warning: $*" >&2; }
 log() { echo "== $*" >&2; }
 [[ $BUILD_FAILED == 0 ]] || warn "the full release build failed; only the benchmark targets were built"
+
+# ---- PostgreSQL store (G5-pg, G6, G7, G8, G13-pg, matview context) -----------------------------
+# permcache_pg_bench starts its own PostgreSQL 15 (fsync on) in a temp dir and stops it itself.
+# Full sizes take a while (the seed's REFRESH CONCURRENTLY at 100k users: tens of seconds each).
+pg_section() {
+  if [[ ! -x $PG_SERVER_BIN ]]; then
+    warn "$PG_SERVER_BIN missing (postgresql-15 not installed): G5-pg/G6/G7/G8/G13-pg not measured"
+    return 0
+  fi
+  if [[ ! -x $PG_BENCH ]]; then
+    warn "permcache_pg_bench not built: G5-pg/G6/G7/G8/G13-pg not measured"
+    return 0
+  fi
+  local flags=()
+  [[ $QUICK == 1 ]] && flags+=(--quick)
+  [[ -n ${BENCH_PG_USERS:-} ]] && flags+=(--users "$BENCH_PG_USERS")
+  log "permcache_pg_bench ${flags[*]}"
+  if "$PG_BENCH" "${flags[@]}" >"$WORK/pg.txt" 2> >(tee "$WORK/pg.err" | grep '^== ' >&2); then
+    grep -E '^(RESULT|INFO|WARN) ' "$WORK/pg.txt" >>"$RAW" || true
+  else
+    grep -E '^(RESULT|INFO|WARN) ' "$WORK/pg.txt" >>"$RAW" || true
+    warn "permcache_pg_bench failed: $(grep -v '^\[' "$WORK/pg.err" | tail -3 | tr '\n' ' ')"
+  fi
+}
+pg_meta() {
+  [[ -x $PG_SERVER_BIN ]] && "$PG_SERVER_BIN" --version | awk '{print $3}' || echo "not installed"
+}
+if [[ $ONLY_PG == 1 ]]; then
+  pg_section
+  mkdir -p "$ROOT/bench/results"
+  META=(
+    "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+    "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+    "mode=$([[ $QUICK == 1 ]] && echo 'quick (smoke: sizes too small to mean anything)' || echo full), PostgreSQL only"
+    "cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) x $(nproc)"
+    "kernel=$(uname -r)"
+    "postgresql=$(pg_meta)"
+    "only=pg"
+  )
+  python3 "$ROOT/bench/table.py" "$RAW" "${META[@]}" >"$WORK/latest-pg.md"
+  cp "$WORK/latest-pg.md" "$ROOT/bench/results/latest-pg.md"
+  cp "$RAW" "$ROOT/bench/results/latest-pg.raw.txt"
+  cat "$WORK/latest-pg.md"
+  exit 0
+fi
 
 # A loopback TCP port nobody listens on right now (the caller still handles a lost race).
 free_port() {
@@ -355,6 +413,8 @@ else
 fi
 stop_pid "$REDIS_PID"; REDIS_PID=""
 
+pg_section
+
 # ---- table -------------------------------------------------------------------------------------
 mkdir -p "$ROOT/bench/results"
 META=(
@@ -364,6 +424,7 @@ META=(
   "cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) x $(nproc)"
   "kernel=$(uname -r)"
   "redis=$(redis-server --version | awk '{print $3}')"
+  "postgresql=$(pg_meta)"
 )
 python3 "$ROOT/bench/table.py" "$RAW" "${META[@]}" >"$WORK/latest.md"
 cp "$WORK/latest.md" "$ROOT/bench/results/latest.md"

@@ -87,6 +87,55 @@ GOALS = [
          pc="l2_hit_p50_us", anchor="g2_redis_c1_p50_us", kind="lower", floor=None, aim=None),
 ]
 
+# PostgreSQL rows (bench/postgres/pg_bench.cc), one set per size measured: the names are
+# "pg.<metric>@<users>" and {n} below is replaced by each size found in the results.
+PG_GOALS = [
+    dict(goal="G5-pg", what="cold-miss Check median (L1 empty: store read + compile + decide), "
+         "{users} users ÷ prepared `SELECT status FROM permcache.memberships WHERE tenant=$1 AND "
+         "user_id=$2` median (libpq, same server)",
+         pc="pg.g5_cold_p50_us@{n}", anchor="pg.g5_lookup_p50_us@{n}", kind="lower", floor=5,
+         aim=2),
+    dict(goal="G6", what="one role assignment → every reader consistent, median, {users} users: "
+         "Write() on node A until A and B answer (n={g6_pc_n}) ÷ seed: UPDATE membership role_ids "
+         "+ trigger REFRESH CONCURRENTLY until another session reads the row (n={g6_seed_n}; "
+         "COMMIT→visible alone {g6_c2v})",
+         pc="pg.g6_pc_p50_us@{n}", anchor="pg.g6_seed_p50_us@{n}", kind="lower", floor=1 / 1000,
+         aim=1 / 100000),
+    dict(goal="G6", what="context: p99 of the same, {users} users",
+         pc="pg.g6_pc_p99_us@{n}", anchor="pg.g6_seed_p99_us@{n}", kind="lower", floor=None,
+         aim=None),
+    dict(goal="G7", what="write latency median, {users} users: Checker::Write of one "
+         "put_user_role (n={g7_n}) ÷ the same INSERT into a table without triggers (autocommit)",
+         pc="pg.g7_pc_write_p50_us@{n}", anchor="pg.g7_plain_insert_p50_us@{n}", kind="lower",
+         floor=2, aim=1.2),
+    dict(goal="G7", what="context: writes/s, 1 writer, {users} users ÷ plain INSERT/DELETE, "
+         "1 connection",
+         pc="pg.g7_pc_c1_wps@{n}", anchor="pg.g7_plain_c1_wps@{n}", kind="higher", floor=None,
+         aim=None),
+    dict(goal="G7", what="context: writes/s, 16 concurrent writers, {users} users ÷ plain "
+         "INSERT/DELETE, 16 connections",
+         pc="pg.g7_pc_c16_wps@{n}", anchor="pg.g7_plain_c16_wps@{n}", kind="higher", floor=None,
+         aim=None),
+    dict(goal="G8", what="role-policy change reaching 1 % ({g8_fanout} users) of {users}, median: "
+         "Write() (commit maintains user_effective_policies, n={g8_pc_n}) ÷ seed's UPDATE "
+         "roles.policy_ids → REFRESH MATERIALIZED VIEW CONCURRENTLY (n={g8_seed_n})",
+         pc="pg.g8_pc_p50_us@{n}", anchor="pg.g8_seed_p50_us@{n}", kind="lower", floor=1 / 100,
+         aim=1 / 1000),
+    dict(goal="G13-pg", what="propagation p99 (µs): write on A → first correct check on B, "
+         "LISTEN/NOTIFY, no Redis, no polling, {users} users (n={g13_n}, p50 {g13_p50})",
+         pc="pg.g13_propagation_p99_us@{n}", anchor=None, kind="max", floor=50000, aim=1000),
+    dict(goal="ctx", what="check query `WHERE user_id=$1 AND organization_id=$2` median, "
+         "{users} users: on permcache.user_effective_policies ÷ on the seed's matview",
+         pc="pg.ctx_ours_query_p50_us@{n}", anchor="pg.ctx_seed_query_p50_us@{n}", kind="lower",
+         floor=None, aim=None),
+    dict(goal="ctx", what="permcache L1 hit median ÷ the seed's matview query median, {users} users",
+         pc="pg.ctx_l1_hit_p50_ns@{n}", anchor="pg.ctx_seed_query_p50_us@{n}", kind="lower",
+         floor=None, aim=None),
+    dict(goal="gate", what="rows of permcache.user_effective_policies differing from a "
+         "from-scratch recompute after all changes, {users} users (must be 0)",
+         pc="pg.effective_diff_rows@{n}", anchor=None, kind="max", floor=0, aim=0),
+]
+
 UNITS = {}  # name -> unit, filled by load()
 
 
@@ -140,6 +189,10 @@ def fmt_value(v, unit):
         return f"{v:.0f}"
     if unit == "pp":
         return f"{v:+.2f} pp"
+    if unit == "writes/s":
+        return f"{v / 1e3:.1f} k/s" if v >= 1e3 else f"{v:.0f}/s"
+    if unit == "rows":
+        return f"{v:.0f}"
     return f"{v:g} {unit}".strip()
 
 
@@ -199,6 +252,24 @@ def count_label(n):
     return str(n)
 
 
+def pg_sizes(r):
+    """User counts the PostgreSQL bench measured (from its "pg.*@N" names), ascending."""
+    return sorted({int(k.rsplit("@", 1)[1]) for k in r
+                   if k.startswith("pg.") and re.fullmatch(r".*@\d+", k)})
+
+
+def pg_fields(r, n):
+    def count(name):
+        v = r.get(f"pg.{name}@{n}")
+        return "?" if v is None else f"{v:.0f}"
+    return dict(users=count_label(n), g6_pc_n=count("g6_pc_n"), g6_seed_n=count("g6_seed_n"),
+                g6_c2v=fmt_value(r.get(f"pg.g6_seed_commit_to_visible_p50_us@{n}"), "us"),
+                g7_n=count("g7_pc_write_n"), g8_fanout=count("g8_fanout_users"),
+                g8_pc_n=count("g8_pc_n"), g8_seed_n=count("g8_seed_n"),
+                g13_n=count("g13_propagation_n"),
+                g13_p50=fmt_value(r.get(f"pg.g13_propagation_p50_us@{n}"), "us"))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -221,12 +292,19 @@ def main():
         l2_p99=fmt_value(r.get("l2_hit_p99_us"), "us"))
 
     out = ["# permcache benchmark results", ""]
-    for k in ("date", "commit", "mode", "cpu", "kernel", "redis"):
+    for k in ("date", "commit", "mode", "cpu", "kernel", "redis", "postgresql"):
         if k in meta:
             out.append(f"- {k}: {meta[k]}")
     out += ["", "| goal | what | permcache | anchor | ratio | floor | aim | met? |",
             "|---|---|---|---|---|---|---|---|"]
-    for g in GOALS:
+    rows = [] if meta.get("only") == "pg" else [(g, fields) for g in GOALS]
+    for n in pg_sizes(r):
+        f = dict(fields, **pg_fields(r, n))
+        for g in PG_GOALS:
+            g = dict(g, pc=g["pc"].format(n=n),
+                     anchor=g["anchor"].format(n=n) if g["anchor"] else None)
+            rows.append((g, f))
+    for g, fields in rows:
         if g["pc"] == "@g9":
             pc, pc_unit = g9, "bytes"
         else:
@@ -248,7 +326,9 @@ def main():
             verdict(x, g)))
     out += ["", "Ratios are permcache ÷ anchor, both measured in this run on this machine. "
             "redis-benchmark and wrk run on the same cores as the process they measure "
-            "(see docs/benchmarks.md)."]
+            "(see docs/benchmarks.md). PostgreSQL rows (G5-pg … gate): one server started by "
+            "bench/postgres (PostgreSQL 15, fsync and synchronous_commit on), both sides in the "
+            "same database, alternating runs; see bench/postgres/README.md."]
     if warns:
         out += ["", "**Warnings** (a figure above may be suspect):", ""]
         out += [f"- {w}" for w in warns]
