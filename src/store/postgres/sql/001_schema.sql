@@ -736,6 +736,7 @@ $do$;
 CREATE FUNCTION permcache.pc_effective_rows_for(p_tenants text[], p_users text[])
 RETURNS SETOF permcache.user_effective_policies
 LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 BEGIN
   RETURN QUERY
@@ -799,53 +800,63 @@ $fn$;
 CREATE FUNCTION permcache.pc_refresh_effective(p_tenants text[], p_users text[], p_limit bigint)
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = permcache, pg_temp
+-- Generic plans: the arrays' contents would otherwise make PL/pgSQL re-plan every statement on
+-- every call (about 1 ms per write); index nested loops suit 1 and 10,000 users alike.
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 DECLARE
   v_t text[];
   v_u text[];
   v_fresh permcache.user_effective_policies[];
 BEGIN
-  WITH k AS (SELECT DISTINCT x.t, x.u FROM unnest(p_tenants, p_users) AS x(t, u)),
-  x AS (
-    SELECT k.t, k.u FROM k WHERE k.u IS NOT NULL
-    UNION
-    SELECT m.tenant, m.user_id FROM k JOIN permcache.memberships m ON m.tenant = k.t
-    WHERE k.u IS NULL
-    UNION
-    SELECT e.organization_id, e.user_id FROM k JOIN permcache.user_effective_policies e
-      ON e.organization_id = k.t
-    WHERE k.u IS NULL
-  )
-  SELECT coalesce(array_agg(x.t), '{}'), coalesce(array_agg(x.u), '{}') INTO v_t, v_u FROM x;
+  IF array_position(p_users, NULL) IS NULL THEN
+    -- The common case (every key names its user): no tenant scan at all.
+    v_t := p_tenants;
+    v_u := p_users;
+  ELSE
+    WITH k AS (SELECT DISTINCT x.t, x.u FROM unnest(p_tenants, p_users) AS x(t, u)),
+    x AS (
+      SELECT k.t, k.u FROM k WHERE k.u IS NOT NULL
+      UNION
+      SELECT m.tenant, m.user_id FROM k JOIN permcache.memberships m ON m.tenant = k.t
+      WHERE k.u IS NULL
+      UNION
+      SELECT e.organization_id, e.user_id FROM k JOIN permcache.user_effective_policies e
+        ON e.organization_id = k.t
+      WHERE k.u IS NULL
+    )
+    SELECT coalesce(array_agg(x.t), '{}'), coalesce(array_agg(x.u), '{}') INTO v_t, v_u FROM x;
+  END IF;
 
   IF p_limit IS NOT NULL AND cardinality(v_t) > p_limit THEN RETURN -1; END IF;
-  IF cardinality(v_t) = 0 THEN RETURN 0; END IF;
+  IF coalesce(cardinality(v_t), 0) = 0 THEN RETURN 0; END IF;
 
   v_fresh := ARRAY(SELECT r FROM permcache.pc_effective_rows_for(v_t, v_u) r);
 
+  -- Rows of these users whose key is no longer produced.
   DELETE FROM permcache.user_effective_policies e
-  USING (
-    SELECT o.* FROM permcache.user_effective_policies o
-    JOIN unnest(v_t, v_u) AS k(t, u) ON o.organization_id = k.t AND o.user_id = k.u
-    EXCEPT
-    SELECT * FROM unnest(v_fresh)
-  ) gone
-  WHERE e.organization_id = gone.organization_id AND e.user_id = gone.user_id
-    AND e.business_unit_id = gone.business_unit_id AND e.policy_id = gone.policy_id
-    AND e.assignment_type = gone.assignment_type AND e.source_id = gone.source_id;
+  USING unnest(v_t, v_u) AS k(t, u)
+  WHERE e.organization_id = k.t AND e.user_id = k.u
+    AND NOT EXISTS (
+      SELECT 1 FROM unnest(v_fresh) f
+      WHERE f.organization_id = e.organization_id AND f.user_id = e.user_id
+        AND f.business_unit_id = e.business_unit_id AND f.policy_id = e.policy_id
+        AND f.assignment_type = e.assignment_type AND f.source_id = e.source_id);
 
-  -- What is left for these users now equals a subset of v_fresh, so no key conflicts.
-  INSERT INTO permcache.user_effective_policies
+  -- New keys are inserted; existing ones are rewritten only when a column differs.
+  INSERT INTO permcache.user_effective_policies AS o
     (user_id, organization_id, business_unit_id, policy_id, policy_name, effect, priority,
      resources, scope, assignment_type, source_id)
   SELECT n.user_id, n.organization_id, n.business_unit_id, n.policy_id, n.policy_name,
          n.effect, n.priority, n.resources, n.scope, n.assignment_type, n.source_id
-  FROM (
-    SELECT * FROM unnest(v_fresh)
-    EXCEPT
-    SELECT o.* FROM permcache.user_effective_policies o
-    JOIN unnest(v_t, v_u) AS k(t, u) ON o.organization_id = k.t AND o.user_id = k.u
-  ) n;
+  FROM unnest(v_fresh) n
+  ON CONFLICT (organization_id, user_id, business_unit_id, policy_id, assignment_type, source_id)
+  DO UPDATE SET policy_name = EXCLUDED.policy_name, effect = EXCLUDED.effect,
+                priority = EXCLUDED.priority, resources = EXCLUDED.resources,
+                scope = EXCLUDED.scope
+  WHERE (o.policy_name, o.effect, o.priority, o.resources, o.scope)
+        IS DISTINCT FROM (EXCLUDED.policy_name, EXCLUDED.effect, EXCLUDED.priority,
+                          EXCLUDED.resources, EXCLUDED.scope);
 
   RETURN cardinality(v_t);
 END
@@ -873,6 +884,7 @@ $fn$;
 CREATE FUNCTION permcache.pc_commit_step(force boolean)
 RETURNS TABLE(revision bigint, tenant text, user_id text)
 LANGUAGE plpgsql SET search_path = permcache, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $fn$
 #variable_conflict use_column
 DECLARE
