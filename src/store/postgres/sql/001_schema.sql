@@ -738,17 +738,30 @@ RETURNS SETOF permcache.user_effective_policies
 LANGUAGE plpgsql STABLE SET search_path = permcache, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $fn$
+DECLARE
+  v_t text[] := p_tenants;
+  v_u text[] := p_users;
 BEGIN
+  -- Tenant-wide keys (NULL user) become explicit (tenant, user) pairs first, in a statement of
+  -- their own: one query serving both shapes would be planned for the tenant-wide one and scan
+  -- whole tables for a single user (seen: 45 ms per write at 100k users).
+  IF array_position(p_users, NULL) IS NOT NULL THEN
+    SELECT coalesce(array_agg(x.t), '{}'), coalesce(array_agg(x.u), '{}') INTO v_t, v_u
+    FROM (
+      SELECT k.t, k.u FROM unnest(p_tenants, p_users) AS k(t, u) WHERE k.u IS NOT NULL
+      UNION
+      SELECT m.tenant, m.user_id FROM unnest(p_tenants, p_users) AS k(t, u)
+      JOIN permcache.memberships m ON m.tenant = k.t
+      WHERE k.u IS NULL
+    ) x;
+  END IF;
   RETURN QUERY
   WITH RECURSIVE
-  k AS (SELECT DISTINCT x.t, x.u FROM unnest(p_tenants, p_users) AS x(t, u)),
+  k AS (SELECT DISTINCT x.t, x.u FROM unnest(v_t, v_u) AS x(t, u)),
   mem AS (
     SELECT m.tenant, m.user_id FROM k JOIN permcache.memberships m
       ON m.tenant = k.t AND m.user_id = k.u
     WHERE m.status = 'active'
-    UNION
-    SELECT m.tenant, m.user_id FROM k JOIN permcache.memberships m ON m.tenant = k.t
-    WHERE k.u IS NULL AND m.status = 'active'
   ),
   asg AS (
     SELECT ur.tenant, ur.user_id, ur.role, ur.business_unit
