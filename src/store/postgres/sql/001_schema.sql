@@ -846,15 +846,22 @@ BEGIN
 
   v_fresh := ARRAY(SELECT r FROM permcache.pc_effective_rows_for(v_t, v_u) r);
 
-  -- Rows of these users whose key is no longer produced.
+  -- Rows of these users whose key is no longer produced (EXCEPT: a set operation, so a
+  -- 10,000-user window stays linear rather than comparing every row with every fresh row).
   DELETE FROM permcache.user_effective_policies e
-  USING unnest(v_t, v_u) AS k(t, u)
-  WHERE e.organization_id = k.t AND e.user_id = k.u
-    AND NOT EXISTS (
-      SELECT 1 FROM unnest(v_fresh) f
-      WHERE f.organization_id = e.organization_id AND f.user_id = e.user_id
-        AND f.business_unit_id = e.business_unit_id AND f.policy_id = e.policy_id
-        AND f.assignment_type = e.assignment_type AND f.source_id = e.source_id);
+  USING (
+    SELECT o.organization_id, o.user_id, o.business_unit_id, o.policy_id, o.assignment_type,
+           o.source_id
+    FROM permcache.user_effective_policies o
+    JOIN unnest(v_t, v_u) AS k(t, u) ON o.organization_id = k.t AND o.user_id = k.u
+    EXCEPT
+    SELECT f.organization_id, f.user_id, f.business_unit_id, f.policy_id, f.assignment_type,
+           f.source_id
+    FROM unnest(v_fresh) f
+  ) gone
+  WHERE e.organization_id = gone.organization_id AND e.user_id = gone.user_id
+    AND e.business_unit_id = gone.business_unit_id AND e.policy_id = gone.policy_id
+    AND e.assignment_type = gone.assignment_type AND e.source_id = gone.source_id;
 
   -- New keys are inserted; existing ones are rewritten only when a column differs.
   INSERT INTO permcache.user_effective_policies AS o
