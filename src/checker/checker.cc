@@ -374,23 +374,27 @@ StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
 }
 
 void CheckerImpl::ApplyChange(const ChangeSet& change, RevisionTracker::Origin origin) {
+  if (change.everything) {
+    // The node's own blind spot (pruned cursor, rebase): L2 was invalidated by the writers
+    // themselves, and an epoch change clears it separately (OnStoreEpochChange).
+    cache_.InvalidateAll();
+    return;
+  }
   if (origin == RevisionTracker::Origin::kChangelog && remote_ != nullptr &&
       !remote_->Invalidate(change).ok()) {
     l2_errors_.fetch_add(1, std::memory_order_relaxed);
     MarkL2Dirty(change.revision - 1);
   }
-  if (change.everything) {
-    cache_.InvalidateAll();
-    return;
-  }
   for (const auto& [tenant, user] : change.users) cache_.InvalidateKey(tenant, user);
   for (const auto& tenant : change.tenants) cache_.InvalidateTenant(tenant);
-  if (origin == RevisionTracker::Origin::kChangelog && change.committed_at_ms > 0 &&
-      feed_ != nullptr && options_.observer != nullptr) {
-    // With the store's feed, changes arrive through the changelog: commit -> applied here.
-    options_.observer->OnInvalidationLag(
-        static_cast<double>(std::max<int64_t>(0, WallClockMs() - change.committed_at_ms)) / 1e3);
-  }
+  // With the store's feed, changes arrive through the changelog: commit -> applied here.
+  if (origin == RevisionTracker::Origin::kChangelog && feed_ != nullptr) ObserveLag(change);
+}
+
+void CheckerImpl::ObserveLag(const ChangeSet& change) {
+  if (change.committed_at_ms <= 0 || options_.observer == nullptr) return;
+  options_.observer->OnInvalidationLag(
+      static_cast<double>(std::max<int64_t>(0, WallClockMs() - change.committed_at_ms)) / 1e3);
 }
 
 uint64_t CheckerImpl::InvalidateLocal(const InvalidateRequest& r) {
@@ -465,13 +469,13 @@ void CheckerImpl::MaintenanceLoop() {
     {
       std::lock_guard<std::mutex> bus(bus_mu_);
       epoch = bus_epoch_;
-      bus_up = bus_up_.load(std::memory_order_acquire);
+      bus_up = AnyBusUpLocked();
     }
     if (bus_up && !l1_usable_.load(std::memory_order_acquire) && tracker_.CatchUp().ok()) {
       // The bus is back and what it missed is applied: trust L1 again — unless the bus changed
       // state while we caught up (lost again: L1 must stay off; back again: next tick).
       std::lock_guard<std::mutex> bus(bus_mu_);
-      if (bus_epoch_ == epoch && bus_up_.load(std::memory_order_acquire)) {
+      if (bus_epoch_ == epoch && AnyBusUpLocked()) {
         l1_usable_.store(true, std::memory_order_release);
       }
     }
@@ -485,9 +489,7 @@ void CheckerImpl::OnBusState(Bus bus, bool up) {
     std::lock_guard<std::mutex> lock(bus_mu_);
     ++bus_epoch_;  // any catch-up started before this change may not re-enable L1
     (bus == Bus::kRedis ? redis_bus_up_ : feed_up_).store(up, std::memory_order_relaxed);
-    any_up = redis_bus_up_.load(std::memory_order_relaxed) ||
-             feed_up_.load(std::memory_order_relaxed);
-    bus_up_.store(any_up, std::memory_order_release);
+    any_up = AnyBusUpLocked();
     // Without any bus, other nodes' writes only arrive by polling: serve from L2/the store
     // rather than risk a stale L1 answer.
     if (!any_up) l1_usable_.store(false, std::memory_order_release);
@@ -516,10 +518,7 @@ void CheckerImpl::OnBusChange(const ChangeSet& change) {
   if (change.revision <= tracker_.applied()) return;
   if (!tracker_.OnChange(change).ok()) store_errors_.fetch_add(1, std::memory_order_relaxed);
   bus_applied_.fetch_add(1, std::memory_order_relaxed);
-  if (change.committed_at_ms > 0 && options_.observer != nullptr) {
-    options_.observer->OnInvalidationLag(
-        static_cast<double>(std::max<int64_t>(0, WallClockMs() - change.committed_at_ms)) / 1e3);
-  }
+  ObserveLag(change);
 }
 
 // ---- stats -------------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class CheckerImpl final : public Checker {
   void OnFeedRevision(uint64_t revision);
   // The store's identity changed: drop everything and restart the cursor at its head.
   void OnStoreEpochChange();
+  // Reports commit -> applied here for a change that carries its commit time.
+  void ObserveLag(const ChangeSet& change);
 
   const Options options_;
   const std::unique_ptr<Store> store_;
@@ -99,18 +101,21 @@ class CheckerImpl final : public Checker {
   // that sees `true` also sees the flush / replay that preceded the store.
   std::atomic<bool> l1_usable_{true};
   std::atomic<bool> l2_usable_{false};
-  std::atomic<bool> bus_up_{false};  // any bus up
 
   // Orders bus state changes against the maintenance thread re-enabling L1: every change bumps
   // the epoch, and L1 is re-enabled only if no change happened during the catch-up before it.
   std::mutex bus_mu_;
   uint64_t bus_epoch_ PERMCACHE_GUARDED_BY(bus_mu_) = 0;
-  // Written under bus_mu_; read relaxed by Stats().
+  // Written under bus_mu_ (which orders them against the epoch); read relaxed by Stats().
   std::atomic<bool> redis_bus_up_{false};
   std::atomic<bool> feed_up_{false};
+  bool AnyBusUpLocked() const PERMCACHE_REQUIRES(bus_mu_) {
+    return redis_bus_up_.load(std::memory_order_relaxed) ||
+           feed_up_.load(std::memory_order_relaxed);
+  }
 
-  // The store's push feed (PostgreSQL LISTEN/NOTIFY), or null. Declared last among the bus
-  // state so it is destroyed (its thread joined) first; reset explicitly in the destructor.
+  // The store's push feed (PostgreSQL LISTEN/NOTIFY), or null. Reset first in the destructor
+  // (joins its thread, which calls back into this object).
   std::unique_ptr<ChangeFeed> feed_;
 
   std::mutex l2_mu_;

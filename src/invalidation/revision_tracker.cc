@@ -64,9 +64,7 @@ Status RevisionTracker::CatchUpLocked() {
   if (*current < applied) {
     // The store went backwards (restored without a detectable epoch change): what we applied
     // beyond its head may be reused by other writes. Nothing cached can be trusted.
-    ChangeSet everything;
-    everything.everything = true;
-    apply_(everything, Origin::kChangelog);
+    FlushAllLocked();
     applied_.store(*current, std::memory_order_release);
     return Status::Ok();
   }
@@ -76,10 +74,7 @@ Status RevisionTracker::CatchUpLocked() {
   if (!pruned.ok()) return UnavailableError("store unavailable: " + pruned.status().message());
   if (*pruned > applied) {
     // Our cursor is older than the retained changelog: what changed in between is unknowable.
-    ChangeSet everything;
-    everything.everything = true;
-    everything.revision = *current;
-    apply_(everything, Origin::kChangelog);
+    FlushAllLocked();
     Advance(*current);
     return Status::Ok();
   }
@@ -108,11 +103,15 @@ Status RevisionTracker::WaitFor(uint64_t revision, std::chrono::milliseconds tim
   }
 }
 
-Status RevisionTracker::Rebase() {
-  std::lock_guard<std::mutex> lock(mu_);
+void RevisionTracker::FlushAllLocked() {
   ChangeSet everything;
   everything.everything = true;
   apply_(everything, Origin::kChangelog);
+}
+
+Status RevisionTracker::Rebase() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FlushAllLocked();
   auto current = store_->CurrentRevision();
   if (!current.ok()) return UnavailableError("store unavailable: " + current.status().message());
   applied_.store(*current, std::memory_order_release);

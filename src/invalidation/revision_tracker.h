@@ -71,6 +71,8 @@ class RevisionTracker {
  private:
   Status CatchUpLocked() PERMCACHE_REQUIRES(mu_);
   void Advance(uint64_t revision) PERMCACHE_REQUIRES(mu_);
+  // Applies ChangeSet::everything: drops every cached answer.
+  void FlushAllLocked() PERMCACHE_REQUIRES(mu_);
   void NoteSeen(uint64_t revision);
 
   Store* const store_;
