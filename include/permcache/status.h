@@ -52,6 +52,11 @@ inline Status ConflictError(std::string m) { return {StatusCode::kConflict, std:
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
+// `s` with `prefix` before its message, same code ("op 3: " + "role 'x' does not exist").
+inline Status WithPrefix(const Status& s, std::string_view prefix) {
+  return Status(s.code(), std::string(prefix) + s.message());
+}
+
 // Holds either a T or a non-OK Status.
 template <typename T>
 class [[nodiscard]] StatusOr {

@@ -9,10 +9,6 @@ namespace {
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-Status Annotate(const Status& s, std::string_view prefix) {
-  return Status(s.code(), std::string(prefix) + s.message());
-}
-
 class OpApplier {
  public:
   explicit OpApplier(WriteTxn& txn) : txn_(txn) {}
@@ -224,7 +220,7 @@ StatusOr<ChangeSet> ApplyOps(WriteTxn& txn, std::span<const WriteOp> ops) {
   OpApplier applier(txn);
   for (size_t i = 0; i < ops.size(); ++i) {
     Status s = applier.Apply(ops[i]);
-    if (!s.ok()) return Annotate(s, "op " + std::to_string(i) + ": ");
+    if (!s.ok()) return WithPrefix(s, "op " + std::to_string(i) + ": ");
   }
   return applier.TakeChangeSet();
 }

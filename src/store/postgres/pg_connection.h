@@ -72,7 +72,6 @@ class PgConnection {
   // True once the connection is unusable (server gone, protocol error): the pool drops it.
   bool broken() const;
 
-  PGconn* raw() { return conn_; }
   const std::string& redacted() const { return redacted_; }
 
  private:

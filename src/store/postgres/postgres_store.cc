@@ -69,10 +69,6 @@ constexpr std::pair<const char*, const char*> kPrepared[] = {
 };
 #undef PC_REACHABLE_ROLES
 
-Status Annotate(const Status& s, std::string_view prefix) {
-  return Status(s.code(), std::string(prefix) + s.message());
-}
-
 StatusOr<int64_t> ParseInt(const std::string& text) {
   try {
     size_t used = 0;
@@ -118,7 +114,6 @@ class PostgresStore::Lease {
     conn_->RollbackIfOpen();
     store_->Release(std::move(conn_));
   }
-  PgConnection& conn() { return *conn_; }
   PgConnection* operator->() { return conn_.get(); }
   bool broken() const { return conn_->broken(); }
 
@@ -230,14 +225,18 @@ StatusOr<PostgresStore::Lease> PostgresStore::Acquire() {
 }
 
 void PostgresStore::Release(std::unique_ptr<PgConnection> conn) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (conn->broken()) {
-    // Dropped; the next Acquire connects anew. A dead connection usually means the server
-    // restarted, which killed the idle ones too: drop them as well rather than fail on each.
-    open_ -= 1 + idle_.size();
-    idle_.clear();
-  } else {
-    idle_.push_back(std::move(conn));
+  std::vector<std::unique_ptr<PgConnection>> dropped;  // closed below, outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (conn->broken()) {
+      // Dropped; the next Acquire connects anew. A dead connection usually means the server
+      // restarted, which killed the idle ones too: drop them as well rather than fail on each.
+      open_ -= 1 + idle_.size();
+      dropped.swap(idle_);
+      dropped.push_back(std::move(conn));
+    } else {
+      idle_.push_back(std::move(conn));
+    }
   }
   cv_.notify_one();
 }
@@ -252,10 +251,9 @@ StatusOr<std::vector<PgRows>> PostgresStore::ReadPipeline(const std::vector<PgSt
     StatusOr<std::vector<PgRows>> results = lease->Pipeline(batch, nullptr);
     if (results.ok()) return results;
     last = results.status();
-    lease->RollbackIfOpen();
-    if (!lease->broken()) break;
+    if (!lease->broken()) break;  // a real error, not a dead connection (the lease rolls back)
   }
-  return Annotate(last, redacted_ + ": " + std::string(what) + ": ");
+  return WithPrefix(last, redacted_ + ": " + std::string(what) + ": ");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,14 +313,13 @@ StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
   PERMCACHE_ASSIGN_OR_RETURN(Lease lease, Acquire());
   PgBatchError error;
   StatusOr<std::vector<PgRows>> results = lease->Pipeline(batch, &error);
-  if (!results.ok()) {
-    lease->RollbackIfOpen();
+  if (!results.ok()) {  // the lease rolls the aborted transaction back
     const Status& s = results.status();
     if (error.statement < op_of.size() && op_of[error.statement] != kFraming &&
         s.code() == StatusCode::kInvalidArgument) {
-      return Annotate(s, "op " + std::to_string(op_of[error.statement]) + ": ");
+      return WithPrefix(s, "op " + std::to_string(op_of[error.statement]) + ": ");
     }
-    return Annotate(s, redacted_ + ": write failed: ");
+    return WithPrefix(s, redacted_ + ": write failed: ");
   }
   const PgRows& rows = (*results)[finish_index];
   ChangeSet cs;
@@ -547,7 +544,7 @@ StatusOr<ReconcileReport> PostgresStore::Reconcile(bool fix) {
       "  source_id FROM permcache.reconcile($1::boolean) "
       "ORDER BY organization_id COLLATE \"C\", user_id COLLATE \"C\", policy_id COLLATE \"C\"",
       {fix ? "true" : "false"});
-  if (!rows.ok()) return Annotate(rows.status(), redacted_ + ": reconcile: ");
+  if (!rows.ok()) return WithPrefix(rows.status(), redacted_ + ": reconcile: ");
   ReconcileReport report;
   report.fixed = fix;
   constexpr size_t kSample = 20;

@@ -69,11 +69,6 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-// Prefixes a message, keeping the code.
-Status Annotate(const Status& s, std::string_view prefix) {
-  return Status(s.code(), std::string(prefix) + s.message());
-}
-
 StatusOr<uint64_t> ReadRevision(Connection& conn) {
   PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(kReadRevision));
   PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -431,7 +426,7 @@ StatusOr<ChangeSet> SqliteStore::Apply(std::span<const WriteOp> ops) {
   // IMMEDIATE: take the write lock now (waiting up to the busy timeout for other processes)
   // rather than at the first write, where a deferred transaction could fail with BUSY_SNAPSHOT.
   Status begin = conn.Exec("BEGIN IMMEDIATE");
-  if (!begin.ok()) return Annotate(begin, Describe() + ": cannot start write transaction: ");
+  if (!begin.ok()) return WithPrefix(begin, Describe() + ": cannot start write transaction: ");
   StatusOr<ChangeSet> result = ApplyInTransaction(conn, ops);
   if (result.ok() && options_.changelog_retention.count() > 0 &&
       result->revision % kPruneEvery == 0) {
@@ -439,11 +434,11 @@ StatusOr<ChangeSet> SqliteStore::Apply(std::span<const WriteOp> ops) {
     Status pruned =
         PruneChangelog(conn, result->revision,
                        result->committed_at_ms - options_.changelog_retention.count());
-    if (!pruned.ok()) result = Annotate(pruned, Describe() + ": changelog retention: ");
+    if (!pruned.ok()) result = WithPrefix(pruned, Describe() + ": changelog retention: ");
   }
   if (result.ok()) {
     Status commit = conn.Exec("COMMIT");
-    if (!commit.ok()) result = Annotate(commit, Describe() + ": commit failed: ");
+    if (!commit.ok()) result = WithPrefix(commit, Describe() + ": commit failed: ");
   }
   // Nothing of a failed batch may stay applied.
   if (!result.ok() && conn.InTransaction()) conn.Exec("ROLLBACK").IgnoreError();
