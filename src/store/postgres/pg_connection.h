@@ -72,6 +72,8 @@ class PgConnection {
   // True once the connection is unusable (server gone, protocol error): the pool drops it.
   bool broken() const;
 
+  // The libpq handle, for what this class does not wrap (tests read notifications with it).
+  PGconn* raw() { return conn_; }
   const std::string& redacted() const { return redacted_; }
 
  private:
