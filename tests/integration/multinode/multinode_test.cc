@@ -11,6 +11,7 @@
 
 #include "cache/redis/redis_cache.h"
 #include "support/redis_server.h"
+#include "support/stale_hunt.h"
 #include "support/temp_dir.h"
 #include "support/wait_until.h"
 #include "unit/checker/checker_fixture.h"
@@ -111,57 +112,20 @@ TEST_F(MultiNodeTest, RandomizedGrantsAndRevokesProduceNoStaleAnswers) {
   std::vector<std::unique_ptr<Checker>> readers;
   readers.push_back(Node());
   readers.push_back(Node());
-  std::atomic<int> acknowledged{0};
-  std::atomic<uint64_t> acknowledged_rev{0};
-  std::atomic<bool> done{false};
-  std::atomic<uint64_t> checks{0}, stale{0}, errors{0};
-
-  auto reader = [&](Checker* node, int seed) {
-    std::mt19937 rng(seed);
-    while (!done.load(std::memory_order_acquire)) {
-      // Read the revision before k: rev belongs to a write >= k... so read k last.
-      const uint64_t rev = acknowledged_rev.load(std::memory_order_acquire);
-      const int k = acknowledged.load(std::memory_order_acquire);
-      if (k == 0) continue;
-      const std::string user = "u" + std::to_string(rng() % kUsers);
-      const std::string revoked = "perm:" + std::to_string(k - 1);
-      CheckRequest r{.tenant = "t", .user = user, .permission = revoked};
-      const bool pinned = rng() % 2 == 0;
-      if (pinned) {
-        r.at_least_revision = rev;
-      } else if (node->AppliedRevision() < rev) {
-        continue;  // not yet told about write k: any answer is within the bus delay
-      }
-      auto d = node->Check(r);
-      checks.fetch_add(1, std::memory_order_relaxed);
-      if (!d.ok()) errors.fetch_add(1, std::memory_order_relaxed);
-      else if (d->allowed) stale.fetch_add(1, std::memory_order_relaxed);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < readers.size(); ++i) {
-    for (int j = 0; j < 2; ++j) threads.emplace_back(reader, readers[i].get(), int(i * 10 + j));
-  }
   // The benchmark (G12) raises the number of checks with PERMCACHE_STALE_MIN_CHECKS.
   const char* min_env = std::getenv("PERMCACHE_STALE_MIN_CHECKS");
   const uint64_t min_checks = min_env ? std::strtoull(min_env, nullptr, 10) : 0;
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-  for (int k = 1; k <= 200 || (checks.load() < min_checks &&
-                               std::chrono::steady_clock::now() < give_up); ++k) {
-    const uint64_t rev = SetPerm(*a, k);
-    // rev first, then k: a reader that sees k also sees a rev >= write k's.
-    acknowledged_rev.store(rev, std::memory_order_release);
-    acknowledged.store(k, std::memory_order_release);
-  }
-  done.store(true, std::memory_order_release);
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(stale.load(), 0u);
-  EXPECT_EQ(errors.load(), 0u);
-  EXPECT_GT(checks.load(), 500u);
-  RecordProperty("checks", std::to_string(checks.load()));
+  std::vector<Checker*> nodes;
+  for (auto& n : readers) nodes.push_back(n.get());
+  const StaleHuntResult r = RunStaleHunt([&](int k) { return SetPerm(*a, k); }, nodes, kUsers,
+                                          200, /*threads_per_reader=*/2, min_checks);
+  EXPECT_EQ(r.stale, 0u);
+  EXPECT_EQ(r.errors, 0u);
+  EXPECT_GT(r.checks, 500u);
+  RecordProperty("checks", std::to_string(r.checks));
   std::printf("RESULT g12_checks %llu\nRESULT g12_stale %llu\n",
-              static_cast<unsigned long long>(checks.load()),
-              static_cast<unsigned long long>(stale.load()));
+              static_cast<unsigned long long>(r.checks),
+              static_cast<unsigned long long>(r.stale));
 }
 
 TEST_F(MultiNodeTest, RedisKilledMidRunNeverFailsNorServesRevokedGrantAndRecovers) {

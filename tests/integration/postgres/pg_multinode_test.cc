@@ -15,6 +15,7 @@
 #include "cache/redis/redis_cache.h"
 #include "permcache/checker.h"
 #include "support/redis_server.h"
+#include "support/stale_hunt.h"
 #include "support/postgres_server.h"
 #include "support/wait_until.h"
 #include "support/write_ops.h"
@@ -280,48 +281,14 @@ TEST_F(PgMultiNodeTest, RandomizedGrantsAndRevokesProduceNoStaleAnswers) {
   std::vector<std::unique_ptr<Checker>> readers;
   readers.push_back(Node());
   readers.push_back(Node());
-  std::atomic<int> acknowledged{0};
-  std::atomic<uint64_t> acknowledged_rev{0};
-  std::atomic<bool> done{false};
-  std::atomic<uint64_t> checks{0}, stale{0}, errors{0};
-  auto reader = [&](Checker* node, int seed) {
-    std::mt19937 rng(seed);
-    while (!done.load(std::memory_order_acquire)) {
-      const uint64_t rev = acknowledged_rev.load(std::memory_order_acquire);
-      const int k = acknowledged.load(std::memory_order_acquire);
-      if (k == 0) continue;
-      const std::string user = "u" + std::to_string(rng() % kUsers);
-      // CheckRequest holds string_views: the strings must outlive it.
-      const std::string revoked = "perm:" + std::to_string(k - 1);
-      CheckRequest r{.tenant = "t", .user = user, .permission = revoked};
-      if (rng() % 2 == 0) {
-        r.at_least_revision = rev;
-      } else if (node->AppliedRevision() < rev) {
-        continue;  // not yet told about write k: any answer is within the feed delay
-      }
-      auto d = node->Check(r);
-      checks.fetch_add(1, std::memory_order_relaxed);
-      if (!d.ok()) errors.fetch_add(1, std::memory_order_relaxed);
-      else if (d->allowed) stale.fetch_add(1, std::memory_order_relaxed);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < readers.size(); ++i) {
-    threads.emplace_back(reader, readers[i].get(), static_cast<int>(i));
-  }
-  for (int k = 1; k <= 150; ++k) {
-    const uint64_t rev = SetPerm(*a, k);
-    acknowledged_rev.store(rev, std::memory_order_release);
-    acknowledged.store(k, std::memory_order_release);
-  }
-  done.store(true, std::memory_order_release);
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(stale.load(), 0u);
-  EXPECT_EQ(errors.load(), 0u);
-  EXPECT_GT(checks.load(), 500u);
+  const StaleHuntResult r = RunStaleHunt([&](int k) { return SetPerm(*a, k); },
+                                          {readers[0].get(), readers[1].get()}, kUsers, 150);
+  EXPECT_EQ(r.stale, 0u);
+  EXPECT_EQ(r.errors, 0u);
+  EXPECT_GT(r.checks, 500u);
   std::printf("RESULT g12_pg_checks %llu\nRESULT g12_pg_stale %llu\n",
-              static_cast<unsigned long long>(checks.load()),
-              static_cast<unsigned long long>(stale.load()));
+              static_cast<unsigned long long>(r.checks),
+              static_cast<unsigned long long>(r.stale));
 }
 
 }  // namespace
