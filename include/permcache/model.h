@@ -26,6 +26,11 @@ std::optional<Effect> ParseEffect(std::string_view s);
 std::string_view MembershipStatusName(MembershipStatus s);  // "active" | "suspended"
 std::optional<MembershipStatus> ParseMembershipStatus(std::string_view s);
 
+// A resource's visibility (DESIGN §7, seed 001's media states).
+enum class ResourceState : uint8_t { kPublic = 0, kUnlisted = 1, kPrivate = 2, kRestricted = 3 };
+std::string_view ResourceStateName(ResourceState s);  // "public" | "unlisted" | ...
+std::optional<ResourceState> ParseResourceState(std::string_view s);
+
 struct Tenant {
   std::string tenant;
   bool operator==(const Tenant&) const = default;
@@ -66,6 +71,30 @@ struct UserPolicy {
   bool operator==(const UserPolicy&) const = default;
 };
 
+// A resource (seed 001's media). Its password is never part of the model: it is write-only
+// (WriteOp::password) and stored only as a hash.
+struct Resource {
+  std::string tenant, resource;
+  std::string type;   // the first segment of the permissions that name it ("media")
+  std::string owner;  // a user id, empty = none
+  ResourceState state = ResourceState::kPrivate;
+  bool operator==(const Resource&) const = default;
+};
+// Permissions (patterns) one user holds on one resource.
+struct ResourceGrant {
+  std::string tenant, resource, user;
+  std::vector<std::string> permissions;
+  bool operator==(const ResourceGrant&) const = default;
+};
+// A UI element (seed 002): shown when any required role or any required permission is held.
+struct UiElement {
+  std::string tenant, element;
+  std::vector<std::string> required_roles;
+  std::vector<std::string> required_permissions;  // concrete permissions (no '*')
+  bool active = true;
+  bool operator==(const UiElement&) const = default;
+};
+
 // A whole model (or one tenant of it). Same shapes as the write ops.
 struct Model {
   std::vector<Tenant> tenants;
@@ -76,6 +105,9 @@ struct Model {
   std::vector<RolePolicy> role_policies;
   std::vector<UserRole> user_roles;
   std::vector<UserPolicy> user_policies;
+  std::vector<Resource> resources;
+  std::vector<ResourceGrant> resource_grants;
+  std::vector<UiElement> ui_elements;
   bool operator==(const Model&) const = default;
 };
 
@@ -96,7 +128,14 @@ enum class OpKind : uint8_t {
   kDeleteUserRole,
   kPutUserPolicy,
   kDeleteUserPolicy,
+  kPutResource,
+  kDeleteResource,
+  kPutResourceGrant,
+  kDeleteResourceGrant,
+  kPutUiElement,
+  kDeleteUiElement,
 };
+inline constexpr size_t kOpKindCount = static_cast<size_t>(OpKind::kDeleteUiElement) + 1;
 std::string_view OpKindName(OpKind k);  // "put_tenant", ...
 std::optional<OpKind> ParseOpKind(std::string_view s);
 
@@ -110,6 +149,17 @@ struct WriteOp {
   int32_t priority = 0;                                 // put_policy
   std::vector<std::string> permissions;                 // put_policy
   std::string scope;                                    // put_policy (business unit)
+  std::string resource, type, owner;                    // put_resource, resource grants
+  ResourceState state = ResourceState::kPrivate;        // put_resource
+  // put_resource: the plaintext password as received (absent = keep the current one, "" =
+  // clear it). Checker::Write replaces it by password_hash before the store sees the op; a
+  // store refuses an op that still carries a plaintext password.
+  std::optional<std::string> password;
+  std::optional<std::string> password_hash;             // encoded KDF output ("" = clear)
+  std::string element;                                  // ui elements
+  std::vector<std::string> required_roles;              // put_ui_element
+  std::vector<std::string> required_permissions;        // put_ui_element
+  bool active = true;                                   // put_ui_element
   bool operator==(const WriteOp&) const = default;
 };
 
@@ -119,9 +169,13 @@ inline constexpr size_t kMaxPatternLength = 256;
 inline constexpr size_t kMaxPatternsPerPolicy = 256;
 inline constexpr size_t kMaxInherits = 64;
 inline constexpr size_t kMaxOpsPerWrite = 10000;
+inline constexpr size_t kMaxPasswordBytes = 1024;
+inline constexpr size_t kMaxRequirements = 64;  // required roles / permissions of an element
 
 // OK when `id` is 1-128 chars of [A-Za-z0-9._@-]. `field` names the field in the message.
 Status ValidateId(std::string_view field, std::string_view id);
+// OK when `segment` is one permission segment [a-z0-9_.-]+ (a resource type).
+Status ValidateSegment(std::string_view field, std::string_view segment);
 // OK when `pattern` is ':'-separated segments, each [a-z0-9_.-]+ or '*'.
 Status ValidatePattern(std::string_view pattern);
 // OK when `permission` is a concrete permission: a pattern without '*'.

@@ -17,7 +17,9 @@ enum class StatusCode {
   kInvalidArgument,  // HTTP 400, CLI exit 2
   kNotFound,         // HTTP 404
   kUnauthorized,     // HTTP 401
+  kPermissionDenied, // HTTP 403 (a wrong resource password)
   kConflict,         // HTTP 409
+  kResourceExhausted,  // HTTP 429 (too many failed unlock attempts)
   kUnavailable,      // HTTP 503 (dependency down, revision not reached)
   kInternal,         // HTTP 500
 };
@@ -48,6 +50,8 @@ class [[nodiscard]] Status {
 inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status UnauthorizedError(std::string m) { return {StatusCode::kUnauthorized, std::move(m)}; }
+inline Status PermissionDeniedError(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+inline Status ResourceExhaustedError(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status ConflictError(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }

@@ -35,13 +35,63 @@ struct Grant {
 
 enum class MembershipState : uint8_t { kNone = 0, kActive = 1, kSuspended = 2 };
 
+// Permissions (patterns) the user holds on one resource (put_resource_grant).
+struct ResourceGrantRow {
+  std::string resource;
+  std::vector<std::string> permissions;
+  bool operator==(const ResourceGrantRow&) const = default;
+};
+
 // Everything the engine needs to compile the permission set of one (tenant, user), read in
 // one consistent snapshot at `revision`.
 struct UserGrants {
   MembershipState membership = MembershipState::kNone;
   std::vector<Grant> grants;  // empty unless membership is active
+  // Roles held through unscoped assignments, with every role they inherit (transitively):
+  // sorted, unique. Empty unless membership is active. (UI elements' required_roles.)
+  std::vector<std::string> roles;
+  // The user's resource grants, sorted by resource. Empty unless membership is active.
+  std::vector<ResourceGrantRow> resource_grants;
   uint64_t revision = 0;
 };
+
+// One resource as the decision needs it (DESIGN §7). `version` grows whenever state, password
+// or owner change: unlock tokens carry it, so such a change revokes every token at once.
+struct ResourceRecord {
+  bool exists = false;
+  std::string type, owner;
+  ResourceState state = ResourceState::kPrivate;
+  uint64_t version = 0;
+  std::string password_hash;  // encoded KDF output, empty = no password
+  uint64_t revision = 0;      // store revision the record was read at
+};
+
+// One UI element as the decision needs it.
+struct UiElementRecord {
+  bool exists = false;
+  bool active = false;
+  std::vector<std::string> required_roles, required_permissions;
+  uint64_t revision = 0;
+};
+
+// A page of a tenant's resources in id order (listing).
+struct ResourceRow {
+  std::string resource, type, owner;
+  ResourceState state = ResourceState::kPrivate;
+  bool operator==(const ResourceRow&) const = default;
+};
+
+// Changelog keys name users or records. A record key sits where a user id would, as
+// "resource:{id}" or "element:{id}": ids never contain ':', so the two spaces cannot collide,
+// and every path that carries (tenant, user) keys (changelog, buses, catch-up) carries records.
+inline constexpr std::string_view kResourceKeyPrefix = "resource:";
+inline constexpr std::string_view kElementKeyPrefix = "element:";
+inline std::string ResourceKey(std::string_view resource) {
+  return std::string(kResourceKeyPrefix).append(resource);
+}
+inline std::string ElementKey(std::string_view element) {
+  return std::string(kElementKeyPrefix).append(element);
+}
 
 // The (tenant, user) keys and tenants whose permissions a committed write may have changed.
 struct ChangeSet {
@@ -114,6 +164,28 @@ class Store {
   // Reads the membership and every reachable grant of (tenant, user) in one snapshot.
   // Unknown tenant or user is not an error: membership kNone.
   virtual StatusOr<UserGrants> LoadGrants(std::string_view tenant, std::string_view user) = 0;
+
+  // The resource (exists=false when unknown) and the UI element, read at one revision.
+  virtual StatusOr<ResourceRecord> LoadResource(std::string_view, std::string_view) {
+    return InternalError("not implemented yet by " + Describe());
+  }
+  virtual StatusOr<UiElementRecord> LoadUiElement(std::string_view, std::string_view) {
+    return InternalError("not implemented yet by " + Describe());
+  }
+  // Ids of the tenant's active UI elements, sorted (at most kMaxOpsPerWrite).
+  virtual StatusOr<std::vector<std::string>> ListUiElements(std::string_view) {
+    return InternalError("not implemented yet by " + Describe());
+  }
+  // Up to `limit` resources of `tenant` with id > `after`, in id order; `type` filters when not
+  // empty.
+  virtual StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view, std::string_view, std::string_view, size_t) {
+    return InternalError("not implemented yet by " + Describe());
+  }
+  // The key unlock tokens are signed with: 32 random bytes created once per store (so every
+  // node on the store shares it with no configuration) and never changed.
+  virtual StatusOr<std::string> TokenSigningKey() {
+    return InternalError("not implemented yet by " + Describe());
+  }
 
   // The model (every tenant when `tenant` is empty). kNotFound when `tenant` does not exist.
   virtual StatusOr<Model> Export(std::string_view tenant) = 0;

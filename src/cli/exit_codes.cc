@@ -38,14 +38,20 @@ StatusCode CodeFor4xx(int http_status, std::string_view name) {
   if (name == "not_found") return StatusCode::kNotFound;
   if (name == "unauthorized") return StatusCode::kUnauthorized;
   if (name == "conflict") return StatusCode::kConflict;
+  if (name == "permission_denied") return StatusCode::kPermissionDenied;
+  if (name == "resource_exhausted") return StatusCode::kResourceExhausted;
   if (name == "invalid_argument") return StatusCode::kInvalidArgument;
   switch (http_status) {
     case 401:
       return StatusCode::kUnauthorized;
     case 404:
       return StatusCode::kNotFound;
+    case 403:
+      return StatusCode::kPermissionDenied;
     case 409:
       return StatusCode::kConflict;
+    case 429:
+      return StatusCode::kResourceExhausted;
     default:
       return StatusCode::kInvalidArgument;
   }
@@ -61,7 +67,10 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kNotFound:
     case StatusCode::kUnauthorized:
     case StatusCode::kConflict:
+    case StatusCode::kResourceExhausted:
       return kExitUsage;
+    case StatusCode::kPermissionDenied:  // a wrong resource password: "no", like a denied check
+      return kExitDenied;
     case StatusCode::kUnavailable:
       return kExitUnreachable;
     case StatusCode::kInternal:

@@ -8,7 +8,9 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kInvalidArgument: return "invalid_argument";
     case StatusCode::kNotFound: return "not_found";
     case StatusCode::kUnauthorized: return "unauthorized";
+    case StatusCode::kPermissionDenied: return "permission_denied";
     case StatusCode::kConflict: return "conflict";
+    case StatusCode::kResourceExhausted: return "resource_exhausted";
     case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kInternal: return "internal";
   }

@@ -1,125 +1,77 @@
-// Names of enums and the Model -> ops conversion.
-#include <array>
-#include <utility>
+// Names of enums and the Model -> ops conversion, both from the op table (op_table.h).
+#include <algorithm>
+#include <string_view>
 
+#include "model/op_table.h"
 #include "permcache/model.h"
 
 namespace permcache {
 namespace {
 
-constexpr std::array<std::pair<OpKind, std::string_view>, 16> kOpNames = {{
-    {OpKind::kPutTenant, "put_tenant"},
-    {OpKind::kDeleteTenant, "delete_tenant"},
-    {OpKind::kPutBusinessUnit, "put_business_unit"},
-    {OpKind::kDeleteBusinessUnit, "delete_business_unit"},
-    {OpKind::kPutMembership, "put_membership"},
-    {OpKind::kDeleteMembership, "delete_membership"},
-    {OpKind::kPutRole, "put_role"},
-    {OpKind::kDeleteRole, "delete_role"},
-    {OpKind::kPutPolicy, "put_policy"},
-    {OpKind::kDeletePolicy, "delete_policy"},
-    {OpKind::kPutRolePolicy, "put_role_policy"},
-    {OpKind::kDeleteRolePolicy, "delete_role_policy"},
-    {OpKind::kPutUserRole, "put_user_role"},
-    {OpKind::kDeleteUserRole, "delete_user_role"},
-    {OpKind::kPutUserPolicy, "put_user_policy"},
-    {OpKind::kDeleteUserPolicy, "delete_user_policy"},
-}};
+template <class E>
+std::string_view NameOf(model::FieldType type, E value) {
+  const auto names = model::EnumNames(type);
+  const auto i = static_cast<size_t>(value);
+  return i < names.size() ? names[i] : "unknown";
+}
+
+template <class E>
+std::optional<E> ParseName(model::FieldType type, std::string_view s) {
+  const auto names = model::EnumNames(type);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == s) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
-std::string_view EffectName(Effect e) { return e == Effect::kAllow ? "allow" : "deny"; }
-
+std::string_view EffectName(Effect e) { return NameOf(model::FieldType::kEffect, e); }
 std::optional<Effect> ParseEffect(std::string_view s) {
-  if (s == "allow") return Effect::kAllow;
-  if (s == "deny") return Effect::kDeny;
-  return std::nullopt;
+  return ParseName<Effect>(model::FieldType::kEffect, s);
 }
-
 std::string_view MembershipStatusName(MembershipStatus s) {
-  return s == MembershipStatus::kActive ? "active" : "suspended";
+  return NameOf(model::FieldType::kMembershipStatus, s);
 }
-
 std::optional<MembershipStatus> ParseMembershipStatus(std::string_view s) {
-  if (s == "active") return MembershipStatus::kActive;
-  if (s == "suspended") return MembershipStatus::kSuspended;
-  return std::nullopt;
+  return ParseName<MembershipStatus>(model::FieldType::kMembershipStatus, s);
+}
+std::string_view ResourceStateName(ResourceState s) {
+  return NameOf(model::FieldType::kResourceState, s);
+}
+std::optional<ResourceState> ParseResourceState(std::string_view s) {
+  return ParseName<ResourceState>(model::FieldType::kResourceState, s);
 }
 
 std::string_view OpKindName(OpKind k) {
-  for (const auto& [kind, name] : kOpNames) {
-    if (kind == k) return name;
-  }
-  return "unknown";
+  const auto i = static_cast<size_t>(k);
+  return i < kOpKindCount ? model::SpecOf(k).name : "unknown";
 }
 
 std::optional<OpKind> ParseOpKind(std::string_view s) {
-  for (const auto& [kind, name] : kOpNames) {
-    if (name == s) return kind;
+  for (const model::OpSpec& spec : model::AllOpSpecs()) {
+    if (spec.name == s) return spec.kind;
   }
   return std::nullopt;
 }
 
 std::vector<WriteOp> ModelToOps(const Model& model) {
   std::vector<WriteOp> ops;
-  auto add = [&ops](OpKind kind) -> WriteOp& {
-    ops.emplace_back();
-    ops.back().kind = kind;
-    return ops.back();
-  };
-  for (const auto& t : model.tenants) add(OpKind::kPutTenant).tenant = t.tenant;
-  for (const auto& b : model.business_units) {
-    WriteOp& op = add(OpKind::kPutBusinessUnit);
-    op.tenant = b.tenant;
-    op.business_unit = b.business_unit;
+  model::AppendEntityOps(model, &ops);
+  // Roles first without inherits, then their inherits: an inherited role may come later in the
+  // list than the role inheriting it.
+  const auto is_role = [](const WriteOp& op) { return op.kind == OpKind::kPutRole; };
+  const auto last_role = std::find_if(ops.rbegin(), ops.rend(), is_role);
+  if (last_role == ops.rend()) return ops;
+  std::vector<WriteOp> inherit_ops;
+  for (WriteOp& op : ops) {
+    if (is_role(op) && !op.inherits.empty()) {
+      inherit_ops.push_back(op);
+      op.inherits.clear();
+    }
   }
-  for (const auto& m : model.memberships) {
-    WriteOp& op = add(OpKind::kPutMembership);
-    op.tenant = m.tenant;
-    op.user = m.user;
-    op.status = m.status;
-  }
-  // Roles first without inherits, then with: an inherited role may come later in the list.
-  for (const auto& r : model.roles) {
-    WriteOp& op = add(OpKind::kPutRole);
-    op.tenant = r.tenant;
-    op.role = r.role;
-  }
-  for (const auto& r : model.roles) {
-    if (r.inherits.empty()) continue;
-    WriteOp& op = add(OpKind::kPutRole);
-    op.tenant = r.tenant;
-    op.role = r.role;
-    op.inherits = r.inherits;
-  }
-  for (const auto& p : model.policies) {
-    WriteOp& op = add(OpKind::kPutPolicy);
-    op.tenant = p.tenant;
-    op.policy = p.policy;
-    op.effect = p.effect;
-    op.priority = p.priority;
-    op.permissions = p.permissions;
-    op.scope = p.scope;
-  }
-  for (const auto& rp : model.role_policies) {
-    WriteOp& op = add(OpKind::kPutRolePolicy);
-    op.tenant = rp.tenant;
-    op.role = rp.role;
-    op.policy = rp.policy;
-  }
-  for (const auto& ur : model.user_roles) {
-    WriteOp& op = add(OpKind::kPutUserRole);
-    op.tenant = ur.tenant;
-    op.user = ur.user;
-    op.role = ur.role;
-    op.business_unit = ur.business_unit;
-  }
-  for (const auto& up : model.user_policies) {
-    WriteOp& op = add(OpKind::kPutUserPolicy);
-    op.tenant = up.tenant;
-    op.user = up.user;
-    op.policy = up.policy;
-  }
+  ops.insert(last_role.base(), std::make_move_iterator(inherit_ops.begin()),
+             std::make_move_iterator(inherit_ops.end()));
   return ops;
 }
 

@@ -3,7 +3,9 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <variant>
 
+#include "model/op_table.h"
 #include "permcache/model.h"
 
 namespace permcache {
@@ -99,62 +101,101 @@ Status ValidatePermission(std::string_view permission) {
   return CheckSegments("permission", permission, /*allow_wildcard=*/false);
 }
 
-Status ValidateOp(const WriteOp& op) {
-  PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", op.tenant));
-  switch (op.kind) {
-    case OpKind::kPutTenant:
-    case OpKind::kDeleteTenant:
-      return Status::Ok();
-    case OpKind::kPutBusinessUnit:
-    case OpKind::kDeleteBusinessUnit:
-      return ValidateId("business_unit", op.business_unit);
-    case OpKind::kPutMembership:
-    case OpKind::kDeleteMembership:
-      return ValidateId("user", op.user);
-    case OpKind::kPutRole: {
-      PERMCACHE_RETURN_IF_ERROR(ValidateId("role", op.role));
-      if (op.inherits.size() > kMaxInherits) {
-        return InvalidArgumentError("inherits has more than " + std::to_string(kMaxInherits) +
-                                    " roles");
+Status ValidateSegment(std::string_view field, std::string_view segment) {
+  if (segment.empty()) return InvalidArgumentError(std::string(field) + " is required");
+  if (segment.size() > kMaxIdLength) {
+    return InvalidArgumentError(std::string(field) + " " + Quote(segment) + " is longer than " +
+                                std::to_string(kMaxIdLength) + " chars");
+  }
+  for (char c : segment) {
+    if (!IsSegmentChar(c)) {
+      return InvalidArgumentError(std::string(field) + " " + Quote(segment) +
+                                  " must be one permission segment [a-z0-9_.-]+");
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// The field-level checks of one field of `op`, driven by its type in the op table.
+Status ValidateField(const model::OpField& of, WriteOp& op) {
+  const model::FieldSpec& spec = model::SpecOf(of.field);
+  const model::FieldRef ref = model::RefOf(op, of.field);
+  switch (spec.type) {
+    case model::FieldType::kId: {
+      const std::string& id = *std::get<std::string*>(ref);
+      return of.required ? ValidateId(spec.name, id) : CheckOptionalId(spec.name, id);
+    }
+    case model::FieldType::kSegment:
+      return ValidateSegment(spec.name, *std::get<std::string*>(ref));
+    case model::FieldType::kIdList:
+    case model::FieldType::kPatternList:
+    case model::FieldType::kPermissionList: {
+      const auto& items = *std::get<std::vector<std::string>*>(ref);
+      if (of.non_empty && items.empty()) {
+        return InvalidArgumentError(std::string(spec.name) + " must not be empty");
       }
-      for (const auto& parent : op.inherits) {
-        PERMCACHE_RETURN_IF_ERROR(ValidateId("inherits", parent));
-        if (parent == op.role) {
-          return InvalidArgumentError("role inheritance cycle: role " + Quote(op.role) +
-                                      " inherits itself");
+      if (items.size() > spec.max_items) {
+        return InvalidArgumentError(std::string(spec.name) + " has more than " +
+                                    std::to_string(spec.max_items) + " " +
+                                    std::string(spec.noun));
+      }
+      for (const std::string& item : items) {
+        if (spec.type == model::FieldType::kIdList) {
+          PERMCACHE_RETURN_IF_ERROR(ValidateId(spec.name, item));
+        } else if (spec.type == model::FieldType::kPatternList) {
+          PERMCACHE_RETURN_IF_ERROR(ValidatePattern(item));
+        } else {
+          PERMCACHE_RETURN_IF_ERROR(ValidatePermission(item));
         }
       }
       return Status::Ok();
     }
-    case OpKind::kDeleteRole:
-      return ValidateId("role", op.role);
-    case OpKind::kPutPolicy: {
-      PERMCACHE_RETURN_IF_ERROR(ValidateId("policy", op.policy));
-      if (op.permissions.empty()) return InvalidArgumentError("permissions must not be empty");
-      if (op.permissions.size() > kMaxPatternsPerPolicy) {
-        return InvalidArgumentError("permissions has more than " +
-                                    std::to_string(kMaxPatternsPerPolicy) + " patterns");
+    case model::FieldType::kSecret: {
+      const auto& secret = *std::get<std::optional<std::string>*>(ref);
+      if (secret && secret->size() > kMaxPasswordBytes) {
+        return InvalidArgumentError(std::string(spec.name) + " is longer than " +
+                                    std::to_string(kMaxPasswordBytes) + " bytes");
       }
-      for (const auto& p : op.permissions) PERMCACHE_RETURN_IF_ERROR(ValidatePattern(p));
-      return CheckOptionalId("scope", op.scope);
+      return Status::Ok();
     }
-    case OpKind::kDeletePolicy:
-      return ValidateId("policy", op.policy);
-    case OpKind::kPutRolePolicy:
-    case OpKind::kDeleteRolePolicy:
-      PERMCACHE_RETURN_IF_ERROR(ValidateId("role", op.role));
-      return ValidateId("policy", op.policy);
-    case OpKind::kPutUserRole:
-    case OpKind::kDeleteUserRole:
-      PERMCACHE_RETURN_IF_ERROR(ValidateId("user", op.user));
-      PERMCACHE_RETURN_IF_ERROR(ValidateId("role", op.role));
-      return CheckOptionalId("business_unit", op.business_unit);
-    case OpKind::kPutUserPolicy:
-    case OpKind::kDeleteUserPolicy:
-      PERMCACHE_RETURN_IF_ERROR(ValidateId("user", op.user));
-      return ValidateId("policy", op.policy);
+    default:  // enums, ints and bools are checked by their parsers
+      return Status::Ok();
   }
-  return InvalidArgumentError("unknown op kind");
+}
+
+// Rules that span fields of one op.
+Status ValidateCrossField(const WriteOp& op) {
+  if (op.kind == OpKind::kPutRole) {
+    for (const auto& parent : op.inherits) {
+      if (parent == op.role) {
+        return InvalidArgumentError("role inheritance cycle: role " + Quote(op.role) +
+                                    " inherits itself");
+      }
+    }
+  }
+  if (op.kind == OpKind::kPutResource && op.state != ResourceState::kRestricted) {
+    // "" (clear) is fine on any state; a password to keep on a public resource is a mistake.
+    if ((op.password && !op.password->empty()) || (op.password_hash && !op.password_hash->empty())) {
+      return InvalidArgumentError("password is only allowed on restricted resources (state is \"" +
+                                  std::string(ResourceStateName(op.state)) + "\")");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateOp(const WriteOp& op) {
+  const auto kind = static_cast<size_t>(op.kind);
+  if (kind >= kOpKindCount) return InvalidArgumentError("unknown op kind");
+  // RefOf hands out mutable pointers; validation only reads through them.
+  WriteOp& fields = const_cast<WriteOp&>(op);
+  for (const model::OpField& of : model::SpecOf(op.kind).fields) {
+    PERMCACHE_RETURN_IF_ERROR(ValidateField(of, fields));
+  }
+  return ValidateCrossField(op);
 }
 
 Status ValidateOps(std::span<const WriteOp> ops) {

@@ -53,6 +53,13 @@ class OpApplier {
   Status ApplyOp(const WriteOp& op) {
     const std::string& t = op.tenant;
     switch (op.kind) {
+      case OpKind::kPutResource:
+      case OpKind::kDeleteResource:
+      case OpKind::kPutResourceGrant:
+      case OpKind::kDeleteResourceGrant:
+      case OpKind::kPutUiElement:
+      case OpKind::kDeleteUiElement:
+        return InvalidArgumentError(std::string(OpKindName(op.kind)) + " is not supported yet");
       case OpKind::kPutTenant:
         return TenantWideIf(txn_.PutTenant(t));
       case OpKind::kDeleteTenant:

@@ -13,9 +13,11 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <variant>
 #include <utility>
 #include <vector>
 
+#include "model/op_table.h"
 #include "server/http/json_writer.h"
 
 namespace permcache::http {
@@ -255,164 +257,119 @@ Status ReadCheck(const json::object& obj, std::string_view context, CheckInput* 
 
 // ---- write ops (and model entries, which are put ops without "op") ----
 
-// The fields each op kind takes besides "op" and "tenant".
-std::span<const std::string_view> OpFields(OpKind kind) {
-  static constexpr std::string_view kNone[] = {"tenant"};
-  static constexpr std::string_view kBu[] = {"tenant", "business_unit"};
-  static constexpr std::string_view kPutMember[] = {"tenant", "user", "status"};
-  static constexpr std::string_view kUser[] = {"tenant", "user"};
-  static constexpr std::string_view kPutRole[] = {"tenant", "role", "inherits"};
-  static constexpr std::string_view kRole[] = {"tenant", "role"};
-  static constexpr std::string_view kPutPolicy[] = {"tenant",   "policy",      "effect",
-                                                    "priority", "permissions", "scope"};
-  static constexpr std::string_view kPolicy[] = {"tenant", "policy"};
-  static constexpr std::string_view kRolePolicy[] = {"tenant", "role", "policy"};
-  static constexpr std::string_view kUserRole[] = {"tenant", "user", "role", "business_unit"};
-  static constexpr std::string_view kUserPolicy[] = {"tenant", "user", "policy"};
-  switch (kind) {
-    case OpKind::kPutTenant:
-    case OpKind::kDeleteTenant: return kNone;
-    case OpKind::kPutBusinessUnit:
-    case OpKind::kDeleteBusinessUnit: return kBu;
-    case OpKind::kPutMembership: return kPutMember;
-    case OpKind::kDeleteMembership: return kUser;
-    case OpKind::kPutRole: return kPutRole;
-    case OpKind::kDeleteRole: return kRole;
-    case OpKind::kPutPolicy: return kPutPolicy;
-    case OpKind::kDeletePolicy: return kPolicy;
-    case OpKind::kPutRolePolicy:
-    case OpKind::kDeleteRolePolicy: return kRolePolicy;
-    case OpKind::kPutUserRole:
-    case OpKind::kDeleteUserRole: return kUserRole;
-    case OpKind::kPutUserPolicy:
-    case OpKind::kDeleteUserPolicy: return kUserPolicy;
+// Reads one field of an op into its WriteOp member, by the field's type in the op table.
+Status ReadOpField(const Fields& f, const model::OpField& of, WriteOp* op) {
+  const model::FieldSpec& spec = model::SpecOf(of.field);
+  const model::FieldRef ref = model::RefOf(*op, of.field);
+  switch (spec.type) {
+    case model::FieldType::kId:
+    case model::FieldType::kSegment:
+      return f.String(spec.name, of.required, std::get<std::string*>(ref));
+    case model::FieldType::kIdList:
+    case model::FieldType::kPatternList:
+    case model::FieldType::kPermissionList:
+      return f.StringArray(spec.name, of.required, std::get<std::vector<std::string>*>(ref));
+    case model::FieldType::kInt32: return f.Int32(spec.name, std::get<int32_t*>(ref));
+    case model::FieldType::kBool: return f.Bool(spec.name, std::get<bool*>(ref));
+    case model::FieldType::kSecret: {
+      if (!f.Has(spec.name)) return Status::Ok();
+      std::string secret;
+      PERMCACHE_RETURN_IF_ERROR(f.String(spec.name, false, &secret));
+      *std::get<std::optional<std::string>*>(ref) = std::move(secret);
+      return Status::Ok();
+    }
+    case model::FieldType::kEffect:
+    case model::FieldType::kMembershipStatus:
+    case model::FieldType::kResourceState: {
+      std::string name;
+      PERMCACHE_RETURN_IF_ERROR(f.String(spec.name, of.required, &name));
+      if (!f.Has(spec.name)) return Status::Ok();  // optional: the WriteOp default stays
+      const auto names = model::EnumNames(spec.type);
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i] != name) continue;
+        if (spec.type == model::FieldType::kEffect) {
+          *std::get<Effect*>(ref) = static_cast<Effect>(i);
+        } else if (spec.type == model::FieldType::kMembershipStatus) {
+          *std::get<MembershipStatus*>(ref) = static_cast<MembershipStatus>(i);
+        } else {
+          *std::get<ResourceState*>(ref) = static_cast<ResourceState>(i);
+        }
+        return Status::Ok();
+      }
+      return f.Error("field " + Quoted(spec.name) + " must be " + model::EnumChoices(spec.type));
+    }
   }
-  return kNone;
+  return f.Error("field " + Quoted(spec.name) + " has an unknown type");
 }
 
-// Reads the fields of an op of `kind` from `obj`. With `has_op_key` the object also carries
-// "op" (write requests); model entries do not.
+// Reads the fields of an op of `kind` from `obj`, as the op table lists them. With
+// `has_op_key` the object also carries "op" (write requests); model entries do not, and may not
+// carry write-only fields (passwords are not part of the model).
 Status ReadOpFields(const json::object& obj, OpKind kind, bool has_op_key,
                     std::string_view context, WriteOp* op) {
   Fields f(obj, context);
-  std::span<const std::string_view> fields = OpFields(kind);
+  const model::OpSpec& spec = model::SpecOf(kind);
   for (const auto& kv : obj) {
     if (has_op_key && kv.key() == "op") continue;
-    bool ok = false;
-    for (std::string_view a : fields) ok = ok || kv.key() == a;
-    if (!ok) return f.Error("unknown field " + Quoted(kv.key()));
+    const model::OpField* known = nullptr;
+    for (const model::OpField& of : spec.fields) {
+      if (model::SpecOf(of.field).name == kv.key()) known = &of;
+    }
+    if (known == nullptr) return f.Error("unknown field " + Quoted(kv.key()));
+    if (!has_op_key && model::SpecOf(known->field).type == model::FieldType::kSecret) {
+      return f.Error("field " + Quoted(kv.key()) +
+                     " is write-only and not part of the model: set it with a " +
+                     std::string(spec.name) + " write");
+    }
   }
   op->kind = kind;
-  PERMCACHE_RETURN_IF_ERROR(f.String("tenant", true, &op->tenant));
-  switch (kind) {
-    case OpKind::kPutTenant:
-    case OpKind::kDeleteTenant:
-      break;
-    case OpKind::kPutBusinessUnit:
-    case OpKind::kDeleteBusinessUnit:
-      PERMCACHE_RETURN_IF_ERROR(f.String("business_unit", true, &op->business_unit));
-      break;
-    case OpKind::kPutMembership: {
-      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
-      std::string status;
-      PERMCACHE_RETURN_IF_ERROR(f.String("status", false, &status));
-      if (f.Has("status")) {
-        const auto parsed = ParseMembershipStatus(status);
-        if (!parsed) return f.Error("field \"status\" must be \"active\" or \"suspended\"");
-        op->status = *parsed;
-      }
-      break;
-    }
-    case OpKind::kDeleteMembership:
-      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
-      break;
-    case OpKind::kPutRole:
-      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
-      PERMCACHE_RETURN_IF_ERROR(f.StringArray("inherits", false, &op->inherits));
-      break;
-    case OpKind::kDeleteRole:
-      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
-      break;
-    case OpKind::kPutPolicy: {
-      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
-      std::string effect;
-      PERMCACHE_RETURN_IF_ERROR(f.String("effect", true, &effect));
-      const auto parsed = ParseEffect(effect);
-      if (!parsed) return f.Error("field \"effect\" must be \"allow\" or \"deny\"");
-      op->effect = *parsed;
-      PERMCACHE_RETURN_IF_ERROR(f.Int32("priority", &op->priority));
-      PERMCACHE_RETURN_IF_ERROR(f.StringArray("permissions", true, &op->permissions));
-      PERMCACHE_RETURN_IF_ERROR(f.String("scope", false, &op->scope));
-      break;
-    }
-    case OpKind::kDeletePolicy:
-      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
-      break;
-    case OpKind::kPutRolePolicy:
-    case OpKind::kDeleteRolePolicy:
-      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
-      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
-      break;
-    case OpKind::kPutUserRole:
-    case OpKind::kDeleteUserRole:
-      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
-      PERMCACHE_RETURN_IF_ERROR(f.String("role", true, &op->role));
-      PERMCACHE_RETURN_IF_ERROR(f.String("business_unit", false, &op->business_unit));
-      break;
-    case OpKind::kPutUserPolicy:
-    case OpKind::kDeleteUserPolicy:
-      PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &op->user));
-      PERMCACHE_RETURN_IF_ERROR(f.String("policy", true, &op->policy));
-      break;
-  }
+  for (const model::OpField& of : spec.fields) PERMCACHE_RETURN_IF_ERROR(ReadOpField(f, of, op));
   return Status::Ok();
 }
 
-// Model sections, in the order AppendModelJson writes them, with the put op each entry is.
-struct Section {
-  std::string_view name;
-  OpKind kind;
-};
-constexpr std::array<Section, 8> kSections = {{
-    {"tenants", OpKind::kPutTenant},
-    {"business_units", OpKind::kPutBusinessUnit},
-    {"memberships", OpKind::kPutMembership},
-    {"roles", OpKind::kPutRole},
-    {"policies", OpKind::kPutPolicy},
-    {"role_policies", OpKind::kPutRolePolicy},
-    {"user_roles", OpKind::kPutUserRole},
-    {"user_policies", OpKind::kPutUserPolicy},
-}};
-
-void AddToModel(WriteOp&& op, Model* m) {
-  switch (op.kind) {
-    case OpKind::kPutTenant: m->tenants.push_back({std::move(op.tenant)}); break;
-    case OpKind::kPutBusinessUnit:
-      m->business_units.push_back({std::move(op.tenant), std::move(op.business_unit)});
-      break;
-    case OpKind::kPutMembership:
-      m->memberships.push_back({std::move(op.tenant), std::move(op.user), op.status});
-      break;
-    case OpKind::kPutRole:
-      m->roles.push_back({std::move(op.tenant), std::move(op.role), std::move(op.inherits)});
-      break;
-    case OpKind::kPutPolicy:
-      m->policies.push_back({std::move(op.tenant), std::move(op.policy), op.effect, op.priority,
-                             std::move(op.permissions), std::move(op.scope)});
-      break;
-    case OpKind::kPutRolePolicy:
-      m->role_policies.push_back(
-          {std::move(op.tenant), std::move(op.role), std::move(op.policy)});
-      break;
-    case OpKind::kPutUserRole:
-      m->user_roles.push_back({std::move(op.tenant), std::move(op.user), std::move(op.role),
-                               std::move(op.business_unit)});
-      break;
-    case OpKind::kPutUserPolicy:
-      m->user_policies.push_back(
-          {std::move(op.tenant), std::move(op.user), std::move(op.policy)});
-      break;
-    default: break;  // not a model section
+// Writes the fields of `op` as the op table lists them: optional ids only when set, write-only
+// fields never.
+void AppendOpFields(WriteOp& op, JsonWriter& w) {
+  for (const model::OpField& of : model::SpecOf(op.kind).fields) {
+    const model::FieldSpec& spec = model::SpecOf(of.field);
+    const model::FieldRef ref = model::RefOf(op, of.field);
+    switch (spec.type) {
+      case model::FieldType::kId:
+      case model::FieldType::kSegment: {
+        const std::string& v = *std::get<std::string*>(ref);
+        if (!of.required && v.empty()) break;
+        w.Key(spec.name);
+        w.String(v);
+        break;
+      }
+      case model::FieldType::kIdList:
+      case model::FieldType::kPatternList:
+      case model::FieldType::kPermissionList:
+        w.Key(spec.name);
+        w.StringArray(*std::get<std::vector<std::string>*>(ref));
+        break;
+      case model::FieldType::kInt32:
+        w.Key(spec.name);
+        w.Int(*std::get<int32_t*>(ref));
+        break;
+      case model::FieldType::kBool:
+        w.Key(spec.name);
+        w.Bool(*std::get<bool*>(ref));
+        break;
+      case model::FieldType::kSecret: break;
+      case model::FieldType::kEffect:
+        w.Key(spec.name);
+        w.String(EffectName(*std::get<Effect*>(ref)));
+        break;
+      case model::FieldType::kMembershipStatus:
+        w.Key(spec.name);
+        w.String(MembershipStatusName(*std::get<MembershipStatus*>(ref)));
+        break;
+      case model::FieldType::kResourceState:
+        w.Key(spec.name);
+        w.String(ResourceStateName(*std::get<ResourceState*>(ref)));
+        break;
+    }
   }
 }
 
@@ -493,25 +450,26 @@ StatusOr<std::vector<WriteOp>> ParseWriteJson(std::string_view body, size_t max_
 StatusOr<Model> ParseModelJson(std::string_view body, size_t max_depth) {
   return ParseBody<Model>(body, max_depth, [](const json::object& obj) -> StatusOr<Model> {
     Fields f(obj, "");
-    std::array<std::string_view, kSections.size()> names;
-    for (size_t i = 0; i < kSections.size(); ++i) names[i] = kSections[i].name;
+    const auto sections = model::ModelSections();
+    std::vector<std::string_view> names;
+    for (const model::OpSpec* section : sections) names.push_back(section->section);
     PERMCACHE_RETURN_IF_ERROR(f.Only(names));
-    Model model;
-    for (const Section& section : kSections) {
-      const json::value* v = f.Find(section.name);
+    Model result;
+    for (const model::OpSpec* section : sections) {
+      const json::value* v = f.Find(section->section);
       if (v == nullptr) continue;
-      if (!v->is_array()) return f.Error("field " + Quoted(section.name) + " must be an array");
+      if (!v->is_array()) return f.Error("field " + Quoted(section->section) + " must be an array");
       const json::array& a = v->get_array();
       for (size_t i = 0; i < a.size(); ++i) {
-        const std::string context = std::string(section.name) + "[" + std::to_string(i) + "]";
+        const std::string context = std::string(section->section) + "[" + std::to_string(i) + "]";
         if (!a[i].is_object()) return InvalidArgumentError(context + ": must be an object");
         WriteOp op;
         PERMCACHE_RETURN_IF_ERROR(
-            ReadOpFields(a[i].get_object(), section.kind, /*has_op_key=*/false, context, &op));
-        AddToModel(std::move(op), &model);
+            ReadOpFields(a[i].get_object(), section->kind, /*has_op_key=*/false, context, &op));
+        model::AddToModel(std::move(op), &result);
       }
     }
-    return model;
+    return result;
   });
 }
 
@@ -582,118 +540,21 @@ void AppendDecisionJson(const Decision& d, std::string* out) {
 }
 
 void AppendModelJson(const Model& m, std::string* out) {
+  std::vector<WriteOp> ops;
+  model::AppendEntityOps(m, &ops);
   JsonWriter w(out);
   w.BeginObject();
-  w.Key("tenants");
-  w.BeginArray();
-  for (const auto& t : m.tenants) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(t.tenant);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("business_units");
-  w.BeginArray();
-  for (const auto& b : m.business_units) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(b.tenant);
-    w.Key("business_unit");
-    w.String(b.business_unit);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("memberships");
-  w.BeginArray();
-  for (const auto& x : m.memberships) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(x.tenant);
-    w.Key("user");
-    w.String(x.user);
-    w.Key("status");
-    w.String(MembershipStatusName(x.status));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("roles");
-  w.BeginArray();
-  for (const auto& r : m.roles) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(r.tenant);
-    w.Key("role");
-    w.String(r.role);
-    w.Key("inherits");
-    w.StringArray(r.inherits);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("policies");
-  w.BeginArray();
-  for (const auto& p : m.policies) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(p.tenant);
-    w.Key("policy");
-    w.String(p.policy);
-    w.Key("effect");
-    w.String(EffectName(p.effect));
-    w.Key("priority");
-    w.Int(p.priority);
-    w.Key("permissions");
-    w.StringArray(p.permissions);
-    if (!p.scope.empty()) {
-      w.Key("scope");
-      w.String(p.scope);
+  size_t next = 0;  // ops come in section order
+  for (const model::OpSpec* section : model::ModelSections()) {
+    w.Key(section->section);
+    w.BeginArray();
+    for (; next < ops.size() && ops[next].kind == section->kind; ++next) {
+      w.BeginObject();
+      AppendOpFields(ops[next], w);
+      w.EndObject();
     }
-    w.EndObject();
+    w.EndArray();
   }
-  w.EndArray();
-  w.Key("role_policies");
-  w.BeginArray();
-  for (const auto& rp : m.role_policies) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(rp.tenant);
-    w.Key("role");
-    w.String(rp.role);
-    w.Key("policy");
-    w.String(rp.policy);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("user_roles");
-  w.BeginArray();
-  for (const auto& ur : m.user_roles) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(ur.tenant);
-    w.Key("user");
-    w.String(ur.user);
-    w.Key("role");
-    w.String(ur.role);
-    if (!ur.business_unit.empty()) {
-      w.Key("business_unit");
-      w.String(ur.business_unit);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("user_policies");
-  w.BeginArray();
-  for (const auto& up : m.user_policies) {
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(up.tenant);
-    w.Key("user");
-    w.String(up.user);
-    w.Key("policy");
-    w.String(up.policy);
-    w.EndObject();
-  }
-  w.EndArray();
   w.EndObject();
 }
 

@@ -30,6 +30,13 @@ std::string TextArrayLiteral(const std::vector<std::string>& values) {
 std::vector<PgStatement> OpStatements(const WriteOp& op) {
   const std::string& t = op.tenant;
   switch (op.kind) {
+    case OpKind::kPutResource:
+    case OpKind::kDeleteResource:
+    case OpKind::kPutResourceGrant:
+    case OpKind::kDeleteResourceGrant:
+    case OpKind::kPutUiElement:
+    case OpKind::kDeleteUiElement:
+      return {};  // not supported yet: Apply refuses these ops before building statements
     case OpKind::kPutTenant:
       return {Stmt("INSERT INTO permcache.tenants (tenant) VALUES ($1) ON CONFLICT DO NOTHING",
                    {t})};

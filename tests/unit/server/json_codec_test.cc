@@ -262,7 +262,7 @@ TEST(JsonCodecTest, ModelRoundTrip) {
   AppendModelJson(Model{}, &empty_json);
   EXPECT_EQ(empty_json,
             R"({"tenants":[],"business_units":[],"memberships":[],"roles":[],"policies":[],)"
-            R"("role_policies":[],"user_roles":[],"user_policies":[]})");
+            R"("role_policies":[],"user_roles":[],"user_policies":[],"resources":[],"resource_grants":[],)" R"("ui_elements":[]})");
   EXPECT_EQ(*ParseModelJson("{}", kDepth), Model{});
 }
 
