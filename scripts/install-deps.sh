@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev
-  libsqlite3-dev libssl-dev libhiredis-dev libpq-dev
+  libsqlite3-dev libssl-dev libhiredis-dev libpq-dev libargon2-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools postgresql sqlite3 curl wrk
