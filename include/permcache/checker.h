@@ -52,9 +52,40 @@ struct MembershipInfo {
 // What to drop from the cache. Exactly one form is used:
 //   tenant+user, user (every tenant), tenant (every user), pattern (glob over the key
 //   "perms:{user}:{tenant}", e.g. "perms:42:*"), or all.
+// Record forms (DESIGN §7): tenant+resource (the resource's record; with user, that user's set
+// too) and tenant+element.
 struct InvalidateRequest {
   std::string tenant, user, pattern;
   bool all = false;
+  std::string resource, element;
+};
+
+// POST /v1/resources/unlock. `client` identifies the caller for the brute-force limit (the HTTP
+// server passes the peer address).
+struct UnlockRequest {
+  std::string_view tenant, resource, password, client;
+};
+struct UnlockResult {
+  std::string token;
+  int64_t expires_at_ms = 0;  // Unix ms
+};
+
+// The UI sidebar: each element's answer from one compiled set.
+struct UiAnswer {
+  std::vector<std::pair<std::string, bool>> elements;  // in the asked (or id) order
+  uint64_t revision = 0;
+};
+
+// GET /v1/tenants/{t}/resources: the resources `user` may access with `permission`.
+struct ResourceListRequest {
+  std::string_view tenant, user, permission, type;  // user empty = anonymous; type optional
+  size_t limit = 100;          // 1..1000
+  std::string_view cursor;     // from a previous page's next_cursor; empty = first page
+};
+struct ResourceList {
+  std::vector<ResourceRow> resources;
+  std::string next_cursor;  // empty = no more pages
+  uint64_t revision = 0;
 };
 
 struct CacheStats {
@@ -81,6 +112,10 @@ struct CacheStats {
   bool bus_up = false;          // the Redis bus is subscribed
   uint64_t l2_hits = 0, l2_misses = 0, l2_errors = 0, l2_keys = 0, l2_puts_refused_stale = 0;
   uint64_t bus_messages_received = 0, bus_messages_applied = 0;
+  // Resource and UI element record caches (DESIGN §7).
+  uint64_t resource_records = 0, resource_record_hits = 0, resource_record_misses = 0;
+  uint64_t element_records = 0, element_record_hits = 0, element_record_misses = 0;
+  uint64_t record_invalidations = 0, record_stale_installs_refused = 0;
   // The store's own change feed (PostgreSQL LISTEN/NOTIFY); all zero / false without one.
   bool store_feed_enabled = false;
   bool store_feed_up = false;
@@ -128,6 +163,19 @@ class Checker {
 
   // Applies `ops` atomically; returns the new revision after invalidating the affected keys.
   virtual StatusOr<uint64_t> Write(std::span<const WriteOp> ops) = 0;
+
+  // Exchanges a restricted resource's password for an unlock token (DESIGN §7). A wrong password
+  // is kPermissionDenied; past the brute-force limit kResourceExhausted, with the seconds until
+  // an attempt may be made again in *retry_after_seconds (then even a right password is refused).
+  virtual StatusOr<UnlockResult> Unlock(const UnlockRequest& request,
+                                        int64_t* retry_after_seconds) = 0;
+
+  // The answers for `elements` (every active element of the tenant when empty).
+  virtual StatusOr<UiAnswer> UiElements(std::string_view tenant, std::string_view user,
+                                        std::span<const std::string> elements) = 0;
+
+  // One page of the resources the user may access (unlisted ones only to owner and elevated).
+  virtual StatusOr<ResourceList> ListResources(const ResourceListRequest& request) = 0;
 
   virtual StatusOr<EffectivePermissions> Permissions(std::string_view tenant,
                                                      std::string_view user) = 0;

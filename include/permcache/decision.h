@@ -18,7 +18,10 @@ std::string_view CacheTierName(CacheTier t);  // "l1" | "l2" | "store"
 
 // Why a check was answered the way it was (check with explain).
 struct Reason {
-  // Why: "policy" (a policy decided), "no_membership", "membership_suspended", "no_match".
+  // Why: "policy" (a policy decided), "no_membership", "membership_suspended", "no_match";
+  // resource checks also "owner", "resource_grant", "public", "token", "unknown_resource",
+  // "type_mismatch"; element checks "unknown_element", "element_inactive", "no_requirements",
+  // "required_role", "required_permission" (docs/resources.md).
   std::string kind;
   // Set when kind == "policy".
   std::string policy;
@@ -29,6 +32,9 @@ struct Reason {
   // the policy is assigned directly to the user.
   std::string role_path;
   std::string business_unit;  // the scope the deciding rule required, empty if none
+  // Element checks: the required role or permission that allowed ("required_role" /
+  // "required_permission"). Resource grants put their pattern in matched_pattern.
+  std::string requirement;
   CacheTier tier = CacheTier::kStore;
   int64_t entry_age_ms = 0;    // age of the cache entry that answered (0 for store reads)
   uint64_t set_revision = 0;   // store revision the permission set was computed at
@@ -49,6 +55,12 @@ struct CheckRequest {
   std::string_view scope;       // business unit, empty = none
   uint64_t at_least_revision = 0;
   bool explain = false;
+  // Resource checks (DESIGN §7): the resource id; `user` may then be empty (an anonymous
+  // visitor); `token` an unlock token for a restricted resource.
+  std::string_view resource;
+  std::string_view token;
+  // Element checks: the UI element id (permission and scope are then left empty).
+  std::string_view element;
 };
 
 }  // namespace permcache

@@ -38,10 +38,22 @@ Status ValidateOptions(const Options& o) {
 }
 
 Status ValidateInvalidate(const InvalidateRequest& r) {
+  const bool record = !r.resource.empty() || !r.element.empty();
   const int forms = (r.all ? 1 : 0) + (!r.pattern.empty() ? 1 : 0) +
-                    (!r.tenant.empty() || !r.user.empty() ? 1 : 0);
+                    (!record && (!r.tenant.empty() || !r.user.empty()) ? 1 : 0) +
+                    (!r.resource.empty() ? 1 : 0) + (!r.element.empty() ? 1 : 0);
   if (forms != 1) {
-    return InvalidArgumentError("give exactly one of: tenant+user, user, tenant, pattern, all");
+    return InvalidArgumentError(
+        "give exactly one of: tenant+user, user, tenant, pattern, all, tenant+resource[+user], "
+        "tenant+element");
+  }
+  if (record) {
+    PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", r.tenant));
+    if (!r.resource.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("resource", r.resource));
+    if (!r.element.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("element", r.element));
+    if (!r.element.empty() && !r.user.empty()) {
+      return InvalidArgumentError("the element form takes no user");
+    }
   }
   if (!r.pattern.empty()) {
     if (r.pattern.size() > 512) return InvalidArgumentError("pattern is longer than 512 chars");
@@ -74,11 +86,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -111,6 +118,11 @@ CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
       remote_(std::move(remote)),
       clock_(SystemClock::Get()),
       cache_(options.cache, clock_),
+      resources_(options.resources.max_records),
+      elements_(options.resources.max_records),
+      element_lists_(options.resources.max_records / 16 + 1),
+      unlock_limiter_({.max_failures = options.resources.unlock_max_failures,
+                       .window_ms = options.resources.unlock_window.count()}),
       tracker_(store_.get(), start_revision,
                [this](const ChangeSet& change, RevisionTracker::Origin origin) {
                  ApplyChange(change, origin);
@@ -211,6 +223,9 @@ StatusOr<CheckerImpl::SetRef> CheckerImpl::GetSet(std::string_view tenant,
 // ---- checks ------------------------------------------------------------------------------------
 
 StatusOr<Decision> CheckerImpl::Check(const CheckRequest& r) {
+  if (!r.resource.empty() || !r.element.empty()) [[unlikely]] {
+    return CheckRecord(r);  // resource_checks.cc
+  }
   // Hash and start fetching the index slot first: validation then runs while the (at a million
   // keys, likely uncached) slot is on its way. Hashing unvalidated bytes is harmless.
   const uint64_t hash = HashKey(r.tenant, r.user);
@@ -261,7 +276,8 @@ void CheckerImpl::CheckBatch(std::span<const CheckRequest> requests,
     // Phase 1: hash, and start fetching each key's index slot (no lock).
     for (size_t i = 0; i < n; ++i) {
       const CheckRequest& r = requests[base + i];
-      fast[i] = use_l1 && !r.explain && r.at_least_revision <= applied && ValidateCheck(r).ok();
+      fast[i] = use_l1 && !r.explain && r.at_least_revision <= applied && r.resource.empty() &&
+                r.element.empty() && ValidateCheck(r).ok();
       if (!fast[i]) continue;
       hashes[i] = HashKey(r.tenant, r.user);
       cache_.PrefetchSlot(hashes[i]);
@@ -347,7 +363,11 @@ StatusOr<uint64_t> CheckerImpl::ImportModel(const Model& model) {
 
 // ---- writes and invalidation ---------------------------------------------------------------
 
-StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> ops) {
+StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> input) {
+  // Passwords become hashes first: the store never sees a plaintext, and the slow KDF runs
+  // outside the write lock. Validation first, so a bad batch costs no KDF time.
+  PERMCACHE_RETURN_IF_ERROR(ValidateOps(input));
+  PERMCACHE_ASSIGN_OR_RETURN(const std::vector<WriteOp> ops, HashPasswords(input));
   std::lock_guard<std::mutex> lock(write_mu_);
   const auto started = std::chrono::steady_clock::now();
   auto change = store_->Apply(ops);
@@ -378,6 +398,7 @@ void CheckerImpl::ApplyChange(const ChangeSet& change, RevisionTracker::Origin o
     // The node's own blind spot (pruned cursor, rebase): L2 was invalidated by the writers
     // themselves, and an epoch change clears it separately (OnStoreEpochChange).
     cache_.InvalidateAll();
+    InvalidateAllRecords();
     return;
   }
   if (origin == RevisionTracker::Origin::kChangelog && remote_ != nullptr &&
@@ -385,8 +406,15 @@ void CheckerImpl::ApplyChange(const ChangeSet& change, RevisionTracker::Origin o
     l2_errors_.fetch_add(1, std::memory_order_relaxed);
     MarkL2Dirty(change.revision - 1);
   }
-  for (const auto& [tenant, user] : change.users) cache_.InvalidateKey(tenant, user);
-  for (const auto& tenant : change.tenants) cache_.InvalidateTenant(tenant);
+  for (const auto& [tenant, key] : change.users) {
+    if (!InvalidateRecordKey(tenant, key)) cache_.InvalidateKey(tenant, key);
+  }
+  for (const auto& tenant : change.tenants) {
+    cache_.InvalidateTenant(tenant);
+    resources_.InvalidateTenant(tenant);
+    elements_.InvalidateTenant(tenant);
+    element_lists_.InvalidateTenant(tenant);
+  }
   // With the store's feed, changes arrive through the changelog: commit -> applied here.
   if (origin == RevisionTracker::Origin::kChangelog && feed_ != nullptr) ObserveLag(change);
 }
@@ -397,8 +425,36 @@ void CheckerImpl::ObserveLag(const ChangeSet& change) {
       static_cast<double>(std::max<int64_t>(0, WallClockMs() - change.committed_at_ms)) / 1e3);
 }
 
+void CheckerImpl::InvalidateAllRecords() {
+  resources_.InvalidateAll();
+  elements_.InvalidateAll();
+  element_lists_.InvalidateAll();
+}
+
 uint64_t CheckerImpl::InvalidateLocal(const InvalidateRequest& r) {
-  if (r.all) return cache_.InvalidateAll();
+  if (r.all) {
+    const uint64_t n = cache_.InvalidateAll();
+    return n + resources_.InvalidateAll() + elements_.InvalidateAll() +
+           element_lists_.InvalidateAll();
+  }
+  // Record forms. Over the bus they travel as a record key in the user field (store.h).
+  if (!r.resource.empty()) {
+    const uint64_t n = resources_.Invalidate(r.tenant, r.resource);
+    return n + (r.user.empty() ? 0 : cache_.InvalidateKey(r.tenant, r.user));
+  }
+  if (!r.element.empty()) {
+    element_lists_.Invalidate(r.tenant, {});
+    return elements_.Invalidate(r.tenant, r.element);
+  }
+  if (!r.tenant.empty() && !r.user.empty()) {
+    if (r.user.starts_with(kResourceKeyPrefix)) {
+      return resources_.Invalidate(r.tenant, r.user.substr(kResourceKeyPrefix.size()));
+    }
+    if (r.user.starts_with(kElementKeyPrefix)) {
+      element_lists_.Invalidate(r.tenant, {});
+      return elements_.Invalidate(r.tenant, r.user.substr(kElementKeyPrefix.size()));
+    }
+  }
   if (!r.pattern.empty()) return cache_.InvalidatePattern(r.pattern);
   if (!r.tenant.empty() && !r.user.empty()) return cache_.InvalidateKey(r.tenant, r.user);
   if (!r.user.empty()) return cache_.InvalidateUser(r.user);
@@ -411,7 +467,18 @@ StatusOr<uint64_t> CheckerImpl::Invalidate(const InvalidateRequest& r) {
   if (remote_ == nullptr) return InvalidateLocal(r);
   // L2 first, then L1 (as for writes): a check that misses L1 meanwhile must not refill it from
   // an L2 entry that is about to be deleted. AdminInvalidate also tells every other node.
-  auto remote = remote_->AdminInvalidate({r.tenant, r.user, r.pattern, r.all});
+  StatusOr<uint64_t> remote = uint64_t{0};
+  if (!r.resource.empty() || !r.element.empty()) {
+    // Records travel as record keys in the user field, which every node understands.
+    const std::string key = r.resource.empty() ? ElementKey(r.element) : ResourceKey(r.resource);
+    remote = remote_->AdminInvalidate({r.tenant, key, "", false});
+    if (remote.ok() && !r.resource.empty() && !r.user.empty()) {
+      auto user = remote_->AdminInvalidate({r.tenant, r.user, "", false});
+      remote = user.ok() ? StatusOr<uint64_t>(*remote + *user) : user;
+    }
+  } else {
+    remote = remote_->AdminInvalidate({r.tenant, r.user, r.pattern, r.all});
+  }
   const uint64_t dropped = InvalidateLocal(r);
   if (!remote.ok()) {
     l2_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -495,7 +562,10 @@ void CheckerImpl::OnBusState(Bus bus, bool up) {
     if (!any_up) l1_usable_.store(false, std::memory_order_release);
   }
   // Flag first, then flush (which poisons in-flight fills).
-  if (!any_up) cache_.InvalidateAll();
+  if (!any_up) {
+    cache_.InvalidateAll();
+    InvalidateAllRecords();
+  }
   l2_cv_.notify_all();  // the maintenance thread re-enables L1 after catching up
 }
 
@@ -545,6 +615,16 @@ CacheStats CheckerImpl::Stats() const {
   out.l1_enabled = l1_usable_.load(std::memory_order_acquire);
   out.bus_up = redis_bus_up_.load(std::memory_order_relaxed);
   out.store = store_->GetStats();
+  const auto res = resources_.GetStats();
+  const auto el = elements_.GetStats();
+  out.resource_records = res.entries;
+  out.resource_record_hits = res.hits;
+  out.resource_record_misses = res.misses;
+  out.element_records = el.entries;
+  out.element_record_hits = el.hits;
+  out.element_record_misses = el.misses;
+  out.record_invalidations = res.invalidations + el.invalidations;
+  out.record_stale_installs_refused = res.stale_installs_refused + el.stale_installs_refused;
   if (feed_ != nullptr) {
     ChangeFeed::Stats f = feed_->GetStats();
     out.store_feed_enabled = true;

@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "cache/l1_cache.h"
+#include "cache/record_cache.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
 #include "engine/interner.h"
 #include "invalidation/revision_tracker.h"
 #include "permcache/checker.h"
+#include "security/attempt_limiter.h"
 
 namespace permcache {
 
@@ -33,6 +35,11 @@ class CheckerImpl final : public Checker {
   void CheckBatch(std::span<const CheckRequest> requests,
                   std::span<BatchResult> results) override;
   StatusOr<uint64_t> Write(std::span<const WriteOp> ops) override;
+  StatusOr<UnlockResult> Unlock(const UnlockRequest& request,
+                                int64_t* retry_after_seconds) override;
+  StatusOr<UiAnswer> UiElements(std::string_view tenant, std::string_view user,
+                                std::span<const std::string> elements) override;
+  StatusOr<ResourceList> ListResources(const ResourceListRequest& request) override;
   StatusOr<EffectivePermissions> Permissions(std::string_view tenant,
                                              std::string_view user) override;
   StatusOr<MembershipInfo> Membership(std::string_view tenant, std::string_view user) override;
@@ -66,6 +73,31 @@ class CheckerImpl final : public Checker {
   // The current set of (tenant, user), from L1 (when usable), L2 or the store.
   StatusOr<SetRef> GetSet(std::string_view tenant, std::string_view user);
 
+  // ---- resources and UI elements (resource_checks.cc) ----
+  template <class V>
+  struct RecordRef {
+    std::shared_ptr<const V> record;
+    CacheTier tier = CacheTier::kStore;
+  };
+  // The record from the record cache (when L1 is usable) or the store, cached race-free.
+  StatusOr<RecordRef<ResourceRecord>> GetResource(std::string_view tenant, std::string_view id);
+  StatusOr<RecordRef<UiElementRecord>> GetElement(std::string_view tenant, std::string_view id);
+  StatusOr<std::shared_ptr<const std::vector<std::string>>> GetElementList(
+      std::string_view tenant);
+  // Check() for requests naming a resource or an element.
+  StatusOr<Decision> CheckRecord(const CheckRequest& r);
+  StatusOr<Decision> CheckResource(const CheckRequest& r, uint64_t applied);
+  StatusOr<Decision> CheckElement(const CheckRequest& r, uint64_t applied);
+  // The store's token signing key, read once.
+  StatusOr<std::string> SigningKey();
+  // Replaces plaintext passwords by their hashes (before the write lock: the KDF is slow).
+  StatusOr<std::vector<WriteOp>> HashPasswords(std::span<const WriteOp> ops) const;
+  void InvalidateAllRecords();
+  // Drops the records a changelog/bus key names; false when `key` names a user.
+  bool InvalidateRecordKey(std::string_view tenant, std::string_view key);
+  // Waits for at_least_revision; returns the applied revision.
+  StatusOr<uint64_t> ReachRevision(uint64_t at_least_revision);
+
   // L2 consistency: after a failed invalidation L2 may hold entries of revisions > `from`
   // that should be gone; it is not read until every changelog entry since is re-applied.
   void MarkL2Dirty(uint64_t from);
@@ -90,6 +122,14 @@ class CheckerImpl final : public Checker {
   const Clock* clock_;
   Interner interner_;
   L1Cache cache_;
+  RecordCache<ResourceRecord> resources_;
+  RecordCache<UiElementRecord> elements_;
+  // Per tenant, the ids of its active elements (the sidebar without a list): dropped whenever
+  // any element of the tenant changes.
+  RecordCache<std::vector<std::string>> element_lists_;
+  security::AttemptLimiter unlock_limiter_;
+  std::mutex key_mu_;
+  std::string signing_key_ PERMCACHE_GUARDED_BY(key_mu_);
   RevisionTracker tracker_;
 
   // Relaxed: statistics.

@@ -31,6 +31,14 @@ class SystemClock final : public Clock {
   }
 };
 
+// Wall-clock ms since the Unix epoch: for instants other nodes compare (commit times, token
+// expiry), never for TTLs (use a Clock).
+inline int64_t WallClockMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 // A clock tests move by hand.
 class FakeClock final : public Clock {
  public:

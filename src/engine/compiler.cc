@@ -75,7 +75,15 @@ PermissionSet CompilePermissionSet(const UserGrants& grants) {
   }
   rules.shrink_to_fit();
   sources.shrink_to_fit();
-  return PermissionSet(MembershipState::kActive, std::move(rules), std::move(sources));
+  // Sorted and unique so the set is canonical (internable) and HasRole can binary-search.
+  std::vector<std::string> roles = grants.roles;
+  std::sort(roles.begin(), roles.end());
+  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  std::vector<ResourceGrantRow> resource_grants = grants.resource_grants;
+  std::sort(resource_grants.begin(), resource_grants.end(),
+            [](const ResourceGrantRow& a, const ResourceGrantRow& b) { return a.resource < b.resource; });
+  return PermissionSet(MembershipState::kActive, std::move(rules), std::move(sources),
+                       std::move(roles), std::move(resource_grants));
 }
 
 }  // namespace permcache

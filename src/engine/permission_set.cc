@@ -1,5 +1,7 @@
 #include "engine/permission_set.h"
 
+#include <algorithm>
+
 #include "common/hash.h"
 
 namespace permcache {
@@ -44,8 +46,13 @@ bool PatternMatches(std::string_view pattern, std::string_view permission) noexc
 }
 
 PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules,
-                             std::vector<Source> sources)
-    : membership_(membership), rules_(std::move(rules)), sources_(std::move(sources)) {
+                             std::vector<Source> sources, std::vector<std::string> roles,
+                             std::vector<ResourceGrantRow> resource_grants)
+    : membership_(membership),
+      rules_(std::move(rules)),
+      sources_(std::move(sources)),
+      roles_(std::move(roles)),
+      resource_grants_(std::move(resource_grants)) {
   memory_bytes_ = sizeof(PermissionSet) + rules_.capacity() * sizeof(Rule) +
                   sources_.capacity() * sizeof(Source);
   uint64_t h = HashBytes(std::string_view(reinterpret_cast<const char*>(&membership_), 1));
@@ -65,6 +72,22 @@ PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules
     h = HashCombine(h, HashBytes(s.policy));
     h = HashCombine(h, HashBytes(s.role_path));
   }
+  memory_bytes_ += roles_.capacity() * sizeof(std::string) +
+                   resource_grants_.capacity() * sizeof(ResourceGrantRow);
+  h = HashCombine(h, roles_.size());
+  for (const std::string& role : roles_) {
+    memory_bytes_ += heap(role);
+    h = HashCombine(h, HashBytes(role));
+  }
+  h = HashCombine(h, resource_grants_.size());
+  for (const ResourceGrantRow& g : resource_grants_) {
+    memory_bytes_ += heap(g.resource) + g.permissions.capacity() * sizeof(std::string);
+    h = HashCombine(h, HashBytes(g.resource));
+    for (const std::string& p : g.permissions) {
+      memory_bytes_ += heap(p);
+      h = HashCombine(h, HashBytes(p));
+    }
+  }
   hash_ = h;
 }
 
@@ -78,6 +101,24 @@ int PermissionSet::Decide(std::string_view permission, std::string_view scope) c
     }
   }
   return -1;
+}
+
+bool PermissionSet::HasRole(std::string_view role) const noexcept {
+  const auto it = std::lower_bound(roles_.begin(), roles_.end(), role,
+                                   [](const std::string& a, std::string_view b) { return a < b; });
+  return it != roles_.end() && *it == role;
+}
+
+const std::string* PermissionSet::ResourceGrantMatch(std::string_view resource,
+                                                     std::string_view permission) const noexcept {
+  const auto it = std::lower_bound(
+      resource_grants_.begin(), resource_grants_.end(), resource,
+      [](const ResourceGrantRow& g, std::string_view r) { return g.resource < r; });
+  if (it == resource_grants_.end() || it->resource != resource) return nullptr;
+  for (const std::string& pattern : it->permissions) {
+    if (PatternMatches(pattern, permission)) return &pattern;
+  }
+  return nullptr;
 }
 
 Reason PermissionSet::Explain(std::string_view permission, std::string_view scope) const {

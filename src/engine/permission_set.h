@@ -39,11 +39,22 @@ class PermissionSet {
   };
 
   PermissionSet() = default;
-  PermissionSet(MembershipState membership, std::vector<Rule> rules, std::vector<Source> sources);
+  // `roles`: held roles (with inherited ones), sorted; `resource_grants`: sorted by resource.
+  PermissionSet(MembershipState membership, std::vector<Rule> rules, std::vector<Source> sources,
+                std::vector<std::string> roles = {},
+                std::vector<ResourceGrantRow> resource_grants = {});
 
   MembershipState membership() const { return membership_; }
   const std::vector<Rule>& rules() const { return rules_; }
   const std::vector<Source>& sources() const { return sources_; }
+  const std::vector<std::string>& roles() const { return roles_; }
+  const std::vector<ResourceGrantRow>& resource_grants() const { return resource_grants_; }
+
+  // Holds `role` (assigned unscoped, or inherited from such a role)? Binary search.
+  bool HasRole(std::string_view role) const noexcept;
+  // The pattern of the user's grant on `resource` that matches `permission`, or null.
+  const std::string* ResourceGrantMatch(std::string_view resource,
+                                        std::string_view permission) const noexcept;
 
   // Index of the deciding rule for `permission` checked in business unit `scope` (empty =
   // none), or -1 when no rule matches. Ignores membership. Allocation-free.
@@ -64,13 +75,16 @@ class PermissionSet {
   // Hash of the canonical content (membership, rules, sources): equal sets hash equal.
   uint64_t ContentHash() const { return hash_; }
   bool operator==(const PermissionSet& o) const {
-    return membership_ == o.membership_ && rules_ == o.rules_ && sources_ == o.sources_;
+    return membership_ == o.membership_ && rules_ == o.rules_ && sources_ == o.sources_ &&
+           roles_ == o.roles_ && resource_grants_ == o.resource_grants_;
   }
 
  private:
   MembershipState membership_ = MembershipState::kNone;
   std::vector<Rule> rules_;
   std::vector<Source> sources_;
+  std::vector<std::string> roles_;
+  std::vector<ResourceGrantRow> resource_grants_;
   size_t memory_bytes_ = 0;
   uint64_t hash_ = 0;
 };

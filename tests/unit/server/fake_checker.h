@@ -43,6 +43,32 @@ class FakeChecker final : public Checker {
     written.assign(ops.begin(), ops.end());
     return ++revision;
   }
+  // Resource routes: "secret" unlocks; the sidebar answers true for elements starting "a".
+  StatusOr<UnlockResult> Unlock(const UnlockRequest& r, int64_t* retry_after_seconds) override {
+    if (r.password == "limited") {
+      *retry_after_seconds = 42;
+      return ResourceExhaustedError("too many failed unlock attempts");
+    }
+    if (r.password != "secret") return PermissionDeniedError("wrong password");
+    return UnlockResult{"tok-" + std::string(r.resource), 1'700'000'000'000};
+  }
+  StatusOr<UiAnswer> UiElements(std::string_view, std::string_view,
+                                std::span<const std::string> elements) override {
+    UiAnswer a;
+    a.revision = revision;
+    std::vector<std::string> all = {"alpha", "beta"};
+    for (const auto& e : elements.empty() ? std::span<const std::string>(all) : elements) {
+      a.elements.emplace_back(e, e.starts_with("a"));
+    }
+    return a;
+  }
+  StatusOr<ResourceList> ListResources(const ResourceListRequest& r) override {
+    ResourceList l;
+    l.revision = revision;
+    l.resources.push_back({"r1", "media", std::string(r.user), ResourceState::kPublic});
+    if (r.cursor.empty()) l.next_cursor = "r1";
+    return l;
+  }
   StatusOr<EffectivePermissions> Permissions(std::string_view t, std::string_view u) override {
     EffectivePermissions p;
     p.permissions = {std::string(t) + ":" + std::string(u)};

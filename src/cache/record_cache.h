@@ -1,0 +1,167 @@
+// RecordCache<V>: the in-process cache of one small record per resource or UI element, keyed by
+// (tenant, id). A resource or element answer is computed from the user's compiled set (L1) and
+// this record, so nothing is ever cached per (user, resource).
+//
+// CONTRACT:
+//  - Hits take one shard's lock in shared mode and do not allocate.
+//  - Each entry carries its own TTL (restricted resources get a shorter one, as seed 001).
+//  - Race-free fills (DESIGN §3): Fill() takes a generation before the store read and installs
+//    only if no invalidation of that key (or of its tenant, or all) happened since. A fill that
+//    raced a change never installs the old record (counted in stale_installs_refused).
+//  - Bounded by max_entries: a full shard drops an expired entry, else an arbitrary one.
+//
+// Thread safety: every method is thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/hash.h"
+#include "permcache/model.h"
+
+namespace permcache {
+
+template <class V>
+class RecordCache {
+ public:
+  using Ptr = std::shared_ptr<const V>;
+  struct Stats {
+    uint64_t entries = 0, hits = 0, misses = 0, invalidations = 0, stale_installs_refused = 0;
+  };
+
+  explicit RecordCache(size_t max_entries) : per_shard_max_(max_entries / kShards + 1) {}
+
+  // The live record of (tenant, id) at `now_ms`, or null.
+  Ptr Get(std::string_view tenant, std::string_view id, int64_t now_ms) const {
+    KeyBuf key(tenant, id);
+    const Shard& s = ShardFor(key.view());
+    std::shared_lock lock(s.mu);
+    const auto it = s.map.find(key.view());
+    if (it == s.map.end() || now_ms >= it->second.expires_ms) {
+      s.misses.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    s.hits.fetch_add(1, std::memory_order_relaxed);
+    return it->second.value;
+  }
+
+  // A generation to pass to Install; take it before reading the store.
+  uint64_t Generation(std::string_view tenant, std::string_view id) const {
+    KeyBuf key(tenant, id);
+    const Shard& s = ShardFor(key.view());
+    std::shared_lock lock(s.mu);
+    return s.generation;
+  }
+
+  // Installs `value` unless (tenant, id) was invalidated since `generation` was taken.
+  void Install(std::string_view tenant, std::string_view id, uint64_t generation, Ptr value,
+               int64_t expires_ms) {
+    KeyBuf key(tenant, id);
+    Shard& s = ShardFor(key.view());
+    std::unique_lock lock(s.mu);
+    if (s.generation != generation) {
+      stale_installs_refused_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (s.map.size() >= per_shard_max_ && s.map.find(key.view()) == s.map.end()) {
+      s.map.erase(s.map.begin());  // arbitrary victim: records are cheap to reload
+    }
+    Entry& e = s.map[std::string(key.view())];
+    e.value = std::move(value);
+    e.expires_ms = expires_ms;
+  }
+
+  uint64_t Invalidate(std::string_view tenant, std::string_view id) {
+    KeyBuf key(tenant, id);
+    Shard& s = ShardFor(key.view());
+    std::unique_lock lock(s.mu);
+    ++s.generation;
+    const auto it = s.map.find(key.view());
+    if (it == s.map.end()) return 0;
+    s.map.erase(it);
+    invalidations_.fetch_add(1, std::memory_order_relaxed);
+    return 1;
+  }
+
+  // Every record of `tenant` (empty = every tenant).
+  uint64_t InvalidateTenant(std::string_view tenant) {
+    uint64_t n = 0;
+    for (Shard& s : shards_) {
+      std::unique_lock lock(s.mu);
+      ++s.generation;
+      n += std::erase_if(s.map, [&](const auto& kv) {
+        return tenant.empty() || TenantOf(kv.first) == tenant;
+      });
+    }
+    invalidations_.fetch_add(n, std::memory_order_relaxed);
+    return n;
+  }
+  uint64_t InvalidateAll() { return InvalidateTenant({}); }
+
+  Stats GetStats() const {
+    Stats st;
+    for (const Shard& s : shards_) {
+      std::shared_lock lock(s.mu);
+      st.entries += s.map.size();
+      st.hits += s.hits.load(std::memory_order_relaxed);
+      st.misses += s.misses.load(std::memory_order_relaxed);
+    }
+    st.invalidations = invalidations_.load(std::memory_order_relaxed);
+    st.stale_installs_refused = stale_installs_refused_.load(std::memory_order_relaxed);
+    return st;
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  // "tenant\x1fid" built on the stack (ids are at most kMaxIdLength chars; longer input is cut,
+  // which can only make two over-long keys share an entry — validation refuses them earlier).
+  class KeyBuf {
+   public:
+    KeyBuf(std::string_view tenant, std::string_view id) {
+      tenant = tenant.substr(0, kMaxIdLength);
+      id = id.substr(0, kMaxIdLength);
+      std::memcpy(buf_.data(), tenant.data(), tenant.size());
+      buf_[tenant.size()] = '\x1f';
+      std::memcpy(buf_.data() + tenant.size() + 1, id.data(), id.size());
+      size_ = tenant.size() + 1 + id.size();
+    }
+    std::string_view view() const { return {buf_.data(), size_}; }
+
+   private:
+    std::array<char, 2 * kMaxIdLength + 1> buf_;
+    size_t size_;
+  };
+  static std::string_view TenantOf(std::string_view key) { return key.substr(0, key.find('\x1f')); }
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return HashBytes(s); }
+  };
+  struct Entry {
+    Ptr value;
+    int64_t expires_ms = 0;
+  };
+  struct alignas(64) Shard {
+    mutable std::shared_mutex mu;
+    std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
+    uint64_t generation = 0;  // bumped by every invalidation touching this shard (under mu)
+    mutable std::atomic<uint64_t> hits{0}, misses{0};
+  };
+  const Shard& ShardFor(std::string_view key) const { return shards_[HashBytes(key) % kShards]; }
+  Shard& ShardFor(std::string_view key) { return shards_[HashBytes(key) % kShards]; }
+
+  const size_t per_shard_max_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<uint64_t> invalidations_{0}, stale_installs_refused_{0};
+};
+
+}  // namespace permcache
