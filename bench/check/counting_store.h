@@ -10,8 +10,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "permcache/store.h"
 
@@ -36,6 +38,21 @@ class CountingStore final : public Store {
     if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     return inner_->LoadGrants(tenant, user);
   }
+  StatusOr<ResourceRecord> LoadResource(std::string_view t, std::string_view r) override {
+    return inner_->LoadResource(t, r);
+  }
+  StatusOr<UiElementRecord> LoadUiElement(std::string_view t, std::string_view e) override {
+    return inner_->LoadUiElement(t, e);
+  }
+  StatusOr<std::vector<std::string>> ListUiElements(std::string_view t) override {
+    return inner_->ListUiElements(t);
+  }
+  StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view t, std::string_view type,
+                                                   std::string_view after,
+                                                   size_t limit) override {
+    return inner_->ScanResources(t, type, after, limit);
+  }
+  StatusOr<std::string> TokenSigningKey() override { return inner_->TokenSigningKey(); }
   StatusOr<Model> Export(std::string_view tenant) override { return inner_->Export(tenant); }
   StatusOr<uint64_t> CurrentRevision() override { return inner_->CurrentRevision(); }
   StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override {

@@ -66,7 +66,8 @@ struct ResourceRecord {
   uint64_t revision = 0;      // store revision the record was read at
 };
 
-// One UI element as the decision needs it.
+// One UI element as the decision needs it. required_roles is a set (sorted);
+// required_permissions keeps the written order.
 struct UiElementRecord {
   bool exists = false;
   bool active = false;
@@ -165,27 +166,24 @@ class Store {
   // Unknown tenant or user is not an error: membership kNone.
   virtual StatusOr<UserGrants> LoadGrants(std::string_view tenant, std::string_view user) = 0;
 
-  // The resource (exists=false when unknown) and the UI element, read at one revision.
-  virtual StatusOr<ResourceRecord> LoadResource(std::string_view, std::string_view) {
-    return InternalError("not implemented yet by " + Describe());
-  }
-  virtual StatusOr<UiElementRecord> LoadUiElement(std::string_view, std::string_view) {
-    return InternalError("not implemented yet by " + Describe());
-  }
+  // The resource (exists=false when unknown) and the UI element, each read in one snapshot
+  // whose revision they carry.
+  virtual StatusOr<ResourceRecord> LoadResource(std::string_view tenant,
+                                                std::string_view resource) = 0;
+  virtual StatusOr<UiElementRecord> LoadUiElement(std::string_view tenant,
+                                                  std::string_view element) = 0;
   // Ids of the tenant's active UI elements, sorted (at most kMaxOpsPerWrite).
-  virtual StatusOr<std::vector<std::string>> ListUiElements(std::string_view) {
-    return InternalError("not implemented yet by " + Describe());
-  }
+  virtual StatusOr<std::vector<std::string>> ListUiElements(std::string_view tenant) = 0;
   // Up to `limit` resources of `tenant` with id > `after`, in id order; `type` filters when not
   // empty.
-  virtual StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view, std::string_view, std::string_view, size_t) {
-    return InternalError("not implemented yet by " + Describe());
-  }
+  virtual StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view tenant,
+                                                           std::string_view type,
+                                                           std::string_view after,
+                                                           size_t limit) = 0;
   // The key unlock tokens are signed with: 32 random bytes created once per store (so every
-  // node on the store shares it with no configuration) and never changed.
-  virtual StatusOr<std::string> TokenSigningKey() {
-    return InternalError("not implemented yet by " + Describe());
-  }
+  // node on the store shares it with no configuration) and never changed. Concurrent first
+  // calls (from any node) agree on one key.
+  virtual StatusOr<std::string> TokenSigningKey() = 0;
 
   // The model (every tenant when `tenant` is empty). kNotFound when `tenant` does not exist.
   virtual StatusOr<Model> Export(std::string_view tenant) = 0;

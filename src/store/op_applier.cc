@@ -2,12 +2,31 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 namespace permcache::store {
 namespace {
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+Status CheckStoreOp(const WriteOp& op) {
+  if (op.kind == OpKind::kPutResource && op.password && !op.password_hash) {
+    return InvalidArgumentError(
+        "password must be hashed before it reaches the store (Checker::Write does it)");
+  }
+  return Status::Ok();
+}
+
+// Duplicates dropped, first position wins.
+std::vector<std::string> Unique(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
+  }
+  return out;
+}
 
 class OpApplier {
  public:
@@ -44,9 +63,11 @@ class OpApplier {
     return Status::Ok();
   }
   // The op changed op.user's own rows.
-  Status UserIf(const WriteOp& op, StatusOr<bool> changed) {
+  Status UserIf(const WriteOp& op, StatusOr<bool> changed) { return KeyIf(op.user, changed); }
+  // The op changed what `key` (a user or a record key) stands for.
+  Status KeyIf(std::string key, StatusOr<bool> changed) {
     if (!changed.ok()) return changed.status();
-    if (*changed) op_users_.insert(op.user);
+    if (*changed) op_users_.insert(std::move(key));
     return Status::Ok();
   }
 
@@ -54,12 +75,30 @@ class OpApplier {
     const std::string& t = op.tenant;
     switch (op.kind) {
       case OpKind::kPutResource:
-      case OpKind::kDeleteResource:
+        PERMCACHE_RETURN_IF_ERROR(CheckStoreOp(op));
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+        return KeyIf(ResourceKey(op.resource), txn_.PutResource(op));
+      case OpKind::kDeleteResource: {
+        // Grantees are read before the delete: their compiled sets hold the grants.
+        PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> type,
+                                   txn_.ResourceType(t, op.resource));
+        if (!type) return Status::Ok();
+        PERMCACHE_RETURN_IF_ERROR(
+            AddHolders(txn_.ResourceGrantees(t, op.resource, kHolderLimit)));
+        return KeyIf(ResourceKey(op.resource), txn_.DeleteResource(t, op.resource));
+      }
       case OpKind::kPutResourceGrant:
+        return PutResourceGrant(op);
       case OpKind::kDeleteResourceGrant:
-      case OpKind::kPutUiElement:
+        return UserIf(op, txn_.DeleteResourceGrant(op));
+      case OpKind::kPutUiElement: {
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+        const std::vector<std::string> roles = Unique(op.required_roles);
+        for (const auto& role : roles) PERMCACHE_RETURN_IF_ERROR(Require(Kind::kRole, t, role));
+        return KeyIf(ElementKey(op.element), txn_.PutUiElement(op, roles));
+      }
       case OpKind::kDeleteUiElement:
-        return InvalidArgumentError(std::string(OpKindName(op.kind)) + " is not supported yet");
+        return KeyIf(ElementKey(op.element), txn_.DeleteUiElement(t, op.element));
       case OpKind::kPutTenant:
         return TenantWideIf(txn_.PutTenant(t));
       case OpKind::kDeleteTenant:
@@ -82,6 +121,10 @@ class OpApplier {
         PERMCACHE_ASSIGN_OR_RETURN(bool exists, txn_.Exists(Kind::kRole, t, op.role));
         if (!exists) return Status::Ok();
         PERMCACHE_RETURN_IF_ERROR(AddHolders(txn_.RoleHolders(t, op.role, kHolderLimit)));
+        // The delete drops the role from every element's required_roles.
+        PERMCACHE_ASSIGN_OR_RETURN(std::vector<std::string> elements,
+                                   txn_.ElementsRequiringRole(t, op.role));
+        for (const auto& element : elements) op_users_.insert(ElementKey(element));
         return txn_.DeleteRole(t, op.role).status();
       }
       case OpKind::kPutPolicy: {
@@ -131,14 +174,30 @@ class OpApplier {
     return InvalidArgumentError("unknown op kind");
   }
 
+  Status PutResourceGrant(const WriteOp& op) {
+    const std::string& t = op.tenant;
+    PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> type, txn_.ResourceType(t, op.resource));
+    if (!type) {
+      return InvalidArgumentError("resource " + Quote(op.resource) + " does not exist in tenant " +
+                                  Quote(t));
+    }
+    // A check names the resource with a permission whose first segment is its type, so a
+    // pattern for another type could never match: refused rather than stored dead.
+    for (const auto& pattern : op.permissions) {
+      const std::string_view first = std::string_view(pattern).substr(0, pattern.find(':'));
+      if (first != *type && first != "*") {
+        return InvalidArgumentError("permission pattern " + Quote(pattern) +
+                                    " does not start with the resource's type " + Quote(*type));
+      }
+    }
+    return UserIf(op, txn_.PutResourceGrant(op));
+  }
+
   Status PutRole(const WriteOp& op) {
     const std::string& t = op.tenant;
     PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
-    // The wanted list, duplicates dropped (first position wins).
-    std::vector<std::string> wanted;
-    for (const auto& parent : op.inherits) {
-      if (std::find(wanted.begin(), wanted.end(), parent) == wanted.end()) wanted.push_back(parent);
-    }
+    const std::vector<std::string> wanted = Unique(op.inherits);
     for (const auto& parent : wanted) {
       if (parent != op.role) PERMCACHE_RETURN_IF_ERROR(Require(Kind::kRole, t, parent));
     }
@@ -222,6 +281,14 @@ class OpApplier {
 };
 
 }  // namespace
+
+Status CheckStoreOps(std::span<const WriteOp> ops) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Status s = CheckStoreOp(ops[i]);
+    if (!s.ok()) return WithPrefix(s, "op " + std::to_string(i) + ": ");
+  }
+  return Status::Ok();
+}
 
 StatusOr<ChangeSet> ApplyOps(WriteTxn& txn, std::span<const WriteOp> ops) {
   OpApplier applier(txn);

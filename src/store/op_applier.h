@@ -10,7 +10,11 @@
 // - an op records keys only if it changed a row (an idempotent re-put invalidates nothing);
 // - holders of a role or policy are read before a delete (afterwards the links are gone);
 // - more than kMaxAffectedUsersPerOp users for one op are recorded as the whole tenant, and a
-//   tenant-wide key swallows that tenant's user keys.
+//   tenant-wide key swallows that tenant's user keys;
+// - records are keys too (ResourceKey / ElementKey in the user position, store.h): a changed
+//   resource or UI element records its own key, a resource grant its user, delete_resource its
+//   key and every grantee, delete_role the elements that required the role;
+// - a put_resource still carrying a plaintext password is refused (CheckStoreOps).
 // SQLite applies writes through this; PostgreSQL enforces the same rules inside the database
 // (constraints and triggers) so that other applications' direct writes meet them too.
 //
@@ -18,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -46,6 +51,16 @@ class WriteTxn {
   // The role's parents in written order.
   virtual StatusOr<std::vector<std::string>> Parents(const std::string& tenant,
                                                      const std::string& role) = 0;
+  // The resource's type, nullopt when the resource does not exist.
+  virtual StatusOr<std::optional<std::string>> ResourceType(const std::string& tenant,
+                                                            const std::string& resource) = 0;
+  // Users holding a grant on the resource (at most `limit`).
+  virtual StatusOr<std::vector<std::string>> ResourceGrantees(const std::string& tenant,
+                                                              const std::string& resource,
+                                                              size_t limit) = 0;
+  // Elements whose required_roles name `role`.
+  virtual StatusOr<std::vector<std::string>> ElementsRequiringRole(const std::string& tenant,
+                                                                   const std::string& role) = 0;
   // Users holding `role` directly or through any role that (transitively) inherits it, or
   // reaching `policy` through such roles or a direct user_policy: at most `limit` of them.
   virtual StatusOr<std::vector<std::string>> RoleHolders(const std::string& tenant,
@@ -82,7 +97,25 @@ class WriteTxn {
   virtual StatusOr<bool> DeleteUserRole(const WriteOp& op) = 0;
   virtual StatusOr<bool> PutUserPolicy(const WriteOp& op) = 0;
   virtual StatusOr<bool> DeleteUserPolicy(const WriteOp& op) = 0;
+  // Upserts type, owner and state; password_hash absent = keep, "" = clear, else set. The
+  // version starts at 1 and grows by 1 whenever state, owner or password_hash change.
+  virtual StatusOr<bool> PutResource(const WriteOp& op) = 0;
+  // Deletes the resource and its grants.
+  virtual StatusOr<bool> DeleteResource(const std::string& tenant, const std::string& resource) = 0;
+  virtual StatusOr<bool> PutResourceGrant(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeleteResourceGrant(const WriteOp& op) = 0;
+  // Upserts the element (required_permissions, active) and sets its required roles to `roles`
+  // (a set; REQUIRES: unique, each role exists).
+  virtual StatusOr<bool> PutUiElement(const WriteOp& op, const std::vector<std::string>& roles) = 0;
+  // Deletes the element and its role links.
+  virtual StatusOr<bool> DeleteUiElement(const std::string& tenant, const std::string& element) = 0;
 };
+
+// The rules every store applies to ops before any row is touched, beyond ValidateOps (which the
+// model layer runs anywhere): kInvalidArgument "op N: password must be hashed ..." for a
+// put_resource that carries a plaintext password without its hash. PostgreSQL calls it itself
+// (a password is no column a trigger could see); ApplyOps applies it per op.
+Status CheckStoreOps(std::span<const WriteOp> ops);
 
 // Applies ops in order through `txn` and returns the affected keys (revision unset): users
 // sorted and deduplicated, tenants sorted, users of a tenant-wide tenant left out. The first

@@ -1,6 +1,7 @@
 #include "store/role_walk.h"
 
 #include <deque>
+#include <set>
 #include <unordered_set>
 #include <utility>
 
@@ -27,6 +28,24 @@ Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoade
     }
   }
   return Status::Ok();
+}
+
+StatusOr<std::vector<std::string>> HeldRoles(const std::vector<RoleAssignment>& assignments,
+                                             const RoleLoader& load) {
+  std::set<std::string> held;  // also the visited set: each role is expanded once
+  std::deque<std::string> queue;
+  for (const RoleAssignment& a : assignments) {
+    if (a.business_unit.empty() && held.insert(a.role).second) queue.push_back(a.role);
+  }
+  while (!queue.empty()) {
+    std::string role = std::move(queue.front());
+    queue.pop_front();
+    PERMCACHE_ASSIGN_OR_RETURN(const RoleData* data, load(role));
+    for (const auto& parent : data->parents) {
+      if (held.insert(parent).second) queue.push_back(parent);
+    }
+  }
+  return std::vector<std::string>(held.begin(), held.end());
 }
 
 }  // namespace permcache::store

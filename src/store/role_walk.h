@@ -36,4 +36,10 @@ using RoleLoader = std::function<StatusOr<const RoleData*>(const std::string& ro
 Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoader& load,
                  std::vector<Grant>* out);
 
+// UserGrants::roles: the roles of the unscoped assignments (business_unit "") and every role
+// they inherit transitively, sorted and unique. Scoped assignments hold their role only inside
+// their unit, and UI elements have no unit, so they do not count.
+StatusOr<std::vector<std::string>> HeldRoles(const std::vector<RoleAssignment>& assignments,
+                                             const RoleLoader& load);
+
 }  // namespace permcache::store

@@ -107,4 +107,47 @@ inline WriteOp DeleteUserPolicy(std::string t, std::string u, std::string p) {
   return op;
 }
 
+inline WriteOp PutResource(std::string t, std::string r, std::string type,
+                           ResourceState state = ResourceState::kPrivate, std::string owner = "") {
+  WriteOp op = Op(OpKind::kPutResource, std::move(t));
+  op.resource = std::move(r);
+  op.type = std::move(type);
+  op.state = state;
+  op.owner = std::move(owner);
+  return op;
+}
+inline WriteOp DeleteResource(std::string t, std::string r) {
+  WriteOp op = Op(OpKind::kDeleteResource, std::move(t));
+  op.resource = std::move(r);
+  return op;
+}
+inline WriteOp PutResourceGrant(std::string t, std::string r, std::string u,
+                                std::vector<std::string> permissions) {
+  WriteOp op = Op(OpKind::kPutResourceGrant, std::move(t));
+  op.resource = std::move(r);
+  op.user = std::move(u);
+  op.permissions = std::move(permissions);
+  return op;
+}
+inline WriteOp DeleteResourceGrant(std::string t, std::string r, std::string u) {
+  WriteOp op = Op(OpKind::kDeleteResourceGrant, std::move(t));
+  op.resource = std::move(r);
+  op.user = std::move(u);
+  return op;
+}
+inline WriteOp PutUiElement(std::string t, std::string e, std::vector<std::string> roles = {},
+                            std::vector<std::string> permissions = {}, bool active = true) {
+  WriteOp op = Op(OpKind::kPutUiElement, std::move(t));
+  op.element = std::move(e);
+  op.required_roles = std::move(roles);
+  op.required_permissions = std::move(permissions);
+  op.active = active;
+  return op;
+}
+inline WriteOp DeleteUiElement(std::string t, std::string e) {
+  WriteOp op = Op(OpKind::kDeleteUiElement, std::move(t));
+  op.element = std::move(e);
+  return op;
+}
+
 }  // namespace permcache::testing

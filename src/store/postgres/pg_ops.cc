@@ -30,13 +30,67 @@ std::string TextArrayLiteral(const std::vector<std::string>& values) {
 std::vector<PgStatement> OpStatements(const WriteOp& op) {
   const std::string& t = op.tenant;
   switch (op.kind) {
-    case OpKind::kPutResource:
+    case OpKind::kPutResource: {
+      // $6 NULL keeps the hash, '' clears it; the version is the database's (pc_version).
+      std::optional<std::string> owner;
+      if (!op.owner.empty()) owner = op.owner;
+      return {Stmt(
+          "INSERT INTO permcache.resources AS r (tenant, resource, type, owner, state, "
+          "  password_hash) VALUES ($1, $2, $3, $4, $5, nullif($6::text, '')) "
+          "ON CONFLICT (tenant, resource) DO UPDATE SET type = EXCLUDED.type, "
+          "  owner = EXCLUDED.owner, state = EXCLUDED.state, "
+          "  password_hash = CASE WHEN $6::text IS NULL THEN r.password_hash "
+          "    ELSE EXCLUDED.password_hash END "
+          "WHERE (r.type, r.owner, r.state, r.password_hash) IS DISTINCT FROM "
+          "  (EXCLUDED.type, EXCLUDED.owner, EXCLUDED.state, "
+          "   CASE WHEN $6::text IS NULL THEN r.password_hash ELSE EXCLUDED.password_hash END)",
+          {t, op.resource, op.type, owner, std::string(ResourceStateName(op.state)),
+           op.password_hash})};
+    }
     case OpKind::kDeleteResource:
+      // The grants go by cascade (their capture records the grantees).
+      return {Stmt("DELETE FROM permcache.resources WHERE tenant = $1 AND resource = $2",
+                   {t, op.resource})};
     case OpKind::kPutResourceGrant:
+      return {Stmt("INSERT INTO permcache.resource_grants (tenant, resource, user_id, permissions) "
+                   "VALUES ($1, $2, $3, $4::text[]) "
+                   "ON CONFLICT (tenant, resource, user_id) DO UPDATE "
+                   "SET permissions = EXCLUDED.permissions "
+                   "WHERE resource_grants.permissions IS DISTINCT FROM EXCLUDED.permissions",
+                   {t, op.resource, op.user, TextArrayLiteral(op.permissions)})};
     case OpKind::kDeleteResourceGrant:
-    case OpKind::kPutUiElement:
+      return {Stmt("DELETE FROM permcache.resource_grants "
+                   "WHERE tenant = $1 AND resource = $2 AND user_id = $3",
+                   {t, op.resource, op.user})};
+    case OpKind::kPutUiElement: {
+      // Required roles are a set: duplicates dropped; unnest in the given order, so a missing
+      // role is reported in the order the SQLite store checks them.
+      std::vector<std::string> roles;
+      for (const auto& role : op.required_roles) {
+        if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
+      }
+      const std::string wanted = TextArrayLiteral(roles);
+      return {
+          Stmt("INSERT INTO permcache.ui_elements (tenant, element, required_permissions, active) "
+               "VALUES ($1, $2, $3::text[], $4::boolean) "
+               "ON CONFLICT (tenant, element) DO UPDATE "
+               "SET required_permissions = EXCLUDED.required_permissions, active = EXCLUDED.active "
+               "WHERE (ui_elements.required_permissions, ui_elements.active) "
+               "  IS DISTINCT FROM (EXCLUDED.required_permissions, EXCLUDED.active)",
+               {t, op.element, TextArrayLiteral(op.required_permissions),
+                std::string(op.active ? "true" : "false")}),
+          Stmt("DELETE FROM permcache.ui_element_roles "
+               "WHERE tenant = $1 AND element = $2 AND NOT (role = ANY ($3::text[]))",
+               {t, op.element, wanted}),
+          Stmt("INSERT INTO permcache.ui_element_roles (tenant, element, role) "
+               "SELECT $1, $2, u.role FROM unnest($3::text[]) WITH ORDINALITY AS u (role, n) "
+               "ORDER BY u.n ON CONFLICT DO NOTHING",
+               {t, op.element, wanted}),
+      };
+    }
     case OpKind::kDeleteUiElement:
-      return {};  // not supported yet: Apply refuses these ops before building statements
+      return {Stmt("DELETE FROM permcache.ui_elements WHERE tenant = $1 AND element = $2",
+                   {t, op.element})};
     case OpKind::kPutTenant:
       return {Stmt("INSERT INTO permcache.tenants (tenant) VALUES ($1) ON CONFLICT DO NOTHING",
                    {t})};

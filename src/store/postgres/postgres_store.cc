@@ -8,12 +8,14 @@
 #include <utility>
 
 #include "store/changelog_rows.h"
+#include "store/op_applier.h"
 #include "store/policy_row.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_listener.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_ops.h"
 #include "store/role_walk.h"
+#include "store/signing_key.h"
 
 namespace permcache::postgres {
 namespace {
@@ -29,6 +31,8 @@ constexpr const char* kGrantsDirect = "pc_grants_direct";
 constexpr const char* kGrantsAssignments = "pc_grants_assignments";
 constexpr const char* kGrantsRoleEdges = "pc_grants_role_edges";
 constexpr const char* kGrantsRolePolicies = "pc_grants_role_policies";
+constexpr const char* kGrantsResources = "pc_grants_resources";
+constexpr const char* kLoadResource = "pc_load_resource";
 constexpr const char* kHeadStatement = "pc_head";
 
 // Roles reachable from the user's assignments ($1 tenant, $2 user). UNION keeps it finite on
@@ -65,8 +69,16 @@ constexpr std::pair<const char*, const char*> kPrepared[] = {
      "  ON p.tenant = rp.tenant AND p.policy = rp.policy "
      "WHERE rp.tenant = $1 AND rp.role IN (SELECT role FROM reach) "
      "ORDER BY rp.role COLLATE \"C\", p.policy COLLATE \"C\""},
+    {kGrantsResources,
+     "SELECT resource, array_to_string(permissions, E'\\n') FROM permcache.resource_grants "
+     "WHERE tenant = $1 AND user_id = $2 ORDER BY resource COLLATE \"C\""},
+    {kLoadResource,
+     "SELECT type, coalesce(owner, ''), state, version, coalesce(password_hash, '') "
+     "FROM permcache.resources WHERE tenant = $1 AND resource = $2"},
     {kHeadStatement, kHead},
 };
+
+constexpr const char* kTokenKeyName = "token_signing_key";
 #undef PC_REACHABLE_ROLES
 
 StatusOr<int64_t> ParseInt(const std::string& text) {
@@ -285,6 +297,7 @@ std::string PostgresStore::Describe() const { return redacted_; }
 
 StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
   PERMCACHE_RETURN_IF_ERROR(ValidateOps(ops));
+  PERMCACHE_RETURN_IF_ERROR(store::CheckStoreOps(ops));
   std::vector<PgStatement> batch;
   std::vector<size_t> op_of;  // op index of each statement (SIZE_MAX: framing)
   constexpr size_t kFraming = std::numeric_limits<size_t>::max();
@@ -358,6 +371,7 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
       Prepared(kGrantsAssignments, key),
       Prepared(kGrantsRoleEdges, key),
       Prepared(kGrantsRolePolicies, key),
+      Prepared(kGrantsResources, key),
       Plain("COMMIT"),
   };
   PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "reading grants"));
@@ -390,14 +404,132 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
     roles[res[6].Text(r, 0)].policies.push_back(std::move(p));
   }
   static const store::RoleData kNoData;
-  PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(
-      assignments,
-      [&](const std::string& role) -> StatusOr<const store::RoleData*> {
-        auto it = roles.find(role);
-        return it == roles.end() ? &kNoData : &it->second;
-      },
-      &out.grants));
+  const store::RoleLoader load = [&](const std::string& role) -> StatusOr<const store::RoleData*> {
+    auto it = roles.find(role);
+    return it == roles.end() ? &kNoData : &it->second;
+  };
+  PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(assignments, load, &out.grants));
+  // The edges above cover every role reachable from any assignment, unscoped ones included.
+  PERMCACHE_ASSIGN_OR_RETURN(out.roles, store::HeldRoles(assignments, load));
+  for (size_t r = 0; r < res[7].size(); ++r) {
+    out.resource_grants.push_back(
+        ResourceGrantRow{res[7].Text(r, 0), store::SplitPermissions(res[7].Text(r, 1))});
+  }
   return out;
+}
+
+StatusOr<ResourceRecord> PostgresStore::LoadResource(std::string_view tenant,
+                                                     std::string_view resource) {
+  std::vector<PgStatement> batch = {
+      Plain(kBeginRead),
+      Prepared(kHeadStatement, {}),
+      Prepared(kLoadResource, {std::string(tenant), std::string(resource)}),
+      Plain("COMMIT"),
+  };
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> res, ReadPipeline(batch, "reading a resource"));
+  ResourceRecord out;
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[1].Text(0, 0)));
+  if (res[2].size() == 0) return out;
+  std::optional<ResourceState> state = ParseResourceState(res[2].Text(0, 2));
+  if (!state) return InternalError("resource has an unknown state (damaged store)");
+  PERMCACHE_ASSIGN_OR_RETURN(int64_t version, ParseInt(res[2].Text(0, 3)));
+  out.exists = true;
+  out.type = res[2].Text(0, 0);
+  out.owner = res[2].Text(0, 1);
+  out.state = *state;
+  out.version = static_cast<uint64_t>(version);
+  out.password_hash = res[2].Text(0, 4);
+  return out;
+}
+
+StatusOr<UiElementRecord> PostgresStore::LoadUiElement(std::string_view tenant,
+                                                       std::string_view element) {
+  const Params key = {std::string(tenant), std::string(element)};
+  std::vector<PgStatement> batch = {
+      Plain(kBeginRead),
+      Prepared(kHeadStatement, {}),
+      Plain("SELECT array_to_string(required_permissions, E'\\n'), active "
+            "FROM permcache.ui_elements WHERE tenant = $1 AND element = $2",
+            key),
+      Plain("SELECT role FROM permcache.ui_element_roles WHERE tenant = $1 AND element = $2 "
+            "ORDER BY role COLLATE \"C\"",
+            key),
+      Plain("COMMIT"),
+  };
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> res, ReadPipeline(batch, "reading a ui element"));
+  UiElementRecord out;
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[1].Text(0, 0)));
+  if (res[2].size() == 0) return out;
+  out.exists = true;
+  out.required_permissions = store::SplitPermissions(res[2].Text(0, 0));
+  out.active = res[2].Text(0, 1) == "t";
+  for (size_t r = 0; r < res[3].size(); ++r) out.required_roles.push_back(res[3].Text(r, 0));
+  return out;
+}
+
+StatusOr<std::vector<std::string>> PostgresStore::ListUiElements(std::string_view tenant) {
+  PERMCACHE_ASSIGN_OR_RETURN(
+      std::vector<PgRows> res,
+      ReadPipeline({Plain("SELECT element FROM permcache.ui_elements "
+                          "WHERE tenant = $1 AND active ORDER BY element COLLATE \"C\" "
+                          "LIMIT $2::bigint",
+                          {std::string(tenant), std::to_string(kMaxOpsPerWrite)})},
+                   "listing ui elements"));
+  std::vector<std::string> out;
+  for (size_t r = 0; r < res[0].size(); ++r) out.push_back(res[0].Text(r, 0));
+  return out;
+}
+
+StatusOr<std::vector<ResourceRow>> PostgresStore::ScanResources(std::string_view tenant,
+                                                                std::string_view type,
+                                                                std::string_view after,
+                                                                size_t limit) {
+  std::vector<ResourceRow> out;
+  if (limit == 0) return out;
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  // COLLATE "C" on the cursor comparison too: id order is byte order, as on SQLite.
+  PERMCACHE_ASSIGN_OR_RETURN(
+      std::vector<PgRows> res,
+      ReadPipeline(
+          {Plain("SELECT resource, type, coalesce(owner, ''), state FROM permcache.resources "
+                 "WHERE tenant = $1 AND ($2 = '' OR type = $2) "
+                 "  AND resource COLLATE \"C\" > $3 COLLATE \"C\" "
+                 "ORDER BY resource COLLATE \"C\" LIMIT $4::bigint",
+                 {std::string(tenant), std::string(type), std::string(after),
+                  std::to_string(std::min<uint64_t>(limit, kMax))})},
+          "listing resources"));
+  for (size_t r = 0; r < res[0].size(); ++r) {
+    std::optional<ResourceState> state = ParseResourceState(res[0].Text(r, 3));
+    if (!state) return InternalError("resource has an unknown state (damaged store)");
+    out.push_back(ResourceRow{res[0].Text(r, 0), res[0].Text(r, 1), res[0].Text(r, 2), *state});
+  }
+  return out;
+}
+
+StatusOr<std::string> PostgresStore::TokenSigningKey() {
+  const PgStatement read = Plain(
+      "SELECT encode(value, 'hex') FROM permcache.pc_secrets WHERE name = $1", {kTokenKeyName});
+  PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> res,
+                             ReadPipeline({read}, "reading the token signing key"));
+  if (res[0].size() == 0) {
+    // First use on this database: whichever node inserts first wins. READ COMMITTED, so the
+    // SELECT after a conflicting (waited-for) insert sees the winner's key.
+    PERMCACHE_ASSIGN_OR_RETURN(std::string fresh, store::NewTokenSigningKeyHex());
+    PERMCACHE_ASSIGN_OR_RETURN(Lease lease, Acquire());
+    StatusOr<std::vector<PgRows>> written = lease->Pipeline(
+        {Plain("BEGIN ISOLATION LEVEL READ COMMITTED"),
+         Plain("INSERT INTO permcache.pc_secrets (name, value) VALUES ($1, decode($2, 'hex')) "
+               "ON CONFLICT (name) DO NOTHING",
+               {kTokenKeyName, fresh}),
+         read, Plain("COMMIT")},
+        nullptr);
+    if (!written.ok()) {
+      return WithPrefix(written.status(), redacted_ + ": creating the token signing key: ");
+    }
+    res = {std::move((*written)[2])};
+  }
+  if (res[0].size() != 1) return InternalError(redacted_ + ": no token signing key after insert");
+  return store::DecodeTokenSigningKey(res[0].Text(0, 0));
 }
 
 StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
@@ -436,6 +568,21 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
       Plain("SELECT tenant, user_id, policy FROM permcache.user_policies "
             "WHERE $1 = '' OR tenant = $1 "
             "ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\", policy COLLATE \"C\"",
+            t),
+      // Passwords are write-only: the hash never leaves the store through the model.
+      Plain("SELECT tenant, resource, type, coalesce(owner, ''), state FROM permcache.resources "
+            "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", resource COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, resource, user_id, array_to_string(permissions, E'\\n') "
+            "FROM permcache.resource_grants WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", resource COLLATE \"C\", user_id COLLATE \"C\"",
+            t),
+      Plain("SELECT e.tenant, e.element, array_to_string(e.required_permissions, E'\\n'), "
+            "  e.active, coalesce((SELECT string_agg(r.role, E'\\n' ORDER BY r.role COLLATE \"C\") "
+            "    FROM permcache.ui_element_roles r "
+            "    WHERE r.tenant = e.tenant AND r.element = e.element), '') "
+            "FROM permcache.ui_elements e WHERE $1 = '' OR e.tenant = $1 "
+            "ORDER BY e.tenant COLLATE \"C\", e.element COLLATE \"C\"",
             t),
       Plain("COMMIT"),
   };
@@ -489,6 +636,24 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
   for (size_t r = 0; r < res[9].size(); ++r) {
     model.user_policies.push_back(
         UserPolicy{res[9].Text(r, 0), res[9].Text(r, 1), res[9].Text(r, 2)});
+  }
+  for (size_t r = 0; r < res[10].size(); ++r) {
+    std::optional<ResourceState> state = ParseResourceState(res[10].Text(r, 4));
+    if (!state) return InternalError("resource has an unknown state (damaged store)");
+    model.resources.push_back(Resource{res[10].Text(r, 0), res[10].Text(r, 1), res[10].Text(r, 2),
+                                       res[10].Text(r, 3), *state});
+  }
+  for (size_t r = 0; r < res[11].size(); ++r) {
+    model.resource_grants.push_back(ResourceGrant{res[11].Text(r, 0), res[11].Text(r, 1),
+                                                  res[11].Text(r, 2),
+                                                  store::SplitPermissions(res[11].Text(r, 3))});
+  }
+  for (size_t r = 0; r < res[12].size(); ++r) {
+    // Role ids contain no '\n' (ValidateId), so the joined list splits back exactly.
+    model.ui_elements.push_back(UiElement{res[12].Text(r, 0), res[12].Text(r, 1),
+                                          store::SplitPermissions(res[12].Text(r, 4)),
+                                          store::SplitPermissions(res[12].Text(r, 2)),
+                                          res[12].Text(r, 3) == "t"});
   }
   return model;
 }

@@ -62,6 +62,15 @@ class PostgresStore final : public Store {
 
   StatusOr<ChangeSet> Apply(std::span<const WriteOp> ops) override;
   StatusOr<UserGrants> LoadGrants(std::string_view tenant, std::string_view user) override;
+  StatusOr<ResourceRecord> LoadResource(std::string_view tenant,
+                                        std::string_view resource) override;
+  StatusOr<UiElementRecord> LoadUiElement(std::string_view tenant,
+                                          std::string_view element) override;
+  StatusOr<std::vector<std::string>> ListUiElements(std::string_view tenant) override;
+  StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view tenant, std::string_view type,
+                                                   std::string_view after, size_t limit) override;
+  // permcache.pc_secrets 'token_signing_key', inserted by the first node that asks.
+  StatusOr<std::string> TokenSigningKey() override;
   StatusOr<Model> Export(std::string_view tenant) override;
   StatusOr<uint64_t> CurrentRevision() override;
   StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override;

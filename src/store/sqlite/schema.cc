@@ -137,11 +137,61 @@ INSERT INTO meta (key, value) VALUES ('pruned_through', 0);
 CREATE INDEX revisions_by_commit_time ON revisions (committed_at_ms);
 )sql";
 
+// Version 4: resources, their grants and UI elements (DESIGN §7). NULL owner / password_hash =
+// none. version grows with every change of state, owner or password_hash (SqliteWriteTxn's
+// upsert computes it): unlock tokens carry it. Grant patterns are '\n'-joined like policies'.
+// An element's required roles are a link table so that deleting a role cascades out of them;
+// required_permissions ('\n'-joined, '' = none) keep their written order. The indexes serve
+// the grantee and role lookups and the cascades. meta 'token_signing_key' is created on first
+// use (SqliteStore::TokenSigningKey), not here: RAND_bytes, not SQLite's PRNG.
+constexpr const char kSchemaV4[] = R"sql(
+CREATE TABLE resources (
+  tenant        TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  resource      TEXT NOT NULL,
+  type          TEXT NOT NULL,
+  owner         TEXT,
+  state         TEXT NOT NULL CHECK (state IN ('public', 'unlisted', 'private', 'restricted')),
+  password_hash TEXT CHECK (password_hash <> ''),
+  version       INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+  PRIMARY KEY (tenant, resource)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX resources_by_type ON resources (tenant, type, resource);
+
+CREATE TABLE resource_grants (
+  tenant      TEXT NOT NULL,
+  resource    TEXT NOT NULL,
+  user        TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  PRIMARY KEY (tenant, resource, user),
+  FOREIGN KEY (tenant, resource) REFERENCES resources (tenant, resource) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX resource_grants_by_user ON resource_grants (tenant, user);
+
+CREATE TABLE ui_elements (
+  tenant               TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  element              TEXT NOT NULL,
+  required_permissions TEXT NOT NULL,
+  active               INTEGER NOT NULL CHECK (active IN (0, 1)),
+  PRIMARY KEY (tenant, element)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE ui_element_roles (
+  tenant  TEXT NOT NULL,
+  element TEXT NOT NULL,
+  role    TEXT NOT NULL,
+  PRIMARY KEY (tenant, element, role),
+  FOREIGN KEY (tenant, element) REFERENCES ui_elements (tenant, element) ON DELETE CASCADE,
+  FOREIGN KEY (tenant, role) REFERENCES roles (tenant, role) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX ui_element_roles_by_role ON ui_element_roles (tenant, role);
+)sql";
+
 // Append only: a released migration never changes (files in the field already ran it).
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "store/op_applier.h"
 #include "store/policy_row.h"
 #include "store/role_walk.h"
+#include "store/signing_key.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
 
@@ -58,6 +59,28 @@ SELECT user FROM user_policies WHERE tenant = ?1 AND policy = ?2
 LIMIT ?3)sql";
 
 constexpr std::string_view kReadRevision = "SELECT value FROM meta WHERE key = 'revision'";
+
+constexpr std::string_view kResourceType =
+    "SELECT type FROM resources WHERE tenant = ?1 AND resource = ?2";
+constexpr std::string_view kResourceGrantees =
+    "SELECT user FROM resource_grants WHERE tenant = ?1 AND resource = ?2 LIMIT ?3";
+constexpr std::string_view kElementsRequiringRole =
+    "SELECT element FROM ui_element_roles WHERE tenant = ?1 AND role = ?2";
+
+// The version grows when state, owner or the password hash change; ?6 NULL keeps the hash
+// (every expression of DO UPDATE SET reads the row as it was).
+constexpr std::string_view kPutResource = R"sql(
+INSERT INTO resources (tenant, resource, type, owner, state, password_hash, version)
+VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''), 1)
+ON CONFLICT DO UPDATE SET
+  type = excluded.type, owner = excluded.owner, state = excluded.state,
+  password_hash = CASE WHEN ?6 IS NULL THEN password_hash ELSE excluded.password_hash END,
+  version = version + (owner IS NOT excluded.owner OR state IS NOT excluded.state
+                       OR (?6 IS NOT NULL AND password_hash IS NOT excluded.password_hash))
+WHERE type IS NOT excluded.type OR owner IS NOT excluded.owner OR state IS NOT excluded.state
+   OR (?6 IS NOT NULL AND password_hash IS NOT excluded.password_hash))sql";
+
+constexpr std::string_view kTokenKeyName = "token_signing_key";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -107,6 +130,22 @@ class SqliteWriteTxn final : public store::WriteTxn {
   StatusOr<std::vector<std::string>> Parents(const std::string& tenant,
                                              const std::string& role) override {
     return Column(kRoleParents, tenant, role, -1);
+  }
+  StatusOr<std::optional<std::string>> ResourceType(const std::string& tenant,
+                                                    const std::string& resource) override {
+    PERMCACHE_ASSIGN_OR_RETURN(std::vector<std::string> type,
+                               Column(kResourceType, tenant, resource, -1));
+    if (type.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(type[0]));
+  }
+  StatusOr<std::vector<std::string>> ResourceGrantees(const std::string& tenant,
+                                                      const std::string& resource,
+                                                      size_t limit) override {
+    return Column(kResourceGrantees, tenant, resource, static_cast<int64_t>(limit));
+  }
+  StatusOr<std::vector<std::string>> ElementsRequiringRole(const std::string& tenant,
+                                                           const std::string& role) override {
+    return Column(kElementsRequiringRole, tenant, role, -1);
   }
   StatusOr<std::vector<std::string>> RoleHolders(const std::string& tenant,
                                                  const std::string& role, size_t limit) override {
@@ -174,12 +213,7 @@ class SqliteWriteTxn final : public store::WriteTxn {
     return Changes("DELETE FROM roles WHERE tenant = ?1 AND role = ?2", {t, role});
   }
   StatusOr<bool> PutPolicy(const WriteOp& op) override {
-    for (const auto& p : op.permissions) {
-      // Defence in depth: the storage format separates patterns with '\n'.
-      if (p.empty() || p.find('\n') != std::string::npos) {
-        return InvalidArgumentError("policy " + Quote(op.policy) + " has an invalid pattern");
-      }
-    }
+    PERMCACHE_RETURN_IF_ERROR(CheckJoinable("policy " + Quote(op.policy), op.permissions));
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
         conn_.Prepare(
@@ -235,8 +269,94 @@ class SqliteWriteTxn final : public store::WriteTxn {
     return Changes("DELETE FROM user_policies WHERE tenant = ?1 AND user = ?2 AND policy = ?3",
                    {op.tenant, op.user, op.policy});
   }
+  StatusOr<bool> PutResource(const WriteOp& op) override {
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(kPutResource));
+    stmt.Bind(1, op.tenant).Bind(2, op.resource).Bind(3, op.type);
+    if (op.owner.empty()) {
+      stmt.BindNull(4);
+    } else {
+      stmt.Bind(4, op.owner);
+    }
+    stmt.Bind(5, ResourceStateName(op.state));
+    if (op.password_hash) {
+      stmt.Bind(6, *op.password_hash);
+    } else {
+      stmt.BindNull(6);
+    }
+    PERMCACHE_RETURN_IF_ERROR(stmt.Run());
+    return Changed();
+  }
+  StatusOr<bool> DeleteResource(const std::string& t, const std::string& resource) override {
+    // The grants go by cascade.
+    return Changes("DELETE FROM resources WHERE tenant = ?1 AND resource = ?2", {t, resource});
+  }
+  StatusOr<bool> PutResourceGrant(const WriteOp& op) override {
+    PERMCACHE_RETURN_IF_ERROR(CheckJoinable("resource grant", op.permissions));
+    return Changes(
+        "INSERT INTO resource_grants (tenant, resource, user, permissions) "
+        "VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT DO UPDATE SET permissions = excluded.permissions "
+        "WHERE permissions IS NOT excluded.permissions",
+        {op.tenant, op.resource, op.user, JoinPermissions(op.permissions)});
+  }
+  StatusOr<bool> DeleteResourceGrant(const WriteOp& op) override {
+    return Changes(
+        "DELETE FROM resource_grants WHERE tenant = ?1 AND resource = ?2 AND user = ?3",
+        {op.tenant, op.resource, op.user});
+  }
+  StatusOr<bool> PutUiElement(const WriteOp& op, const std::vector<std::string>& roles) override {
+    PERMCACHE_RETURN_IF_ERROR(CheckJoinable("ui element", op.required_permissions));
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt,
+                               conn_.Prepare("INSERT INTO ui_elements "
+                                             "(tenant, element, required_permissions, active) "
+                                             "VALUES (?1, ?2, ?3, ?4) "
+                                             "ON CONFLICT DO UPDATE SET "
+                                             "  required_permissions = excluded.required_permissions, "
+                                             "  active = excluded.active "
+                                             "WHERE required_permissions IS NOT "
+                                             "  excluded.required_permissions "
+                                             "  OR active IS NOT excluded.active"));
+    stmt.Bind(1, op.tenant).Bind(2, op.element).Bind(3, JoinPermissions(op.required_permissions));
+    PERMCACHE_RETURN_IF_ERROR(stmt.Bind(4, int64_t{op.active ? 1 : 0}).Run());
+    bool changed = Changed();
+    // The links: drop the roles no longer wanted, add the missing ones.
+    PERMCACHE_ASSIGN_OR_RETURN(
+        std::vector<std::string> current,
+        Column("SELECT role FROM ui_element_roles WHERE tenant = ?1 AND element = ?2", op.tenant,
+               op.element, -1));
+    for (const auto& role : current) {
+      if (std::find(roles.begin(), roles.end(), role) != roles.end()) continue;
+      PERMCACHE_RETURN_IF_ERROR(
+          Changes("DELETE FROM ui_element_roles WHERE tenant = ?1 AND element = ?2 AND role = ?3",
+                  {op.tenant, op.element, role})
+              .status());
+      changed = true;
+    }
+    for (const auto& role : roles) {
+      PERMCACHE_ASSIGN_OR_RETURN(
+          bool added, Changes("INSERT INTO ui_element_roles (tenant, element, role) "
+                              "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                              {op.tenant, op.element, role}));
+      changed = changed || added;
+    }
+    return changed;
+  }
+  StatusOr<bool> DeleteUiElement(const std::string& t, const std::string& element) override {
+    // The role links go by cascade.
+    return Changes("DELETE FROM ui_elements WHERE tenant = ?1 AND element = ?2", {t, element});
+  }
 
  private:
+  // Defence in depth: the storage format separates patterns with '\n'.
+  static Status CheckJoinable(const std::string& what, const std::vector<std::string>& patterns) {
+    for (const auto& p : patterns) {
+      if (p.empty() || p.find('\n') != std::string::npos) {
+        return InvalidArgumentError(what + " has an invalid pattern");
+      }
+    }
+    return Status::Ok();
+  }
+
   // Runs a write and reports whether it changed a row (cascaded deletes not counted).
   StatusOr<bool> Changes(std::string_view sql, std::initializer_list<std::string_view> args) {
     PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
@@ -534,8 +654,172 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   };
   // Each assignment is walked up the inherit edges by the shared role walk (store/role_walk.h).
   PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(assignments, load_role, &out.grants));
+  PERMCACHE_ASSIGN_OR_RETURN(out.roles, store::HeldRoles(assignments, load_role));
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT resource, permissions FROM resource_grants "
+                     "WHERE tenant = ?1 AND user = ?2 ORDER BY resource"));
+    stmt.Bind(1, tenant).Bind(2, user);
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      out.resource_grants.push_back(
+          ResourceGrantRow{stmt.Text(0), store::SplitPermissions(stmt.Text(1))});
+    }
+  }
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
   return out;
+}
+
+StatusOr<ResourceRecord> SqliteStore::LoadResource(std::string_view tenant,
+                                                   std::string_view resource) {
+  PERMCACHE_ASSIGN_OR_RETURN(ReadLease lease, BeginRead());
+  Connection& conn = lease.conn();
+  ResourceRecord out;
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ReadRevision(conn));
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT type, owner, state, version, password_hash FROM resources "
+                     "WHERE tenant = ?1 AND resource = ?2"));
+    stmt.Bind(1, tenant).Bind(2, resource);
+    PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) {
+      std::optional<ResourceState> state = ParseResourceState(stmt.Text(2));
+      if (!state) return InternalError("resource has an unknown state (damaged store)");
+      out.exists = true;
+      out.type = stmt.Text(0);
+      out.owner = stmt.Text(1);  // NULL = ""
+      out.state = *state;
+      out.version = static_cast<uint64_t>(stmt.Int(3));
+      out.password_hash = stmt.Text(4);
+    }
+  }
+  PERMCACHE_RETURN_IF_ERROR(lease.Commit());
+  return out;
+}
+
+StatusOr<UiElementRecord> SqliteStore::LoadUiElement(std::string_view tenant,
+                                                     std::string_view element) {
+  PERMCACHE_ASSIGN_OR_RETURN(ReadLease lease, BeginRead());
+  Connection& conn = lease.conn();
+  UiElementRecord out;
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ReadRevision(conn));
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt, conn.Prepare("SELECT required_permissions, active FROM ui_elements "
+                                     "WHERE tenant = ?1 AND element = ?2"));
+    stmt.Bind(1, tenant).Bind(2, element);
+    PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (row) {
+      out.exists = true;
+      out.required_permissions = store::SplitPermissions(stmt.Text(0));
+      out.active = stmt.Int(1) != 0;
+    }
+  }
+  if (out.exists) {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt, conn.Prepare("SELECT role FROM ui_element_roles "
+                                     "WHERE tenant = ?1 AND element = ?2 ORDER BY role"));
+    stmt.Bind(1, tenant).Bind(2, element);
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      out.required_roles.push_back(stmt.Text(0));
+    }
+  }
+  PERMCACHE_RETURN_IF_ERROR(lease.Commit());
+  return out;
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::ListUiElements(std::string_view tenant) {
+  PERMCACHE_ASSIGN_OR_RETURN(ReadLease lease, BeginRead());
+  std::vector<std::string> out;
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        lease.conn().Prepare("SELECT element FROM ui_elements WHERE tenant = ?1 AND active = 1 "
+                             "ORDER BY element LIMIT ?2"));
+    stmt.Bind(1, tenant).Bind(2, static_cast<int64_t>(kMaxOpsPerWrite));
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      out.push_back(stmt.Text(0));
+    }
+  }
+  PERMCACHE_RETURN_IF_ERROR(lease.Commit());
+  return out;
+}
+
+StatusOr<std::vector<ResourceRow>> SqliteStore::ScanResources(std::string_view tenant,
+                                                              std::string_view type,
+                                                              std::string_view after,
+                                                              size_t limit) {
+  std::vector<ResourceRow> out;
+  if (limit == 0) return out;
+  PERMCACHE_ASSIGN_OR_RETURN(ReadLease lease, BeginRead());
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        lease.conn().Prepare("SELECT resource, type, owner, state FROM resources "
+                             "WHERE tenant = ?1 AND (?2 = '' OR type = ?2) AND resource > ?3 "
+                             "ORDER BY resource LIMIT ?4"));
+    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    stmt.Bind(1, tenant).Bind(2, type).Bind(3, after);
+    stmt.Bind(4, static_cast<int64_t>(std::min<uint64_t>(limit, kMax)));
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      std::optional<ResourceState> state = ParseResourceState(stmt.Text(3));
+      if (!state) return InternalError("resource has an unknown state (damaged store)");
+      out.push_back(ResourceRow{stmt.Text(0), stmt.Text(1), stmt.Text(2), *state});
+    }
+  }
+  PERMCACHE_RETURN_IF_ERROR(lease.Commit());
+  return out;
+}
+
+StatusOr<std::string> SqliteStore::TokenSigningKey() {
+  auto read = [](Connection& conn) -> StatusOr<std::optional<std::string>> {
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt,
+                               conn.Prepare("SELECT value FROM meta WHERE key = ?1"));
+    stmt.Bind(1, kTokenKeyName);
+    PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(stmt.Text(0));
+  };
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(ReadLease lease, BeginRead());
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> hex, read(lease.conn()));
+    PERMCACHE_RETURN_IF_ERROR(lease.Commit());
+    if (hex) return store::DecodeTokenSigningKey(*hex);
+  }
+  // First use: insert unless another process got there first (the IMMEDIATE transaction makes
+  // them take turns), then read whichever key won.
+  PERMCACHE_ASSIGN_OR_RETURN(std::string fresh, store::NewTokenSigningKeyHex());
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Connection& conn = *writer_;
+  Status begin = conn.Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) return WithPrefix(begin, Describe() + ": cannot start write transaction: ");
+  auto body = [&]() -> StatusOr<std::optional<std::string>> {
+    {
+      PERMCACHE_ASSIGN_OR_RETURN(
+          Statement stmt, conn.Prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                                       "ON CONFLICT DO NOTHING"));
+      PERMCACHE_RETURN_IF_ERROR(stmt.Bind(1, kTokenKeyName).Bind(2, fresh).Run());
+    }
+    return read(conn);
+  };
+  StatusOr<std::optional<std::string>> hex = body();
+  if (hex.ok()) {
+    Status commit = conn.Exec("COMMIT");
+    if (!commit.ok()) hex = WithPrefix(commit, Describe() + ": commit failed: ");
+  }
+  if (!hex.ok() && conn.InTransaction()) conn.Exec("ROLLBACK").IgnoreError();
+  if (!hex.ok()) return hex.status();
+  if (!*hex) return InternalError(Describe() + ": the token signing key vanished");
+  return store::DecodeTokenSigningKey(**hex);
 }
 
 StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
@@ -634,6 +918,53 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
                  model.user_policies.push_back(UserPolicy{s.Text(0), s.Text(1), s.Text(2)});
                  return Status::Ok();
                }));
+  // Passwords are write-only: the hash never leaves the store through the model.
+  PERMCACHE_RETURN_IF_ERROR(each_row(
+      "SELECT tenant, resource, type, owner, state FROM resources WHERE ?1 = '' OR tenant = ?1 "
+      "ORDER BY tenant, resource",
+      [&](const Statement& s) -> Status {
+        std::optional<ResourceState> state = ParseResourceState(s.Text(4));
+        if (!state) return InternalError("resource has an unknown state (damaged store)");
+        model.resources.push_back(Resource{s.Text(0), s.Text(1), s.Text(2), s.Text(3), *state});
+        return Status::Ok();
+      }));
+  PERMCACHE_RETURN_IF_ERROR(each_row(
+      "SELECT tenant, resource, user, permissions FROM resource_grants "
+      "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, resource, user",
+      [&](const Statement& s) {
+        model.resource_grants.push_back(ResourceGrant{s.Text(0), s.Text(1), s.Text(2),
+                                                      store::SplitPermissions(s.Text(3))});
+        return Status::Ok();
+      }));
+  PERMCACHE_RETURN_IF_ERROR(each_row(
+      "SELECT tenant, element, required_permissions, active FROM ui_elements "
+      "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, element",
+      [&](const Statement& s) {
+        model.ui_elements.push_back(UiElement{
+            s.Text(0), s.Text(1), {}, store::SplitPermissions(s.Text(2)), s.Int(3) != 0});
+        return Status::Ok();
+      }));
+  {
+    // Attach the required roles (a set: sorted) to the sorted elements.
+    size_t next = 0;
+    PERMCACHE_RETURN_IF_ERROR(each_row(
+        "SELECT tenant, element, role FROM ui_element_roles WHERE ?1 = '' OR tenant = ?1 "
+        "ORDER BY tenant, element, role",
+        [&](const Statement& s) -> Status {
+          std::string t = s.Text(0), e = s.Text(1);
+          auto& elements = model.ui_elements;
+          while (next < elements.size() &&
+                 std::tie(elements[next].tenant, elements[next].element) < std::tie(t, e)) {
+            ++next;
+          }
+          if (next == elements.size() || elements[next].tenant != t ||
+              elements[next].element != e) {
+            return InternalError("ui_element_roles row for unknown element (damaged store)");
+          }
+          elements[next].required_roles.push_back(s.Text(2));
+          return Status::Ok();
+        }));
+  }
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
   return model;
 }

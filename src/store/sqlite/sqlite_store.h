@@ -3,9 +3,10 @@
 // timeout, and every write a BEGIN IMMEDIATE transaction that reads and bumps the store-wide
 // revision, so revisions form one strict sequence across all of them.
 //
-// Thread safety: every method is thread-safe. Writes (Apply) go through one write connection
-// behind a mutex; reads (LoadGrants, Export, CurrentRevision, ChangesSince, Ping) lease a
-// connection from a pool and run in parallel with each other and with the writer (WAL).
+// Thread safety: every method is thread-safe. Writes (Apply, and TokenSigningKey's first call)
+// go through one write connection behind a mutex; reads (LoadGrants, LoadResource, Export,
+// ChangesSince, ...) lease a connection from a pool and run in parallel with each other and
+// with the writer (WAL).
 // Each read runs in one read transaction, so what it returns is one consistent snapshot.
 //
 // Schema, affected-key rules and limits: docs/store.md.
@@ -50,6 +51,15 @@ class SqliteStore final : public Store {
 
   StatusOr<ChangeSet> Apply(std::span<const WriteOp> ops) override;
   StatusOr<UserGrants> LoadGrants(std::string_view tenant, std::string_view user) override;
+  StatusOr<ResourceRecord> LoadResource(std::string_view tenant,
+                                        std::string_view resource) override;
+  StatusOr<UiElementRecord> LoadUiElement(std::string_view tenant,
+                                          std::string_view element) override;
+  StatusOr<std::vector<std::string>> ListUiElements(std::string_view tenant) override;
+  StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view tenant, std::string_view type,
+                                                   std::string_view after, size_t limit) override;
+  // meta 'token_signing_key'; created through the write connection on first use.
+  StatusOr<std::string> TokenSigningKey() override;
   StatusOr<Model> Export(std::string_view tenant) override;
   StatusOr<uint64_t> CurrentRevision() override;
   StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override;

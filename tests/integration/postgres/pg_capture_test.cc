@@ -347,6 +347,113 @@ TEST_F(PgCaptureTest, DirectWritesOfEveryTableRecordExactlyTheAffectedKeys) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 1b. The record tables (resources, resource_grants, ui_elements, ui_element_roles): record keys
+// ("resource:{id}", "element:{id}") or the grantee, one revision each, NOTIFY, the version bump;
+// the effective table never sees a record key.
+
+TEST_F(PgCaptureTest, DirectWritesOfRecordTablesRecordResourceGranteeAndElementKeys) {
+  MustApply(HospitalOps());
+  MustApply({PutResource("t1", "song", "media", ResourceState::kPrivate, "alice"),
+             PutUiElement("t1", "menu", {"nurse"})});
+  auto listen = Session("pc-test-listen");
+  ASSERT_NE(listen, nullptr);
+  Listener listener(std::move(listen));
+  ASSERT_OK(listener.Start());
+  auto version = [&] {
+    StatusOr<ResourceRecord> r = store_->LoadResource("t1", "song");
+    EXPECT_TRUE(r.ok() && r->exists) << r.status().ToString();
+    return r.ok() ? r->version : 0;
+  };
+
+  // A state change from psql: the resource key, a revision, a notification, a version bump.
+  const std::string publish =
+      "UPDATE permcache.resources SET state = 'public' WHERE tenant = 't1' AND resource = 'song'";
+  EXPECT_EQ(DirectWrite(publish), Keys{"t1/resource:song"});
+  EXPECT_THAT(listener.Drain(true), ElementsAre(std::to_string(Revision())));
+  StatusOr<ResourceRecord> song = store_->LoadResource("t1", "song");
+  ASSERT_TRUE(song.ok());
+  EXPECT_EQ(song->state, ResourceState::kPublic);
+  EXPECT_EQ(song->version, 2u);
+  NoRevision(publish);
+  // Type only: recorded, no bump. A written version is overridden (so nothing changed).
+  EXPECT_EQ(DirectWrite("UPDATE permcache.resources SET type = 'audio' WHERE resource = 'song'"),
+            Keys{"t1/resource:song"});
+  EXPECT_EQ(version(), 2u);
+  NoRevision("UPDATE permcache.resources SET version = 1 WHERE resource = 'song'");
+  EXPECT_EQ(version(), 2u);
+  // Owner and password changes bump it.
+  EXPECT_EQ(DirectWrite("UPDATE permcache.resources SET owner = NULL WHERE resource = 'song'"),
+            Keys{"t1/resource:song"});
+  EXPECT_EQ(version(), 3u);
+  EXPECT_EQ(DirectWrite("UPDATE permcache.resources SET state = 'restricted', "
+                        "password_hash = '$argon2id$x' WHERE resource = 'song'"),
+            Keys{"t1/resource:song"});
+  EXPECT_EQ(version(), 4u);
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.resources (tenant, resource, type, state) "
+                        "VALUES ('t1', 'clip', 'media', 'unlisted')"),
+            Keys{"t1/resource:clip"});
+
+  // Grants: the grantee.
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.resource_grants VALUES "
+                        "('t1', 'song', 'frank', '{audio:view}'), "
+                        "('t1', 'song', 'erin', '{*}'), ('t1', 'clip', 'erin', '{media:*}')"),
+            UsersOf("t1", {"erin", "frank"}));
+  StatusOr<UserGrants> frank = store_->LoadGrants("t1", "frank");
+  ASSERT_TRUE(frank.ok());
+  EXPECT_THAT(frank->resource_grants, ElementsAre(ResourceGrantRow{"song", {"audio:view"}}));
+  EXPECT_EQ(DirectWrite("UPDATE permcache.resource_grants SET permissions = '{audio:*}' "
+                        "WHERE user_id = 'frank'"),
+            UsersOf("t1", {"frank"}));
+  // Deleting the resource: its key and its grantees (cascaded), not the other resource's.
+  EXPECT_EQ(DirectWrite("DELETE FROM permcache.resources WHERE resource = 'song'"),
+            Keys({"t1/erin", "t1/frank", "t1/resource:song"}));
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.resource_grants"), 1u);
+
+  // Elements: the element key, from either table; a role delete cascades out of the links.
+  EXPECT_EQ(DirectWrite("UPDATE permcache.ui_elements SET active = false WHERE element = 'menu'"),
+            Keys{"t1/element:menu"});
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.ui_element_roles VALUES ('t1', 'menu', 'doctor')"),
+            Keys{"t1/element:menu"});
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.ui_elements (tenant, element, required_permissions) "
+                        "VALUES ('t1', 'lab', '{ui:lab}')"),
+            Keys{"t1/element:lab"});
+  EXPECT_EQ(DirectWrite("DELETE FROM permcache.roles WHERE tenant = 't1' AND role = 'doctor'"),
+            Keys({"t1/carol", "t1/dave", "t1/element:menu"}));
+  StatusOr<UiElementRecord> menu = store_->LoadUiElement("t1", "menu");
+  ASSERT_TRUE(menu.ok());
+  EXPECT_FALSE(menu->active);
+  EXPECT_THAT(menu->required_roles, ElementsAre("nurse"));
+
+  // Record keys passed through the commit step as keys, never as effective-table users.
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.user_effective_policies "
+                      "WHERE user_id LIKE '%:%'"),
+            0u);
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.pc_effective_queue"), 0u);
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.reconcile(false)"), 0u);
+  // TRUNCATE: the tenants that had rows, tenant-wide.
+  {
+    Keys k = DirectWrite("TRUNCATE permcache.ui_element_roles");
+    EXPECT_TRUE(k == Keys{"*/*"} || k == Keys{"t1/*"}) << ::testing::PrintToString(k);
+  }
+}
+
+// A token signing key written by another node is the one every node reads.
+TEST_F(PgCaptureTest, TheTokenSigningKeyIsSharedThroughTheDatabase) {
+  StatusOr<std::unique_ptr<Store>> other = OpenStore(pg_->Url(db_));
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  StatusOr<std::string> key = store_->TokenSigningKey();
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  StatusOr<std::string> seen = (*other)->TokenSigningKey();
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  EXPECT_EQ(*seen, *key);
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.pc_secrets"), 1u);
+  EXPECT_EQ(SqlNumber("SELECT length(value) FROM permcache.pc_secrets "
+                      "WHERE name = 'token_signing_key'"),
+            32u);
+  EXPECT_EQ(Revision(), 0u);  // not a model change
+}
+
+// ---------------------------------------------------------------------------------------------
 // 2. Transactions: one revision per committed transaction, nothing for a rolled-back one.
 
 TEST_F(PgCaptureTest, OneRevisionPerTransactionAndNothingForARollback) {
@@ -1013,6 +1120,7 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
 
 TEST_F(PgCaptureTest, BadDirectWritesAreRefusedAndChangeNothing) {
   MustApply(HospitalOps());
+  MustApply({PutResource("t1", "song", "media"), PutUiElement("t1", "menu", {"nurse"})});
   const uint64_t before = Revision();
   const uint64_t changelog_rows = SqlNumber("SELECT count(*) FROM permcache.pc_changelog");
   StatusOr<Model> model_before = store_->Export("");
@@ -1057,6 +1165,31 @@ TEST_F(PgCaptureTest, BadDirectWritesAreRefusedAndChangeNothing) {
             "policy 'ghost' does not exist in tenant 't1'");
   EXPECT_EQ(refuse("INSERT INTO permcache.memberships VALUES ('t9', 'alice', 'active')"),
             "tenant 't9' does not exist");
+  // Records: the CHECKs and the C++ messages.
+  EXPECT_THAT(refuse("UPDATE permcache.resources SET state = 'secret' WHERE resource = 'song'"),
+              HasSubstr("resources_state_check"));
+  EXPECT_THAT(refuse("INSERT INTO permcache.resources (tenant, resource, type, state) "
+                     "VALUES ('t1', 'r', 'Media', 'public')"),
+              HasSubstr("resources_type_check"));
+  EXPECT_EQ(refuse("INSERT INTO permcache.resources (tenant, resource, type, state) "
+                   "VALUES ('t9', 'r', 'media', 'public')"),
+            "tenant 't9' does not exist");
+  EXPECT_EQ(refuse("INSERT INTO permcache.resource_grants VALUES "
+                   "('t1', 'ghost', 'alice', '{media:view}')"),
+            "resource 'ghost' does not exist in tenant 't1'");
+  EXPECT_EQ(refuse("INSERT INTO permcache.resource_grants VALUES "
+                   "('t1', 'song', 'alice', '{docs:view}')"),
+            "permission pattern 'docs:view' does not start with the resource's type 'media'");
+  EXPECT_THAT(refuse("INSERT INTO permcache.resource_grants VALUES "
+                     "('t1', 'song', 'alice', '{media::view}')"),
+              HasSubstr("resource_grants_permissions_check"));
+  EXPECT_EQ(refuse("INSERT INTO permcache.ui_element_roles VALUES ('t1', 'menu', 'ghost')"),
+            "role 'ghost' does not exist in tenant 't1'");
+  EXPECT_EQ(refuse("INSERT INTO permcache.ui_element_roles VALUES ('t1', 'nomenu', 'nurse')"),
+            "ui element 'nomenu' does not exist in tenant 't1'");
+  EXPECT_THAT(refuse("UPDATE permcache.ui_elements SET required_permissions = '{ui:*}' "
+                     "WHERE element = 'menu'"),
+              HasSubstr("ui_elements_required_permissions_check"));
   // Cycles: self-loop, a long one (named as the C++ stores name it), and one made by UPDATE.
   EXPECT_EQ(refuse("INSERT INTO permcache.role_inherits VALUES ('t1', 'nurse', 'nurse', 0)"),
             "role inheritance cycle: nurse>nurse");

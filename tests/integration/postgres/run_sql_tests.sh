@@ -11,10 +11,10 @@ if [[ $# -ne 1 ]]; then
   exit 2
 fi
 repo=$(cd "$1" && pwd)
-schema="$repo/src/store/postgres/sql/001_schema.sql"
+migrations=("$repo"/src/store/postgres/sql/[0-9][0-9][0-9]_*.sql)  # glob order = version order
 tests="$repo/tests/integration/postgres/schema_test.sql"
 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin}
-for f in "$schema" "$tests" "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/psql"; do
+for f in "${migrations[@]}" "$tests" "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/psql"; do
   [[ -e $f ]] || { echo "missing: $f" >&2; exit 2; }
 done
 
@@ -46,13 +46,16 @@ started=1
 psql_cmd=("${as_pg[@]}" "$pgbin/psql" -h "$dir" -p 5432 -U postgres -d postgres -X -q
           -v ON_ERROR_STOP=1)
 
-# The migration runs in one transaction, as PostgresStore runs it.
-if ! { echo 'BEGIN;'; echo 'CREATE SCHEMA permcache;'; cat "$schema"; echo 'COMMIT;'; } |
-     "${psql_cmd[@]}" >"$dir/migrate.out" 2>&1; then
-  cat "$dir/migrate.out" >&2
-  echo "0 passed, 1 failed (migration)"
-  exit 1
-fi
+# Each migration runs in its own transaction, as PostgresStore runs them.
+echo 'CREATE SCHEMA permcache;' | "${psql_cmd[@]}" >"$dir/migrate.out" 2>&1
+for m in "${migrations[@]}"; do
+  if ! { echo 'BEGIN;'; cat "$m"; echo 'COMMIT;'; } |
+       "${psql_cmd[@]}" >>"$dir/migrate.out" 2>&1; then
+    cat "$dir/migrate.out" >&2
+    echo "0 passed, 1 failed (migration $(basename "$m"))"
+    exit 1
+  fi
+done
 
 # The test script is read through stdin so the postgres OS user needs no access to the repo.
 # conninfo lets tests open a second session (dblink) to the same server.

@@ -1,4 +1,4 @@
--- Tests of the PostgreSQL side of PostgresStore (src/store/postgres/sql/001_schema.sql).
+-- Tests of the PostgreSQL side of PostgresStore (src/store/postgres/sql/*.sql, every migration).
 -- Run by run_sql_tests.sh: psql -v ON_ERROR_STOP=1 -v conninfo=... < schema_test.sql
 -- Every test is a statement sequence ending in a DO block that raises on failure, followed by
 -- `\echo ok - <name>`. The script stops at the first failure (ON_ERROR_STOP).
@@ -132,7 +132,7 @@ BEGIN
   PERFORM pctest.eq((SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                      WHERE t.tgname IN ('pc_capture_insert', 'pc_capture_update', 'pc_capture_delete')
                        AND p.proname = 'pc_capture_' || (SELECT c.relname FROM pg_class c WHERE c.oid = t.tgrelid)),
-                    24::bigint, '8 tables x 3 events, each on its own table''s function');
+                    36::bigint, '12 tables x 3 events, each on its own table''s function');
   PERFORM pctest.eq((SELECT string_agg(p.proname, ' ') FROM pg_proc p
                      WHERE p.pronamespace = 'permcache'::regnamespace
                        AND (p.proname LIKE 'pc\_capture\_%' OR p.proname LIKE 'pc\_check\_refs%')
@@ -1141,6 +1141,120 @@ DROP OWNED BY pctest_plain;
 DROP ROLE pctest_plain;
 \echo ok - store_epoch(): store_id:system_identifier:timeline_id, stable, callable by a plain role
 
+
+-- ---------------------------------------------------------------------------------------------
+-- Records (migration 2): resources, resource grants, UI elements.
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  PERFORM pctest.fixture('r1');
+  INSERT INTO permcache.resources (tenant, resource, type, owner, state)
+    VALUES ('r1', 'doc', 'media', 'u1', 'private');
+  INSERT INTO permcache.ui_elements (tenant, element) VALUES ('r1', 'menu');
+  INSERT INTO permcache.ui_element_roles VALUES ('r1', 'menu', 'base');
+  COMMIT;
+  PERFORM pctest.eq((SELECT version FROM permcache.resources WHERE resource = 'doc'), 1::bigint,
+                    'a new resource has version 1');
+
+  h := pctest.head();
+  UPDATE permcache.resources SET state = 'public' WHERE tenant = 'r1' AND resource = 'doc';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'r1/resource:doc', 'state change: the resource key');
+  PERFORM pctest.eq((SELECT version FROM permcache.resources WHERE resource = 'doc'), 2::bigint,
+                    'state change bumps the version');
+  h := pctest.head();
+  UPDATE permcache.resources SET type = 'audio' WHERE resource = 'doc';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'r1/resource:doc', 'type change: the resource key');
+  PERFORM pctest.eq((SELECT version FROM permcache.resources WHERE resource = 'doc'), 2::bigint,
+                    'type change keeps the version');
+  h := pctest.head();
+  UPDATE permcache.resources SET version = 9 WHERE resource = 'doc';
+  UPDATE permcache.resources SET state = state WHERE resource = 'doc';
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'a written version is overridden: no change');
+  UPDATE permcache.resources SET owner = 'u2', password_hash = 'h' WHERE resource = 'doc';
+  COMMIT;
+  PERFORM pctest.eq((SELECT version FROM permcache.resources WHERE resource = 'doc'), 3::bigint,
+                    'owner and password in one UPDATE: one bump');
+
+  h := pctest.head();
+  INSERT INTO permcache.resource_grants VALUES ('r1', 'doc', 'u2', '{audio:view}'),
+                                               ('r1', 'doc', 'u6', '{*}');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'r1/u2 r1/u6', 'grants: the grantees');
+  h := pctest.head();
+  DELETE FROM permcache.ui_element_roles WHERE element = 'menu';
+  UPDATE permcache.ui_elements SET active = false WHERE element = 'menu';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'r1/element:menu', 'element and its links: the element key');
+  h := pctest.head();
+  DELETE FROM permcache.resources WHERE resource = 'doc';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'r1/resource:doc r1/u2 r1/u6',
+                    'a resource delete: its key and the cascaded grantees');
+
+  -- Record keys are no users: no effective rows, nothing queued, reconcile clean.
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE user_id LIKE '%:%'), 0::bigint, 'no effective rows for record keys');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_effective_queue), 0::bigint, 'nothing queued');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - records: resource / grantee / element keys through the commit step, version bumps on state, owner, password only
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  INSERT INTO permcache.resources (tenant, resource, type, state) VALUES ('r1', 'pic', 'image', 'private');
+  INSERT INTO permcache.ui_elements (tenant, element) VALUES ('r1', 'bar');
+  COMMIT;
+  h := pctest.head();
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.resources (tenant, resource, type, state) VALUES ('nope', 'r', 'media', 'public')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.resource_grants VALUES ('nope', 'pic', 'u1', '{image:view}')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.resource_grants VALUES ('r1', 'ghost', 'u1', '{image:view}')$q$,
+    '23503', 'resource ''ghost'' does not exist in tenant ''r1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.resource_grants VALUES ('r1', 'pic', 'u1', '{image:view,media:view}')$q$,
+    '23514', 'permission pattern ''media:view'' does not start with the resource''s type ''image''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.ui_element_roles VALUES ('r1', 'bar', 'ghost')$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''r1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.ui_element_roles VALUES ('r1', 'nobar', 'base')$q$,
+    '23503', 'ui element ''nobar'' does not exist in tenant ''r1''');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.resources SET state = 'secret' WHERE resource = 'pic'$q$,
+    '23514', NULL, 'resources_state_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.resources SET type = 'a:b' WHERE resource = 'pic'$q$,
+    '23514', NULL, 'resources_type_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.resources SET owner = 'a:b' WHERE resource = 'pic'$q$,
+    '23514', NULL, 'resources_owner_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.resources SET password_hash = '' WHERE resource = 'pic'$q$,
+    '23514', NULL, 'resources_password_hash_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.resources (tenant, resource, type, state, version) VALUES ('r1', 'v', 'image', 'public', 0)$q$,
+    '23514', NULL, 'resources_version_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.resource_grants VALUES ('r1', 'pic', 'u1', '{}')$q$,
+    '23514', NULL, 'resource_grants_permissions_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.ui_elements SET required_permissions = '{ui:*}' WHERE element = 'bar'$q$,
+    '23514', NULL, 'ui_elements_required_permissions_check');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'refused writes record nothing');
+END $$;
+\echo ok - records: CHECKs (23514), reference and pattern-type errors with the C++ messages
 
 DO $$
 BEGIN

@@ -58,6 +58,21 @@ class GatedStore final : public Store {
   StatusOr<UserGrants> LoadGrants(std::string_view t, std::string_view u) override {
     return inner_->LoadGrants(t, u);
   }
+  StatusOr<ResourceRecord> LoadResource(std::string_view t, std::string_view r) override {
+    return inner_->LoadResource(t, r);
+  }
+  StatusOr<UiElementRecord> LoadUiElement(std::string_view t, std::string_view e) override {
+    return inner_->LoadUiElement(t, e);
+  }
+  StatusOr<std::vector<std::string>> ListUiElements(std::string_view t) override {
+    return inner_->ListUiElements(t);
+  }
+  StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view t, std::string_view type,
+                                                   std::string_view after,
+                                                   size_t limit) override {
+    return inner_->ScanResources(t, type, after, limit);
+  }
+  StatusOr<std::string> TokenSigningKey() override { return inner_->TokenSigningKey(); }
   StatusOr<Model> Export(std::string_view t) override { return inner_->Export(t); }
   StatusOr<uint64_t> CurrentRevision() override {
     {

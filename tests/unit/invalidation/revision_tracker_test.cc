@@ -31,6 +31,20 @@ class ChangelogStore final : public Store {
   StatusOr<UserGrants> LoadGrants(std::string_view, std::string_view) override {
     return InternalError("unused");
   }
+  StatusOr<ResourceRecord> LoadResource(std::string_view, std::string_view) override {
+    return InternalError("unused");
+  }
+  StatusOr<UiElementRecord> LoadUiElement(std::string_view, std::string_view) override {
+    return InternalError("unused");
+  }
+  StatusOr<std::vector<std::string>> ListUiElements(std::string_view) override {
+    return InternalError("unused");
+  }
+  StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view, std::string_view,
+                                                   std::string_view, size_t) override {
+    return InternalError("unused");
+  }
+  StatusOr<std::string> TokenSigningKey() override { return InternalError("unused"); }
   StatusOr<Model> Export(std::string_view) override { return InternalError("unused"); }
   StatusOr<uint64_t> CurrentRevision() override {
     if (down) return UnavailableError("down");

@@ -103,14 +103,19 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   // The store's URL: open it again for a second instance on the same data.
   const std::string& url() const { return url_; }
 
-  // Another, empty store of the same backend.
-  std::unique_ptr<Store> FreshStore() {
+  // The URL of another, empty store of the same backend ("" when none could be made).
+  std::string FreshUrl() {
     if (backend() == Backend::kSqlite) {
-      return OpenUrl("sqlite:" + dir_.File("fresh" + std::to_string(++fresh_) + ".db"));
+      return "sqlite:" + dir_.File("fresh" + std::to_string(++fresh_) + ".db");
     }
     StatusOr<std::string> db = permcache::testing::SharedPostgres()->NewDatabase();
     EXPECT_TRUE(db.ok()) << db.status().ToString();
-    return db.ok() ? OpenUrl(permcache::testing::SharedPostgres()->Url(*db)) : nullptr;
+    return db.ok() ? permcache::testing::SharedPostgres()->Url(*db) : "";
+  }
+  // Another, empty store of the same backend.
+  std::unique_ptr<Store> FreshStore() {
+    const std::string url = FreshUrl();
+    return url.empty() ? nullptr : OpenUrl(url);
   }
 
   static std::unique_ptr<Store> OpenUrl(const std::string& url) {
