@@ -131,6 +131,15 @@ std::string EncodeEntry(const UserGrants& grants) {
   root["denied"] = StringArray({denied.begin(), denied.end()});
   root["membership"] = MembershipName(grants.membership);
   root["grants"] = std::move(grant_array);
+  root["roles"] = StringArray(grants.roles);
+  json::array resource_grants;
+  for (const ResourceGrantRow& r : grants.resource_grants) {
+    json::object o;
+    o["resource"] = r.resource;
+    o["permissions"] = StringArray(r.permissions);
+    resource_grants.emplace_back(std::move(o));
+  }
+  root["resource_grants"] = std::move(resource_grants);
   root["revision"] = grants.revision;  // last: the Lua put script pattern-matches it
   return json::serialize(root);
 }
@@ -183,6 +192,28 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
       return InvalidArgumentError("redis entry: unknown effect \"" + effect + "\"");
     }
     out.grants.push_back(std::move(g));
+  }
+  // Required: an entry from a node that predates them would lose held roles and resource
+  // grants, so it is refused (the reader falls back to the store) rather than half-read.
+  const json::value* roles = o.if_contains("roles");
+  if (roles == nullptr || !GetStringArray(*roles, "\"roles\"", &out.roles, &error)) {
+    return InvalidArgumentError("redis entry: " + (roles == nullptr ? "missing \"roles\"" : error));
+  }
+  const json::value* rgs = o.if_contains("resource_grants");
+  if (rgs == nullptr || !rgs->is_array()) {
+    return InvalidArgumentError("redis entry: \"resource_grants\" must be an array");
+  }
+  for (const json::value& rv : rgs->get_array()) {
+    const json::object* ro = rv.if_object();
+    if (ro == nullptr) return InvalidArgumentError("redis entry: resource grant must be an object");
+    ResourceGrantRow r;
+    const json::value* perms = ro->if_contains("permissions");
+    if (!GetString(*ro, "resource", &r.resource, &error) ||
+        !GetStringArray(perms != nullptr ? *perms : json::value(), "\"permissions\"",
+                        &r.permissions, &error)) {
+      return InvalidArgumentError("redis entry: resource grant: " + error);
+    }
+    out.resource_grants.push_back(std::move(r));
   }
   return out;
 }

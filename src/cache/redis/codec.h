@@ -4,7 +4,8 @@
 // Entry value (docs/redis.md):
 //   {"permissions":[...], "denied":[...], "membership":"active|suspended|none",
 //    "grants":[{"policy","effect","priority","permissions","policy_scope","assignment_scope",
-//               "role_path"},...], "revision":N}
+//               "role_path"},...], "roles":[held roles], "resource_grants":[{"resource",
+//    "permissions"},...], "revision":N}
 // "permissions"/"denied" are the sorted, de-duplicated allow/deny patterns of unscoped grants
 // (for other applications, seed 000); "grants" is what the engine rebuilds UserGrants from.
 // "revision" is written last and as a plain integer: the Lua put script reads it with a

@@ -146,6 +146,8 @@ UserGrants SampleGrants() {
   g.grants.push_back({"p-write", Effect::kAllow, 5, {"assets:write"}, "", "bu1", "editor>viewer"});
   g.grants.push_back({"p-deny", Effect::kDeny, 10, {"assets:delete"}, "", "", ""});
   g.grants.push_back({"p-scoped", Effect::kAllow, 1, {"billing:*"}, "bu2", "", "admin"});
+  g.roles = {"editor", "viewer"};
+  g.resource_grants = {{"video1", {"media:view", "media:edit"}}};
   return g;
 }
 
@@ -161,6 +163,19 @@ TEST(CodecTest, EntryRoundTripsAndExposesSeedPermissions) {
   EXPECT_EQ(back->membership, g.membership);
   EXPECT_EQ(back->revision, g.revision);
   EXPECT_EQ(back->grants, g.grants);
+  // Held roles and resource grants survive L2: without them a UI or resource answer from an
+  // L2 hit would differ from one read from the store.
+  EXPECT_EQ(back->roles, g.roles);
+  EXPECT_EQ(back->resource_grants, g.resource_grants);
+}
+
+TEST(CodecTest, EntryWithoutRolesFromAnOlderNodeIsRefused) {
+  std::string json = EncodeEntry(SampleGrants());
+  const size_t at = json.find(R"("roles":)");
+  ASSERT_NE(at, std::string::npos);
+  const size_t end = json.find(']', at);
+  json.erase(at, end - at + 2);  // drop "roles":[...],
+  EXPECT_FALSE(DecodeEntry(json).ok()) << json;
 }
 
 TEST(CodecTest, BadEntriesAreErrorsNotCrashes) {
