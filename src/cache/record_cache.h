@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "common/hash.h"
+#include "common/rw_spin_lock.h"
 #include "permcache/model.h"
 
 namespace permcache {
@@ -52,6 +53,23 @@ class RecordCache {
     }
     s.hits.fetch_add(1, std::memory_order_relaxed);
     return it->second.value;
+  }
+
+  // On a live record calls fn(const V&) under the shard's shared lock and returns true; the
+  // hot path (no refcount traffic). fn must be short and must not call back into this cache.
+  template <class Fn>
+  bool Visit(std::string_view tenant, std::string_view id, int64_t now_ms, Fn&& fn) const {
+    KeyBuf key(tenant, id);
+    const Shard& s = ShardFor(key.view());
+    std::shared_lock lock(s.mu);
+    const auto it = s.map.find(key.view());
+    if (it == s.map.end() || now_ms >= it->second.expires_ms) {
+      s.misses.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    s.hits.fetch_add(1, std::memory_order_relaxed);
+    fn(*it->second.value);
+    return true;
   }
 
   // A generation to pass to Install; take it before reading the store.
@@ -151,7 +169,7 @@ class RecordCache {
     int64_t expires_ms = 0;
   };
   struct alignas(64) Shard {
-    mutable std::shared_mutex mu;
+    mutable RwSpinLock mu;  // as L1: hits are a few ns of shared locking
     std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
     uint64_t generation = 0;  // bumped by every invalidation touching this shard (under mu)
     mutable std::atomic<uint64_t> hits{0}, misses{0};

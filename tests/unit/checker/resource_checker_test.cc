@@ -83,9 +83,16 @@ class ResourceCheckerTest : public StoreTest {
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d.ok() ? *d : Decision{};
   }
+  // Asked twice: with explain (the general path) and without (the L1 fast path, once both
+  // halves are cached); the two must agree.
   bool Allowed(std::string_view user, std::string_view resource, std::string_view permission,
                std::string_view token = "") {
-    return Check(*checker_, user, resource, permission, token).allowed;
+    const bool explained = Check(*checker_, user, resource, permission, token).allowed;
+    auto fast = checker_->Check({.tenant = "m", .user = user, .permission = permission,
+                                 .resource = resource, .token = token});
+    EXPECT_TRUE(fast.ok()) << fast.status().ToString();
+    EXPECT_EQ(fast.ok() && fast->allowed, explained) << user << " " << resource << " " << permission;
+    return explained;
   }
   std::string Rule(std::string_view user, std::string_view resource, std::string_view permission,
                    std::string_view token = "") {

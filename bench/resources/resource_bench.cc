@@ -1,0 +1,186 @@
+// Resource checks on L1 hits (the user's set + the resource record) against a plain Check hit,
+// the sidebar call for 20 elements against 20 single element checks, and unlock latency with
+// the production Argon2id cost. All in one process, one run: the ratios are the figures.
+//
+//   permcache_resource_bench [--users N] [--resources N] [--seconds S]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "permcache/checker.h"
+
+namespace {
+
+using permcache::Checker;
+using permcache::CheckRequest;
+using permcache::OpKind;
+using permcache::WriteOp;
+
+WriteOp Op(OpKind kind) {
+  WriteOp op;
+  op.kind = kind;
+  op.tenant = "m";
+  return op;
+}
+
+double NsPerOp(double seconds, const std::function<void(size_t)>& body) {
+  size_t n = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    for (int i = 0; i < 1024; ++i) body(n++);
+  }
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+         static_cast<double>(n);
+}
+
+void Must(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "resource_bench: %s failed\n", what);
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t users = 10'000, resources = 1'000;
+  double seconds = 2.0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--users") users = std::stoul(argv[i + 1]);
+    else if (flag == "--resources") resources = std::stoul(argv[i + 1]);
+    else if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
+  }
+  const std::string db = (std::filesystem::temp_directory_path() /
+                          ("permcache-resource-bench-" + std::to_string(getpid()) + ".db"))
+                             .string();
+  permcache::Options options;
+  options.store_url = "sqlite:" + db;
+  auto opened = Checker::Open(options);
+  Must(opened.ok(), "open");
+  Checker& c = **opened;
+
+  std::vector<WriteOp> ops = {Op(OpKind::kPutTenant)};
+  WriteOp role = Op(OpKind::kPutRole);
+  role.role = "viewer";
+  ops.push_back(role);
+  WriteOp policy = Op(OpKind::kPutPolicy);
+  policy.policy = "view";
+  policy.permissions = {"media:view", "docs:read"};
+  ops.push_back(policy);
+  WriteOp link = Op(OpKind::kPutRolePolicy);
+  link.role = "viewer";
+  link.policy = "view";
+  ops.push_back(link);
+  for (size_t u = 0; u < users; ++u) {
+    WriteOp m = Op(OpKind::kPutMembership);
+    m.user = "u" + std::to_string(u);
+    ops.push_back(m);
+    WriteOp ur = Op(OpKind::kPutUserRole);
+    ur.user = m.user;
+    ur.role = "viewer";
+    ops.push_back(ur);
+  }
+  for (size_t r = 0; r < resources; ++r) {
+    WriteOp res = Op(OpKind::kPutResource);
+    res.resource = "v" + std::to_string(r);
+    res.type = "media";
+    res.owner = "u" + std::to_string(r % users);
+    res.state = r % 2 == 0 ? permcache::ResourceState::kPublic : permcache::ResourceState::kPrivate;
+    ops.push_back(res);
+  }
+  std::vector<std::string> elements;
+  for (int e = 0; e < 20; ++e) {
+    WriteOp el = Op(OpKind::kPutUiElement);
+    el.element = "menu_" + std::to_string(e);
+    el.required_roles = {"viewer"};
+    elements.push_back(el.element);
+    ops.push_back(el);
+  }
+  for (size_t at = 0; at < ops.size(); at += 5000) {
+    const size_t n = std::min<size_t>(5000, ops.size() - at);
+    Must(c.Write(std::span<const WriteOp>(ops.data() + at, n)).ok(), "write");
+  }
+
+  std::vector<std::string> user_ids(users), resource_ids(resources);
+  for (size_t u = 0; u < users; ++u) user_ids[u] = "u" + std::to_string(u);
+  for (size_t r = 0; r < resources; ++r) resource_ids[r] = "v" + std::to_string(r);
+  // Warm: every user's set and every record in L1.
+  for (size_t u = 0; u < users; ++u) {
+    Must(c.Check({.tenant = "m", .user = user_ids[u], .permission = "docs:read"}).ok(), "warm");
+  }
+  for (size_t r = 0; r < resources; ++r) {
+    Must(c.Check({.tenant = "m", .user = user_ids[0], .permission = "media:view",
+                  .resource = resource_ids[r]})
+             .ok(),
+         "warm");
+  }
+  volatile bool sink = false;
+  const double plain = NsPerOp(seconds, [&](size_t i) {
+    sink = c.Check({.tenant = "m", .user = user_ids[(i * 7919) % users], .permission = "docs:read"})
+               ->allowed;
+  });
+  const double resource = NsPerOp(seconds, [&](size_t i) {
+    sink = c.Check({.tenant = "m", .user = user_ids[(i * 7919) % users],
+                    .permission = "media:view", .resource = resource_ids[(i * 104729) % resources]})
+               ->allowed;
+  });
+  const double anonymous = NsPerOp(seconds, [&](size_t i) {
+    sink = c.Check({.tenant = "m", .permission = "media:view",
+                    .resource = resource_ids[(i * 104729) % resources]})
+               ->allowed;
+  });
+  const double element = NsPerOp(seconds, [&](size_t i) {
+    sink = c.Check({.tenant = "m", .user = user_ids[(i * 7919) % users],
+                    .element = elements[i % elements.size()]})
+               ->allowed;
+  });
+  const double sidebar = NsPerOp(seconds, [&](size_t i) {
+    sink = c.UiElements("m", user_ids[(i * 7919) % users], elements)->elements[0].second;
+  });
+  // Unlock at the production cost (19 MiB, t=2, p=1).
+  WriteOp restricted = Op(OpKind::kPutResource);
+  restricted.resource = "locked";
+  restricted.type = "media";
+  restricted.state = permcache::ResourceState::kRestricted;
+  restricted.password = "correct horse battery staple";
+  const auto hash_start = std::chrono::steady_clock::now();
+  Must(c.Write({&restricted, 1}).ok(), "restricted write");
+  const double write_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hash_start)
+          .count();
+  std::vector<double> unlock_ms;
+  for (int i = 0; i < 20; ++i) {
+    int64_t retry = 0;
+    const auto start = std::chrono::steady_clock::now();
+    Must(c.Unlock({"m", "locked", "correct horse battery staple", "bench"}, &retry).ok(), "unlock");
+    unlock_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(unlock_ms.begin(), unlock_ms.end());
+  (void)sink;
+
+  std::printf("| measurement (%zu users, %zu resources, L1 hits) | value | anchor | ratio |\n",
+              users, resources);
+  std::printf("|---|---|---|---|\n");
+  std::printf("| plain Check hit | %.0f ns | - | 1.00x |\n", plain);
+  std::printf("| resource check hit (set + record) | %.0f ns | plain Check | %.2fx |\n", resource,
+              resource / plain);
+  std::printf("| anonymous resource check (record only) | %.0f ns | plain Check | %.2fx |\n",
+              anonymous, anonymous / plain);
+  std::printf("| element check hit | %.0f ns | plain Check | %.2fx |\n", element, element / plain);
+  std::printf("| sidebar, 20 elements, one call | %.0f ns | 20 element checks %.0f ns | %.2fx |\n",
+              sidebar, 20 * element, sidebar / (20 * element));
+  std::printf("| unlock p50 / max (Argon2id m=19 MiB t=2 p=1) | %.1f / %.1f ms | - | - |\n",
+              unlock_ms[unlock_ms.size() / 2], unlock_ms.back());
+  std::printf("| put_resource with a password (hash + write) | %.1f ms | - | - |\n", write_ms);
+  std::filesystem::remove(db);
+  std::filesystem::remove(db + "-wal");
+  std::filesystem::remove(db + "-shm");
+  return 0;
+}
