@@ -427,6 +427,14 @@ META=(
   "postgresql=$(pg_meta)"
 )
 python3 "$ROOT/bench/table.py" "$RAW" "${META[@]}" >"$WORK/latest.md"
+# Resources and UI elements (issue 7): its own table, ratios against a plain Check in the same
+# process and run.
+RESOURCE_BENCH="$OUT/bench/resources/permcache_resource_bench"
+if [[ -x $RESOURCE_BENCH ]]; then
+  { echo; echo "## Resources and UI elements (bench/resources)"; echo
+    "$RESOURCE_BENCH" --seconds "$([[ $QUICK == 1 ]] && echo 0.2 || echo 2)"; } >>"$WORK/latest.md" ||
+    warn "permcache_resource_bench failed"
+fi
 cp "$WORK/latest.md" "$ROOT/bench/results/latest.md"
 cp "$RAW" "$ROOT/bench/results/latest.raw.txt"
 cat "$WORK/latest.md"
