@@ -18,6 +18,14 @@ Try, from another terminal:
   curl 'http://${listen}/v1/tenants/acme/users/alice/permissions'
   curl 'http://${listen}/v1/cache/stats'
   build/release/src/cli/permcache check acme alice assets:read --server http://${listen}
+Media library (tenant cinemata, seed 001) and UI elements (hospital, seed 002):
+  curl 'http://${listen}/v1/check?tenant=cinemata&permission=media:view&resource=trailer'
+  curl 'http://${listen}/v1/check?tenant=cinemata&permission=media:view&resource=diary'
+  curl -X POST http://${listen}/v1/resources/unlock -d '{"tenant":"cinemata","resource":"premiere","password":"letmein"}'
+  curl 'http://${listen}/v1/check?tenant=cinemata&permission=media:view&resource=premiere&token=TOKEN'
+  curl 'http://${listen}/v1/check?tenant=hospital&user=phil&element=menu_pharmacy'
+  curl 'http://${listen}/v1/tenants/hospital/users/jane/ui'
+  echo letmein | build/release/src/cli/permcache unlock cinemata premiere --server http://${listen}
 Stop with Ctrl-C.
 
 MSG

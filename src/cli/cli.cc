@@ -30,7 +30,20 @@ struct ServeFlags {
   std::string negative_ttl;
   size_t max_connections = 10000;
   std::string changelog_retention;
+  std::string resource_cache_ttl;
+  std::string restricted_resource_cache_ttl;
+  std::string resource_token_ttl;
 };
+
+// A positive duration flag into `*out` when it was given.
+Status ParsePositiveDuration(const CLI::App& serve, const char* flag, const std::string& value,
+                             std::chrono::milliseconds* out) {
+  if (serve.count(flag) == 0) return Status::Ok();
+  PERMCACHE_ASSIGN_OR_RETURN(std::chrono::milliseconds d, ParseDuration(value));
+  if (d.count() <= 0) return InvalidArgumentError(std::string(flag) + " must be positive");
+  *out = d;
+  return Status::Ok();
+}
 
 StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& serve) {
   ServerConfig config;
@@ -65,6 +78,14 @@ StatusOr<ServerConfig> BuildServerConfig(const ServeFlags& f, const CLI::App& se
     PERMCACHE_ASSIGN_OR_RETURN(config.checker.consistency_timeout,
                                ParseDuration(f.consistency_timeout));
   }
+  ResourceOptions& resources = config.checker.resources;
+  PERMCACHE_RETURN_IF_ERROR(ParsePositiveDuration(serve, "--resource-cache-ttl",
+                                                  f.resource_cache_ttl, &resources.record_ttl));
+  PERMCACHE_RETURN_IF_ERROR(ParsePositiveDuration(serve, "--restricted-resource-cache-ttl",
+                                                  f.restricted_resource_cache_ttl,
+                                                  &resources.restricted_record_ttl));
+  PERMCACHE_RETURN_IF_ERROR(ParsePositiveDuration(serve, "--resource-token-ttl",
+                                                  f.resource_token_ttl, &resources.token_ttl));
   return config;
 }
 
@@ -121,7 +142,7 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   serve->add_option("--threads", sf.threads, "IO threads (0 = one per core)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  serve->add_flag("--demo", sf.demo, "load the demo model (hospital and acme/globex tenants)");
+  serve->add_flag("--demo", sf.demo, "load the demo model (hospital, cinemata and acme/globex tenants)");
   serve->add_option("--consistency-timeout", sf.consistency_timeout,
                     "how long a check may wait for at_least_revision (default 1s)");
   serve->add_option("--log-level", sf.log_level, "trace|debug|info|warn|error|critical|off")
@@ -144,17 +165,41 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
                     "its cache on return (e.g. 24h, 0 = forever; default 24h)");
   serve->add_option("--negative-ttl", sf.negative_ttl,
                     "Redis lifetime of entries without an active membership (default 60s)");
+  const ResourceOptions resource_defaults;
+  serve->add_option("--resource-cache-ttl", sf.resource_cache_ttl,
+                    "lifetime of a cached resource or UI element record (every change drops it "
+                    "at once; default " +
+                        FormatDuration(resource_defaults.record_ttl) + ")");
+  serve->add_option("--restricted-resource-cache-ttl", sf.restricted_resource_cache_ttl,
+                    "the same for restricted resources (default " +
+                        FormatDuration(resource_defaults.restricted_record_ttl) + ")");
+  serve->add_option("--resource-token-ttl", sf.resource_token_ttl,
+                    "lifetime of an unlock token of a restricted resource (default " +
+                        FormatDuration(resource_defaults.token_ttl) + ")");
 
   // check
   CheckArgs check_args;
   uint64_t at_least_revision = 0;
-  CLI::App* check =
-      app.add_subcommand("check", "may USER do PERMISSION? (exit 0 allowed, 1 denied)");
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "may USER do PERMISSION (on --resource R)? may USER see --element E? (exit 0 allowed, 1 "
+      "denied)\n  check TENANT USER PERMISSION [--scope BU]\n"
+      "  check TENANT USER PERMISSION --resource R [--unlock-token T]\n"
+      "  check TENANT PERMISSION --anonymous --resource R [--unlock-token T]\n"
+      "  check TENANT USER --element E");
   check->add_option("tenant", check_args.tenant, "tenant id")->required();
-  check->add_option("user", check_args.user, "user id")->required();
-  check->add_option("permission", check_args.permission, "permission, e.g. assets:read")
-      ->required();
+  check->add_option("user", check_args.user, "user id (left out with --anonymous)")->required();
+  check->add_option("permission", check_args.permission,
+                    "permission, e.g. assets:read or media:view (left out with --element)");
   check->add_option("--scope", check_args.scope, "business unit the check is made in");
+  check->add_option("--resource", check_args.resource,
+                    "resource the check is about (the permission's first segment is its type)");
+  // Not --token: that is the client option (the admin token), which may follow the subcommand.
+  check->add_option("--unlock-token", check_args.token,
+                    "unlock token of a restricted resource (from `permcache unlock`)");
+  check->add_flag("--anonymous", check_args.anonymous,
+                  "a visitor without a user id (resource checks only; give no USER)");
+  check->add_option("--element", check_args.element, "UI element to check (no PERMISSION)");
   CLI::Option* alr = check
                          ->add_option("--at-least-revision", at_least_revision,
                                       "never answer from state older than this revision")
@@ -178,15 +223,52 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   CLI::App* exp = app.add_subcommand("export", "print the model as JSON");
   exp->add_option("--tenant", tenant, "only this tenant");
 
+  UiArgs ui_args;
+  CLI::App* ui = app.add_subcommand(
+      "ui", "which UI elements USER sees (every active element of the tenant, or --elements)");
+  ui->add_option("tenant", ui_args.tenant, "tenant id")->required();
+  ui->add_option("user", ui_args.user, "user id")->required();
+  ui->add_option("--elements", ui_args.elements, "only these elements, e.g. a,b")
+      ->delimiter(',');
+
+  std::string unlock_tenant, unlock_resource;
+  CLI::App* unlock = app.add_subcommand(
+      "unlock",
+      "exchange a restricted resource's password, read as one line from stdin (never from "
+      "the command line), for an unlock token (exit 1 wrong password, 2 too many attempts)");
+  unlock->add_option("tenant", unlock_tenant, "tenant id")->required();
+  unlock->add_option("resource", unlock_resource, "resource id")->required();
+
+  ResourcesArgs resources_args;
+  uint64_t resources_limit = 0;
+  CLI::App* resources =
+      app.add_subcommand("resources", "the resources USER may access with PERMISSION");
+  resources->add_option("tenant", resources_args.tenant, "tenant id")->required();
+  resources->add_option("--user", resources_args.user, "user id");
+  resources->add_flag("--anonymous", resources_args.anonymous, "a visitor without a user id");
+  resources->add_option("--permission", resources_args.permission, "e.g. media:view")->required();
+  CLI::Option* resources_limit_opt =
+      resources->add_option("--limit", resources_limit, "page size, 1..1000 (server default 100)")
+          ->check(CLI::Range(uint64_t{1}, uint64_t{1000}));
+  resources->add_option("--cursor", resources_args.cursor,
+                        "next_cursor of the previous page");
+
   CacheClearArgs clear_args;
   CLI::App* cache = app.add_subcommand("cache", "cache administration");
   cache->require_subcommand(1);
   CLI::App* clear = cache->add_subcommand(
-      "clear", "drop cache entries: --all | --user U [--tenant T] | --tenant T | --pattern P");
+      "clear",
+      "drop cache entries: --all | --user U [--tenant T] | --tenant T | --pattern P | "
+      "--tenant T --resource R [--user U] | --tenant T --element E");
   clear->add_flag("--all", clear_args.all, "every entry");
   clear->add_option("--user", clear_args.user, "every entry of this user");
   clear->add_option("--tenant", clear_args.tenant, "every entry of this tenant");
   clear->add_option("--pattern", clear_args.pattern, "glob over perms:{user}:{tenant}");
+  clear->add_option("--resource", clear_args.resource,
+                    "the record of this resource (with --tenant; --user also drops that "
+                    "user's set)");
+  clear->add_option("--element", clear_args.element,
+                    "the record of this UI element (with --tenant)");
   CLI::App* stats = cache->add_subcommand("stats", "cache counters");
   CLI::App* health = app.add_subcommand("health", "is the server ready? (GET /readyz)");
 
@@ -227,6 +309,21 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
     return reconcile_fn(reconcile_store, reconcile_fix, out, err);
   }
 
+  // Wrong combinations of the client subcommands' flags are usage errors before any request.
+  if (check->parsed() && check_args.anonymous && check_args.permission.empty()) {
+    // `check TENANT PERMISSION --anonymous ...`: the second positional is the permission.
+    check_args.permission = std::move(check_args.user);
+    check_args.user.clear();
+  }
+  Status usage = Status::Ok();
+  if (check->parsed()) usage = ValidateCheckArgs(check_args);
+  if (resources->parsed()) usage = ValidateResourcesArgs(resources_args);
+  if (clear->parsed()) usage = CacheInvalidateBody(clear_args).status();
+  if (!usage.ok()) {
+    err << "error: " << usage.message() << '\n';
+    return kExitUsage;
+  }
+
   auto url = client::ParseUrl(server_url);
   if (!url.ok()) {
     err << "error: --server: " << url.status().message() << '\n';
@@ -254,6 +351,13 @@ int RunCli(const std::vector<std::string>& args, const CliIo& io, const ServeFun
   if (check->parsed()) {
     if (alr->count() > 0) check_args.at_least_revision = at_least_revision;
     result = RunCheck(ctx, check_args);
+  } else if (ui->parsed()) {
+    result = as_exit(RunUi(ctx, ui_args));
+  } else if (unlock->parsed()) {
+    result = as_exit(RunUnlock(ctx, unlock_tenant, unlock_resource));
+  } else if (resources->parsed()) {
+    if (resources_limit_opt->count() > 0) resources_args.limit = resources_limit;
+    result = as_exit(RunResources(ctx, resources_args));
   } else if (perms->parsed()) {
     result = as_exit(RunPerms(ctx, tenant, user));
   } else if (membership->parsed()) {

@@ -162,19 +162,121 @@ void AddPatternRows(std::vector<std::vector<std::string>>& rows, const json::obj
 }  // namespace
 
 StatusOr<std::string> CacheInvalidateBody(const CacheClearArgs& args) {
+  const bool record = !args.resource.empty() || !args.element.empty();
   const int forms = (args.all ? 1 : 0) + (!args.pattern.empty() ? 1 : 0) +
-                    (!args.user.empty() || !args.tenant.empty() ? 1 : 0);
+                    (!record && (!args.user.empty() || !args.tenant.empty()) ? 1 : 0) +
+                    (!args.resource.empty() ? 1 : 0) + (!args.element.empty() ? 1 : 0);
   if (forms != 1) {
     return InvalidArgumentError(
         "cache clear needs exactly one of: --all | --user U [--tenant T] | --tenant T | "
-        "--pattern P");
+        "--pattern P | --tenant T --resource R [--user U] | --tenant T --element E");
+  }
+  if (record && args.tenant.empty()) {
+    return InvalidArgumentError(std::string("cache clear ") +
+                                (args.resource.empty() ? "--element" : "--resource") +
+                                " needs --tenant T");
+  }
+  if (!args.element.empty() && !args.user.empty()) {
+    return InvalidArgumentError("cache clear --element takes no --user");
   }
   json::object body;
   if (args.all) body["all"] = true;
   if (!args.pattern.empty()) body["pattern"] = args.pattern;
   if (!args.tenant.empty()) body["tenant"] = args.tenant;
+  if (!args.resource.empty()) body["resource"] = args.resource;
+  if (!args.element.empty()) body["element"] = args.element;
   if (!args.user.empty()) body["user"] = args.user;
   return json::serialize(body);
+}
+
+Status ValidateCheckArgs(const CheckArgs& args) {
+  if (!args.element.empty()) {
+    if (!args.permission.empty()) {
+      return InvalidArgumentError(
+          "an element check takes no PERMISSION: permcache check TENANT USER --element E");
+    }
+    if (!args.resource.empty() || !args.token.empty()) {
+      return InvalidArgumentError(
+          "--element cannot be combined with --resource or --unlock-token");
+    }
+    if (args.anonymous || args.user.empty()) {
+      return InvalidArgumentError("an element check needs a USER (no --anonymous)");
+    }
+    if (!args.scope.empty()) {
+      return InvalidArgumentError("--element cannot be combined with --scope");
+    }
+    return Status::Ok();
+  }
+  if (args.permission.empty()) {
+    return InvalidArgumentError(
+        "missing PERMISSION: permcache check TENANT USER PERMISSION [--resource R] "
+        "(or TENANT USER --element E)");
+  }
+  if (!args.token.empty() && args.resource.empty()) {
+    return InvalidArgumentError("--unlock-token is only meaningful with --resource R");
+  }
+  if (args.anonymous) {
+    if (args.resource.empty()) {
+      return InvalidArgumentError("--anonymous is only meaningful with --resource R");
+    }
+    if (!args.user.empty()) {
+      return InvalidArgumentError(
+          "--anonymous takes no USER: permcache check TENANT PERMISSION --anonymous --resource R");
+    }
+  } else if (args.user.empty()) {
+    return InvalidArgumentError("missing USER (or --anonymous for a resource check)");
+  }
+  if (!args.resource.empty() && !args.scope.empty()) {
+    return InvalidArgumentError("--resource cannot be combined with --scope");
+  }
+  return Status::Ok();
+}
+
+std::string CheckQueryTarget(const CheckArgs& args) {
+  std::string target = "/v1/check?tenant=" + client::UrlEncode(args.tenant);
+  auto add = [&target](std::string_view key, const std::string& value) {
+    if (!value.empty()) target.append("&").append(key).append("=").append(client::UrlEncode(value));
+  };
+  if (!args.anonymous) add("user", args.user);
+  add("permission", args.permission);
+  add("resource", args.resource);
+  add("token", args.token);
+  add("element", args.element);
+  add("scope", args.scope);
+  if (args.at_least_revision) add("at_least_revision", std::to_string(*args.at_least_revision));
+  if (args.explain) add("explain", "1");
+  return target;
+}
+
+StatusOr<std::string> ReadPasswordLine(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) {
+    return InvalidArgumentError(
+        "no password on stdin (give it as one line, e.g. from a file or a pipe)");
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return InvalidArgumentError("the password read from stdin is empty");
+  return line;
+}
+
+Status ValidateResourcesArgs(const ResourcesArgs& args) {
+  if (args.anonymous == !args.user.empty()) {
+    return InvalidArgumentError("resources needs exactly one of --user U and --anonymous");
+  }
+  if (args.permission.empty()) return InvalidArgumentError("resources needs --permission P");
+  if (args.limit && (*args.limit < 1 || *args.limit > 1000)) {
+    return InvalidArgumentError("--limit must be in 1..1000");
+  }
+  return Status::Ok();
+}
+
+std::string ResourcesTarget(const ResourcesArgs& args) {
+  std::string target = "/v1/tenants/" + client::UrlEncode(args.tenant) + "/resources?";
+  if (!args.user.empty()) target += "user=" + client::UrlEncode(args.user) + "&";
+  target += "permission=" + client::UrlEncode(args.permission);
+  if (args.limit) target += "&limit=" + std::to_string(*args.limit);
+  if (!args.cursor.empty()) target += "&cursor=" + client::UrlEncode(args.cursor);
+  return target;
 }
 
 StatusOr<std::string> WriteBodyFromInput(const std::string& input, const std::string& source) {
@@ -189,14 +291,21 @@ StatusOr<std::string> WriteBodyFromInput(const std::string& input, const std::st
 }
 
 StatusOr<int> RunCheck(CommandContext& ctx, const CheckArgs& args) {
-  json::object body;
-  body["tenant"] = args.tenant;
-  body["user"] = args.user;
-  body["permission"] = args.permission;
-  if (!args.scope.empty()) body["scope"] = args.scope;
-  if (args.at_least_revision) body["at_least_revision"] = *args.at_least_revision;
-  if (args.explain) body["explain"] = true;
-  PERMCACHE_ASSIGN_OR_RETURN(Answer a, Call(ctx, "POST", "/v1/check", json::serialize(body)));
+  PERMCACHE_RETURN_IF_ERROR(ValidateCheckArgs(args));
+  Answer a;
+  if (!args.resource.empty() || !args.element.empty()) {
+    // The DESIGN §7 forms exist as GET /v1/check query parameters.
+    PERMCACHE_ASSIGN_OR_RETURN(a, Call(ctx, "GET", CheckQueryTarget(args)));
+  } else {
+    json::object body;
+    body["tenant"] = args.tenant;
+    body["user"] = args.user;
+    body["permission"] = args.permission;
+    if (!args.scope.empty()) body["scope"] = args.scope;
+    if (args.at_least_revision) body["at_least_revision"] = *args.at_least_revision;
+    if (args.explain) body["explain"] = true;
+    PERMCACHE_ASSIGN_OR_RETURN(a, Call(ctx, "POST", "/v1/check", json::serialize(body)));
+  }
   const auto& o = a.body.as_object();
   const auto* allowed = o.if_contains("allowed");
   if (allowed == nullptr || !allowed->is_bool()) {
@@ -214,6 +323,100 @@ StatusOr<int> RunCheck(CommandContext& ctx, const CheckArgs& args) {
     }
   }
   return allowed->as_bool() ? kExitOk : kExitDenied;
+}
+
+Status RunUi(CommandContext& ctx, const UiArgs& args) {
+  std::string target = "/v1/tenants/" + client::UrlEncode(args.tenant) + "/users/" +
+                       client::UrlEncode(args.user) + "/ui";
+  if (!args.elements.empty()) {
+    target += "?elements=";
+    for (size_t i = 0; i < args.elements.size(); ++i) {
+      if (i > 0) target += ',';
+      target += client::UrlEncode(args.elements[i]);
+    }
+  }
+  PERMCACHE_ASSIGN_OR_RETURN(Answer a, Call(ctx, "GET", target));
+  if (ctx.json) return Status::Ok();
+  const auto& o = a.body.as_object();
+  const auto* elements = o.if_contains("elements");
+  if (elements == nullptr || !elements->is_object()) {
+    return InternalError("server answered without an \"elements\" object");
+  }
+  std::vector<std::vector<std::string>> rows = {{"ELEMENT", "SHOWN"}};
+  for (const auto& kv : elements->as_object()) {
+    if (!kv.value().is_bool()) {
+      return InternalError("server answered a non-boolean for element \"" +
+                           std::string(kv.key()) + "\"");
+    }
+    rows.push_back({std::string(kv.key()), kv.value().as_bool() ? "true" : "false"});
+  }
+  if (rows.size() == 1) {
+    *ctx.out << "no elements\n";
+  } else {
+    PrintTable(*ctx.out, rows);
+  }
+  *ctx.out << "revision " << Field(o, "revision") << '\n';
+  return Status::Ok();
+}
+
+Status RunUnlock(CommandContext& ctx, const std::string& tenant, const std::string& resource) {
+  PERMCACHE_ASSIGN_OR_RETURN(std::string password, ReadPasswordLine(*ctx.in));
+  json::object body;
+  body["tenant"] = tenant;
+  body["resource"] = resource;
+  body["password"] = password;
+  std::string request = json::serialize(body);
+  // The password lives only in these two strings; scrub them once sent.
+  auto scrub = [](std::string& s) {
+    volatile char* p = s.data();
+    for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  };
+  auto answer = Call(ctx, "POST", "/v1/resources/unlock", request);
+  scrub(request);
+  scrub(password);
+  PERMCACHE_ASSIGN_OR_RETURN(Answer a, std::move(answer));
+  const auto& o = a.body.as_object();
+  const auto* token = o.if_contains("token");
+  if (token == nullptr || !token->is_string() || token->as_string().empty()) {
+    return InternalError("server answered an unlock without a \"token\"");
+  }
+  if (!ctx.json) {
+    *ctx.out << "token " << std::string_view(token->as_string()) << '\n';
+    *ctx.out << "expires_at " << Field(o, "expires_at") << '\n';
+  }
+  return Status::Ok();
+}
+
+Status RunResources(CommandContext& ctx, const ResourcesArgs& args) {
+  PERMCACHE_RETURN_IF_ERROR(ValidateResourcesArgs(args));
+  PERMCACHE_ASSIGN_OR_RETURN(Answer a, Call(ctx, "GET", ResourcesTarget(args)));
+  if (ctx.json) return Status::Ok();
+  const auto& o = a.body.as_object();
+  const auto* list = o.if_contains("resources");
+  if (list == nullptr || !list->is_array()) {
+    return InternalError("server answered without a \"resources\" array");
+  }
+  std::vector<std::vector<std::string>> rows = {{"RESOURCE", "TYPE", "STATE", "OWNER"}};
+  for (const auto& r : list->as_array()) {
+    if (r.is_string()) {  // a bare id list is accepted too
+      rows.push_back({std::string(r.as_string()), "", "", ""});
+      continue;
+    }
+    if (!r.is_object()) continue;
+    const auto& ro = r.as_object();
+    const std::string owner = Field(ro, "owner");
+    rows.push_back({Field(ro, "resource"), Field(ro, "type"), Field(ro, "state"),
+                    owner.empty() ? "-" : owner});
+  }
+  if (rows.size() == 1) {
+    *ctx.out << "no resources\n";
+  } else {
+    PrintTable(*ctx.out, rows);
+  }
+  if (const std::string next = Field(o, "next_cursor"); !next.empty() && next != "null") {
+    *ctx.out << "next_cursor " << next << '\n';
+  }
+  return Status::Ok();
 }
 
 Status RunPerms(CommandContext& ctx, const std::string& tenant, const std::string& user) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace permcache::cli {
 namespace {
@@ -103,6 +104,21 @@ StatusOr<uint64_t> ParseByteSize(std::string_view text) {
   }
   if (n > std::numeric_limits<uint64_t>::max() / factor) return bad("too large");
   return n * factor;
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms <= 0) return "0s";
+  std::string out;
+  const std::pair<int64_t, const char*> units[] = {
+      {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}};
+  for (const auto& [size, name] : units) {
+    if (ms >= size) {
+      out += std::to_string(ms / size) + name;
+      ms %= size;
+    }
+  }
+  return out;
 }
 
 }  // namespace permcache::cli

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "permcache/status.h"
@@ -20,5 +21,9 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 // KB MB GB TB = powers of 1000. Units are case-insensitive. kInvalidArgument on bad input or
 // overflow.
 StatusOr<uint64_t> ParseByteSize(std::string_view text);
+
+// The inverse of ParseDuration for help texts: "4h", "5m", "1h30m", "250ms"; "0s" for zero.
+// REQUIRES: d >= 0.
+std::string FormatDuration(std::chrono::milliseconds d);
 
 }  // namespace permcache::cli

@@ -6,7 +6,7 @@ namespace {
 void AddHospital(Model* m) {
   const std::string t = "hospital";
   m->tenants.push_back({t});
-  for (const char* role : {"nurse", "pharmacist"}) m->roles.push_back({t, role, {}});
+  for (const char* role : {"nurse", "pharmacist", "admin"}) m->roles.push_back({t, role, {}});
   m->roles.push_back({t, "senior_nurse", {"nurse"}});
   m->policies.push_back(
       {t, "nurse_ui", Effect::kAllow, 0, {"ui:menu_patients", "patients:read"}, ""});
@@ -18,11 +18,44 @@ void AddHospital(Model* m) {
   m->role_policies.push_back({t, "pharmacist", "menu_pharmacy"});
   m->role_policies.push_back({t, "pharmacist", "dispense"});
   const std::pair<const char*, const char*> users[] = {
-      {"jane", "nurse"}, {"sam", "senior_nurse"}, {"phil", "pharmacist"}};
+      {"jane", "nurse"}, {"sam", "senior_nurse"}, {"phil", "pharmacist"}, {"ada", "admin"}};
   for (const auto& [user, role] : users) {
     m->memberships.push_back({t, user, MembershipStatus::kActive});
     m->user_roles.push_back({t, user, role, ""});
   }
+  // UI elements (seed 002's UIPermission): shown when any required role (inheritance counts) or
+  // any required permission is held; an inactive or unknown element is hidden from everyone.
+  m->ui_elements.push_back({t,
+                            "menu_pharmacy",
+                            {"pharmacist", "admin"},
+                            {"pharmacy:prescriptions:view", "pharmacy:inventory:manage"},
+                            true});
+  m->ui_elements.push_back({t, "menu_wards", {"nurse"}, {}, true});
+  m->ui_elements.push_back({t, "btn_dispense", {}, {"medication:dispense"}, true});
+  m->ui_elements.push_back({t, "menu_legacy_billing", {}, {}, false});
+}
+
+// Seed 001 (CinemataCMS media): one resource per state, all owned by maya.
+void AddMediaLibrary(Model* m) {
+  const std::string t = "cinemata";
+  m->tenants.push_back({t});
+  m->roles.push_back({t, "editor", {}});
+  m->roles.push_back({t, "curator", {}});
+  m->policies.push_back({t, "media_all", Effect::kAllow, 0, {"media:*"}, ""});
+  m->policies.push_back({t, "media_view", Effect::kAllow, 0, {"media:view"}, ""});
+  m->role_policies.push_back({t, "editor", "media_all"});
+  m->role_policies.push_back({t, "curator", "media_view"});
+  for (const char* user : {"maya", "ed", "cora", "gus"}) {
+    m->memberships.push_back({t, user, MembershipStatus::kActive});
+  }
+  m->user_roles.push_back({t, "ed", "editor", ""});
+  m->user_roles.push_back({t, "cora", "curator", ""});
+  m->resources.push_back({t, "trailer", "media", "maya", ResourceState::kPublic});
+  m->resources.push_back({t, "rough-cut", "media", "maya", ResourceState::kUnlisted});
+  m->resources.push_back({t, "diary", "media", "maya", ResourceState::kPrivate});
+  m->resources.push_back({t, std::string(kDemoRestrictedResource), "media", "maya",
+                          ResourceState::kRestricted});
+  m->resource_grants.push_back({t, "diary", "gus", {"media:view"}});
 }
 
 void AddSecurityTenants(Model* m) {
@@ -53,7 +86,19 @@ Model DemoModel() {
   Model m;
   AddHospital(&m);
   AddSecurityTenants(&m);
+  AddMediaLibrary(&m);
   return m;
+}
+
+std::vector<WriteOp> DemoOps() {
+  std::vector<WriteOp> ops = ModelToOps(DemoModel());
+  for (WriteOp& op : ops) {
+    if (op.kind == OpKind::kPutResource && op.tenant == "cinemata" &&
+        op.resource == kDemoRestrictedResource) {
+      op.password = std::string(kDemoRestrictedPassword);
+    }
+  }
+  return ops;
 }
 
 }  // namespace permcache

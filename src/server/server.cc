@@ -71,7 +71,7 @@ int RunServer(const ServerConfig& config) {
   spdlog::info("store: {}", checker->StoreDescription());
 
   if (config.demo) {
-    StatusOr<uint64_t> revision = checker->ImportModel(DemoModel());
+    StatusOr<uint64_t> revision = checker->Write(DemoOps());
     if (!revision.ok()) {
       std::fprintf(stderr, "permcache: cannot load the demo model: %s\n",
                    revision.status().ToString().c_str());

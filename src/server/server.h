@@ -21,7 +21,7 @@ struct ServerConfig {
   std::string admin_token;
   // IO threads; 0 = one per core.
   int threads = 0;
-  // Load the demo model (seed 002 hospital + seed 000 tenants) at start.
+  // Load the demo model (seed 002 hospital, seed 001 cinemata, seed 000 tenants) at start.
   bool demo = false;
   // Limits.
   size_t max_body_bytes = 1u << 20;

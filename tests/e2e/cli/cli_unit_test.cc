@@ -313,5 +313,253 @@ TEST(ClientCommandsTest, HumanOutputs) {
   EXPECT_EQ(fake.last_request().rfind("POST /v1/model ", 0), 0u);
 }
 
+TEST(ParseDurationTest, FormatDurationRoundTrips) {
+  EXPECT_EQ(FormatDuration(std::chrono::hours(4)), "4h");
+  EXPECT_EQ(FormatDuration(std::chrono::minutes(5)), "5m");
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(60)), "1m");
+  EXPECT_EQ(FormatDuration(milliseconds(5'400'250)), "1h30m250ms");
+  EXPECT_EQ(FormatDuration(milliseconds(0)), "0s");
+  for (auto d : {milliseconds(250), milliseconds(90'000), milliseconds(14'400'000)}) {
+    EXPECT_EQ(*ParseDuration(FormatDuration(d)), d);
+  }
+}
+
+TEST(ServeFlagsTest, ResourceFlags) {
+  CliRun r = RunArgs({"serve"});
+  ASSERT_TRUE(r.served) << r.err;
+  const ResourceOptions defaults;
+  EXPECT_EQ(r.served->checker.resources.record_ttl, defaults.record_ttl);
+  EXPECT_EQ(r.served->checker.resources.restricted_record_ttl, defaults.restricted_record_ttl);
+  EXPECT_EQ(r.served->checker.resources.token_ttl, defaults.token_ttl);
+
+  r = RunArgs({"serve", "--resource-cache-ttl", "10m", "--restricted-resource-cache-ttl", "30s",
+               "--resource-token-ttl", "1h30m"});
+  ASSERT_TRUE(r.served) << r.err;
+  EXPECT_EQ(r.served->checker.resources.record_ttl, std::chrono::minutes(10));
+  EXPECT_EQ(r.served->checker.resources.restricted_record_ttl, std::chrono::seconds(30));
+  EXPECT_EQ(r.served->checker.resources.token_ttl, std::chrono::minutes(90));
+
+  for (const char* flag :
+       {"--resource-cache-ttl", "--restricted-resource-cache-ttl", "--resource-token-ttl"}) {
+    for (const char* bad : {"0", "0s", "5x", ""}) {
+      r = RunArgs({"serve", flag, bad});
+      EXPECT_EQ(r.code, 2) << flag << " " << bad;
+      EXPECT_FALSE(r.served);
+    }
+  }
+  // The help states the defaults, derived from ResourceOptions.
+  CliRun help = RunArgs({"serve", "--help"});
+  EXPECT_NE(help.out.find("default " + FormatDuration(defaults.token_ttl)), std::string::npos)
+      << help.out;
+}
+
+TEST(ResourceCommandsTest, BadCombinationsAreUsageErrorsWithoutARequest) {
+  FakeHttpServer fake;
+  fake.SetResponse(200, R"({"allowed":true,"revision":1})");
+  const std::vector<std::vector<std::string>> bad = {
+      {"check", "t", "u", "media:view", "--element", "e"},     // element takes no permission
+      {"check", "t", "u", "--element", "e", "--resource", "r"},
+      {"check", "t", "u", "--element", "e", "--unlock-token", "x"},
+      {"check", "t", "u", "--element", "e", "--scope", "bu"},
+      {"check", "t", "--anonymous", "--element", "e"},
+      {"check", "t", "u"},                                      // no permission, no element
+      {"check", "t", "u", "media:view", "--unlock-token", "x"},  // token without resource
+      {"check", "t", "media:view", "--anonymous"},              // anonymous without resource
+      {"check", "t", "u", "media:view", "--anonymous", "--resource", "r"},  // both
+      {"check", "t", "u", "media:view", "--resource", "r", "--scope", "bu"},
+      {"resources", "t", "--permission", "media:view"},         // neither --user nor --anonymous
+      {"resources", "t", "--user", "u", "--anonymous", "--permission", "media:view"},
+      {"resources", "t", "--user", "u"},                        // no permission
+      {"resources", "t", "--user", "u", "--permission", "media:view", "--limit", "0"},
+      {"resources", "t", "--user", "u", "--permission", "media:view", "--limit", "1001"},
+      {"cache", "clear", "--resource", "r"},                    // no tenant
+      {"cache", "clear", "--element", "e"},
+      {"cache", "clear", "--tenant", "t", "--element", "e", "--user", "u"},
+      {"cache", "clear", "--tenant", "t", "--element", "e", "--resource", "r"},
+      {"cache", "clear", "--all", "--tenant", "t", "--resource", "r"},
+      {"ui", "t"},
+      {"unlock", "t"},
+      {"unlock", "t", "r", "letmein"},                          // never a password in argv
+      {"unlock", "t", "r", "--password", "letmein"},
+  };
+  for (std::vector<std::string> args : bad) {
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    args.insert(args.begin(), {"--server", fake.url()});
+    CliRun r = RunArgs(args);
+    EXPECT_EQ(r.code, 2) << joined;
+    EXPECT_FALSE(r.err.empty()) << joined;
+  }
+  EXPECT_EQ(fake.requests(), 0u) << fake.last_request();
+}
+
+TEST(ResourceCommandsTest, ResourceAndElementChecks) {
+  FakeHttpServer fake;
+  fake.SetResponse(200, R"({"allowed":true,"revision":5})");
+  CliRun r = RunArgs({"--server", fake.url(), "check", "cinemata", "gus", "media:view",
+                      "--resource", "diary"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "allowed (revision 5)\n");
+  EXPECT_EQ(fake.last_request().rfind(
+                "GET /v1/check?tenant=cinemata&user=gus&permission=media%3Aview&resource=diary "
+                "HTTP/1.1",
+                0),
+            0u)
+      << fake.last_request();
+
+  fake.SetResponse(200, R"({"allowed":false,"revision":5})");
+  r = RunArgs({"--server", fake.url(), "check", "cinemata", "media:view", "--anonymous",
+               "--resource", "premiere", "--unlock-token", "v1.a+b.c", "--explain"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(r.out, "denied (revision 5)\n");
+  EXPECT_EQ(fake.last_request().rfind("GET /v1/check?tenant=cinemata&permission=media%3Aview"
+                                      "&resource=premiere&token=v1.a%2Bb.c&explain=1 ",
+                                      0),
+            0u)
+      << fake.last_request();
+
+  fake.SetResponse(200, R"({"allowed":true,"revision":6})");
+  r = RunArgs({"--server", fake.url(), "check", "hospital", "phil", "--element", "menu_pharmacy",
+               "--at-least-revision", "6"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake.last_request().rfind(
+                "GET /v1/check?tenant=hospital&user=phil&element=menu_pharmacy"
+                "&at_least_revision=6 ",
+                0),
+            0u)
+      << fake.last_request();
+
+  // A plain check keeps its POST form.
+  r = RunArgs({"--server", fake.url(), "check", "hospital", "phil", "ui:menu_pharmacy"});
+  EXPECT_EQ(fake.last_request().rfind("POST /v1/check ", 0), 0u) << fake.last_request();
+
+  // --token after the subcommand stays the admin token (a header), never the unlock token.
+  r = RunArgs({"--server", fake.url(), "check", "cinemata", "gus", "media:view", "--resource",
+               "diary", "--token", "admin-secret"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(fake.last_request().find("Authorization: Bearer admin-secret"), std::string::npos);
+  EXPECT_EQ(fake.last_request().find("token="), std::string::npos) << fake.last_request();
+}
+
+TEST(ResourceCommandsTest, Ui) {
+  FakeHttpServer fake;
+  fake.SetResponse(200, R"({"elements":{"menu_pharmacy":true,"menu_legacy_billing":false},)"
+                        R"("revision":3})");
+  CliRun r = RunArgs({"--server", fake.url(), "ui", "hospital", "phil", "--elements",
+                      "menu_pharmacy,menu_legacy_billing"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "ELEMENT              SHOWN\n"
+            "menu_pharmacy        true\n"
+            "menu_legacy_billing  false\n"
+            "revision 3\n");
+  EXPECT_EQ(fake.last_request().rfind(
+                "GET /v1/tenants/hospital/users/phil/ui"
+                "?elements=menu_pharmacy,menu_legacy_billing ",
+                0),
+            0u)
+      << fake.last_request();
+  r = RunArgs({"--server", fake.url(), "ui", "hospital", "phil", "--json"});
+  EXPECT_EQ(r.out, R"({"elements":{"menu_pharmacy":true,"menu_legacy_billing":false},"revision":3})"
+                   "\n");
+  EXPECT_EQ(fake.last_request().rfind("GET /v1/tenants/hospital/users/phil/ui ", 0), 0u)
+      << fake.last_request();
+  fake.SetResponse(200, R"({"revision":3})");
+  EXPECT_EQ(RunArgs({"--server", fake.url(), "ui", "hospital", "phil"}).code, 4);
+}
+
+TEST(ResourceCommandsTest, ReadPasswordLine) {
+  auto read = [](const std::string& text) {
+    std::istringstream in(text);
+    return ReadPasswordLine(in);
+  };
+  EXPECT_EQ(*read("letmein\n"), "letmein");
+  EXPECT_EQ(*read("letmein"), "letmein");
+  EXPECT_EQ(*read("let me in\r\nsecond line\n"), "let me in");
+  EXPECT_EQ(*read(" spaces kept \n"), " spaces kept ");
+  EXPECT_EQ(read("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(read("\n").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ResourceCommandsTest, UnlockReadsStdin) {
+  FakeHttpServer fake;
+  fake.SetResponse(200, R"({"token":"v1.payload.mac","expires_at":"2030-01-01T04:00:00Z"})");
+  CliRun r = RunArgs({"--server", fake.url(), "unlock", "cinemata", "premiere"}, "letmein\n");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "token v1.payload.mac\nexpires_at 2030-01-01T04:00:00Z\n");
+  const std::string req = fake.last_request();
+  EXPECT_EQ(req.rfind("POST /v1/resources/unlock ", 0), 0u) << req;
+  EXPECT_NE(req.find(R"({"tenant":"cinemata","resource":"premiere","password":"letmein"})"),
+            std::string::npos)
+      << req;
+
+  // No password on stdin: usage error, nothing sent.
+  const uint64_t before = fake.requests();
+  r = RunArgs({"--server", fake.url(), "unlock", "cinemata", "premiere"}, "");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("stdin"), std::string::npos) << r.err;
+  EXPECT_EQ(fake.requests(), before);
+
+  // A wrong password is "no" (exit 1); the brute-force limit is exit 2. The password is never
+  // echoed.
+  fake.SetResponse(403, R"({"error":{"code":"permission_denied","message":"wrong password"}})");
+  r = RunArgs({"--server", fake.url(), "unlock", "cinemata", "premiere"}, "guess\n");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.find("guess"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("guess"), std::string::npos) << r.out;
+  fake.SetResponse(429, R"({"error":{"code":"resource_exhausted","message":"retry in 900s"}})");
+  r = RunArgs({"--server", fake.url(), "unlock", "cinemata", "premiere"}, "letmein\n");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("resource_exhausted"), std::string::npos) << r.err;
+  fake.SetResponse(200, R"({"expires_at":1})");
+  EXPECT_EQ(RunArgs({"--server", fake.url(), "unlock", "t", "r"}, "x\n").code, 4);
+}
+
+TEST(ResourceCommandsTest, Resources) {
+  FakeHttpServer fake;
+  fake.SetResponse(200, R"({"resources":[)"
+                        R"({"resource":"trailer","type":"media","state":"public","owner":"maya"},)"
+                        R"({"resource":"diary","type":"media","state":"private"}],)"
+                        R"("next_cursor":"abc"})");
+  CliRun r = RunArgs({"--server", fake.url(), "resources", "cinemata", "--user", "gus",
+                      "--permission", "media:view", "--limit", "2", "--cursor", "x/y"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "RESOURCE  TYPE   STATE    OWNER\n"
+            "trailer   media  public   maya\n"
+            "diary     media  private  -\n"
+            "next_cursor abc\n");
+  EXPECT_EQ(fake.last_request().rfind("GET /v1/tenants/cinemata/resources?user=gus&permission="
+                                      "media%3Aview&limit=2&cursor=x%2Fy ",
+                                      0),
+            0u)
+      << fake.last_request();
+  fake.SetResponse(200, R"({"resources":[],"next_cursor":""})");
+  r = RunArgs({"--server", fake.url(), "resources", "cinemata", "--anonymous", "--permission",
+               "media:view"});
+  EXPECT_EQ(r.out, "no resources\n");
+  EXPECT_EQ(fake.last_request().rfind("GET /v1/tenants/cinemata/resources?permission=media%3Aview ",
+                                      0),
+            0u)
+      << fake.last_request();
+}
+
+TEST(ResourceCommandsTest, CacheClearRecordForms) {
+  EXPECT_EQ(*CacheInvalidateBody({.tenant = "t", .resource = "r"}),
+            R"({"tenant":"t","resource":"r"})");
+  EXPECT_EQ(*CacheInvalidateBody({.user = "u", .tenant = "t", .resource = "r"}),
+            R"({"tenant":"t","resource":"r","user":"u"})");
+  EXPECT_EQ(*CacheInvalidateBody({.tenant = "t", .element = "e"}),
+            R"({"tenant":"t","element":"e"})");
+  FakeHttpServer fake;
+  fake.SetResponse(200, R"({"invalidated":1})");
+  CliRun r = RunArgs({"--server", fake.url(), "cache", "clear", "--tenant", "hospital",
+                      "--element", "menu_pharmacy"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "invalidated 1\n");
+  EXPECT_NE(fake.last_request().find(R"({"tenant":"hospital","element":"menu_pharmacy"})"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace permcache::cli
