@@ -3,8 +3,8 @@
 // that starts at the first failure; then every attempt, even with the right password, is refused
 // until the window has passed.
 //
-// This is the node-local counter. With Redis configured the Checker counts in Redis instead
-// (RemoteCache::CountFailure), so the limit holds across nodes.
+// The counter is node-local: behind N nodes a client gets up to N x max_failures attempts per
+// window (docs/resources.md). Sharing it through Redis is not built yet.
 //
 // Thread safety: every method is thread-safe.
 #pragma once
