@@ -6,6 +6,7 @@
 #include <exception>
 #include <limits>
 #include <utility>
+#include <vector>
 
 #include "server/http/auth.h"
 #include "server/http/json_codec.h"
@@ -39,26 +40,43 @@ void AppendRevisionBody(std::string_view key, uint64_t value, std::string* out) 
   out->push_back('}');
 }
 
-// Splits "t/users/u/permissions" (after "/v1/tenants/") into its parts.
-bool SplitUserPath(std::string_view rest, std::string_view* tenant, std::string_view* user,
-                   std::string_view* leaf) {
-  std::string_view parts[4];
-  for (int i = 0; i < 4; ++i) {
-    const size_t slash = rest.find('/');
-    if (i < 3) {
-      if (slash == std::string_view::npos) return false;
-      parts[i] = rest.substr(0, slash);
-      rest.remove_prefix(slash + 1);
-    } else {
-      if (slash != std::string_view::npos) return false;
-      parts[i] = rest;
-    }
+// Matches `path` against a route template; a "{name}" segment matches one non-empty path
+// segment, captured raw (at most 2). A template without '{' is one string compare (the hot path).
+bool MatchPath(std::string_view tmpl, std::string_view path, std::string_view* captures,
+               size_t* n) {
+  *n = 0;
+  for (;;) {
+    const size_t brace = tmpl.find('{');
+    if (brace == std::string_view::npos) return tmpl == path;
+    if (path.substr(0, brace) != tmpl.substr(0, brace) || *n == 2) return false;
+    path.remove_prefix(brace);
+    tmpl.remove_prefix(tmpl.find('}', brace) + 1);
+    const std::string_view segment = path.substr(0, path.find('/'));
+    if (segment.empty()) return false;
+    captures[(*n)++] = segment;
+    path.remove_prefix(segment.size());
   }
-  if (parts[1] != "users" || parts[0].empty() || parts[2].empty()) return false;
-  *tenant = parts[0];
-  *user = parts[2];
-  *leaf = parts[3];
-  return true;
+}
+
+// Splits a comma-separated list ("a,b"); an empty string is an empty list. Empty items and
+// repeated items are refused (a repeated key would make the answer invalid JSON).
+Status SplitList(std::string_view name, std::string_view list, std::vector<std::string>* out) {
+  if (list.empty()) return Status::Ok();
+  for (;;) {
+    const size_t comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    if (item.empty()) {
+      return InvalidArgumentError("query parameter '" + std::string(name) +
+                                  "' has an empty item");
+    }
+    if (std::find(out->begin(), out->end(), item) != out->end()) {
+      return InvalidArgumentError("query parameter '" + std::string(name) + "' names '" +
+                                  std::string(item) + "' twice");
+    }
+    out->emplace_back(item);
+    if (comma == std::string_view::npos) return Status::Ok();
+    list.remove_prefix(comma + 1);
+  }
 }
 
 bool ParseUint64(std::string_view s, uint64_t* out) {
@@ -69,36 +87,52 @@ bool ParseUint64(std::string_view s, uint64_t* out) {
 
 }  // namespace
 
-std::string_view RoutePath(Route route) {
-  switch (route) {
-    case Route::kCheckGet:
-    case Route::kCheckPost: return "/v1/check";
-    case Route::kCheckBatch: return "/v1/check/batch";
-    case Route::kPermissions: return "/v1/tenants/{t}/users/{u}/permissions";
-    case Route::kMembership: return "/v1/tenants/{t}/users/{u}/membership";
-    case Route::kWrite: return "/v1/write";
-    case Route::kModelGet:
-    case Route::kModelPost: return "/v1/model";
-    case Route::kCacheInvalidate: return "/v1/cache/invalidate";
-    case Route::kCacheStats: return "/v1/cache/stats";
-    case Route::kHealthz: return "/healthz";
-    case Route::kReadyz: return "/readyz";
-    case Route::kMetrics: return "/metrics";
-    case Route::kOther: return "other";
+// The route table: the only place a route is spelled. Dispatch tries the rows in order, so
+// the hot path (GET /v1/check) comes first and costs one string compare. RoutePath, RouteMethod
+// and the metrics labels come from here too.
+const Api::RouteSpec Api::kRouteTable[] = {
+    {Route::kCheckGet, Method::kGet, "/v1/check", false, &Api::CheckGet},
+    {Route::kCheckPost, Method::kPost, "/v1/check", false, &Api::CheckPost},
+    {Route::kCheckBatch, Method::kPost, "/v1/check/batch", false, &Api::CheckBatch},
+    {Route::kPermissions, Method::kGet, "/v1/tenants/{t}/users/{u}/permissions", false,
+     &Api::Permissions},
+    {Route::kMembership, Method::kGet, "/v1/tenants/{t}/users/{u}/membership", false,
+     &Api::Membership},
+    {Route::kUi, Method::kGet, "/v1/tenants/{t}/users/{u}/ui", false, &Api::Ui},
+    {Route::kResources, Method::kGet, "/v1/tenants/{t}/resources", false, &Api::Resources},
+    // Not admin: visitors unlock with a resource's password (brute-force limited per client).
+    {Route::kUnlock, Method::kPost, "/v1/resources/unlock", false, &Api::Unlock},
+    {Route::kWrite, Method::kPost, "/v1/write", true, &Api::Write},
+    {Route::kModelGet, Method::kGet, "/v1/model", true, &Api::ModelGet},
+    {Route::kModelPost, Method::kPost, "/v1/model", true, &Api::ModelPost},
+    {Route::kCacheInvalidate, Method::kPost, "/v1/cache/invalidate", true, &Api::CacheInvalidate},
+    {Route::kCacheStats, Method::kGet, "/v1/cache/stats", false, &Api::CacheStatsRoute},
+    {Route::kHealthz, Method::kGet, "/healthz", false, &Api::Healthz},
+    {Route::kReadyz, Method::kGet, "/readyz", false, &Api::Readyz},
+    {Route::kMetrics, Method::kGet, "/metrics", false, &Api::Metrics},
+};
+
+const Api::RouteSpec* Api::SpecOf(Route route) {
+  for (const RouteSpec& spec : kRouteTable) {
+    if (spec.route == route) return &spec;
   }
-  return "other";
+  return nullptr;  // kOther
+}
+
+std::string_view RoutePath(Route route) {
+  const Api::RouteSpec* spec = Api::SpecOf(route);
+  return spec == nullptr ? "other" : spec->path;
 }
 
 std::string_view RouteMethod(Route route) {
-  switch (route) {
-    case Route::kCheckPost:
-    case Route::kCheckBatch:
-    case Route::kWrite:
-    case Route::kModelPost:
-    case Route::kCacheInvalidate: return "POST";
-    case Route::kOther: return "";
-    default: return "GET";
-  }
+  const Api::RouteSpec* spec = Api::SpecOf(route);
+  if (spec == nullptr) return "";
+  return spec->method == Method::kGet ? "GET" : "POST";
+}
+
+bool RouteIsAdmin(Route route) {
+  const Api::RouteSpec* spec = Api::SpecOf(route);
+  return spec != nullptr && spec->admin;
 }
 
 Api::Api(Checker* checker, ApiOptions options, ApiHooks* hooks)
@@ -126,93 +160,40 @@ void Api::OnProtocolError(int status) { hooks_->OnRequest(Route::kOther, status,
 Route Api::Dispatch(const Request& request, Response* response) {
   const Target target = SplitTarget(request.target);
   const std::string_view path = target.path;
-  const Method m = request.method;
-
-  // The hot path first.
-  if (path == "/v1/check") {
-    if (m == Method::kGet) {
-      CheckGet(target.query, response);
-      return Route::kCheckGet;
+  bool get = false, post = false;  // methods the path supports (for 405)
+  for (const RouteSpec& spec : kRouteTable) {
+    std::string_view raw[2];
+    size_t n = 0;
+    if (!MatchPath(spec.path, path, raw, &n)) continue;
+    if (spec.method != request.method) {
+      (spec.method == Method::kGet ? get : post) = true;
+      continue;
     }
-    if (m == Method::kPost) {
-      CheckPost(request, response);
-      return Route::kCheckPost;
-    }
-    MethodNotAllowed(request, path, "GET, POST", response);
-    return Route::kOther;
-  }
-
-  constexpr std::string_view kTenants = "/v1/tenants/";
-  if (path.starts_with(kTenants)) {
-    std::string_view tenant, user, leaf;
-    if (SplitUserPath(path.substr(kTenants.size()), &tenant, &user, &leaf) &&
-        (leaf == "permissions" || leaf == "membership")) {
-      const Route route = leaf == "permissions" ? Route::kPermissions : Route::kMembership;
-      if (m != Method::kGet) {
-        MethodNotAllowed(request, path, "GET", response);
-        return Route::kOther;
+    if (spec.admin) {
+      Status auth = CheckAdmin(options_.admin_token, request.authorization);
+      if (!auth.ok()) {
+        SetStatusError(response, auth);
+        return spec.route;
       }
-      UserRoute(route, tenant, user, response);
-      return route;
     }
+    Call call{request, target.query, {}, {}};
+    if ((n > 0 && !PercentDecode(raw[0], /*plus_is_space=*/false, &call.tenant)) ||
+        (n > 1 && !PercentDecode(raw[1], /*plus_is_space=*/false, &call.user))) {
+      SetError(response, 400, StatusCode::kInvalidArgument,
+               "malformed percent-escape in the path");
+      return spec.route;
+    }
+    (this->*spec.handler)(call, response);
+    return spec.route;
   }
-
-  struct Entry {
-    std::string_view path;
-    Route get, post;  // kOther = method not supported
-    bool admin_get, admin_post;
-  };
-  static constexpr Entry kRoutes[] = {
-      {"/v1/check/batch", Route::kOther, Route::kCheckBatch, false, false},
-      {"/v1/write", Route::kOther, Route::kWrite, false, true},
-      {"/v1/model", Route::kModelGet, Route::kModelPost, true, true},
-      {"/v1/cache/invalidate", Route::kOther, Route::kCacheInvalidate, false, true},
-      {"/v1/cache/stats", Route::kCacheStats, Route::kOther, false, false},
-      {"/healthz", Route::kHealthz, Route::kOther, false, false},
-      {"/readyz", Route::kReadyz, Route::kOther, false, false},
-      {"/metrics", Route::kMetrics, Route::kOther, false, false},
-  };
-  const Entry* entry = nullptr;
-  for (const Entry& e : kRoutes) {
-    if (e.path == path) entry = &e;
-  }
-  if (entry == nullptr) {
-    std::string msg = "no route for ";
-    msg += path;
-    SetError(response, 404, StatusCode::kNotFound, msg);
-    return Route::kOther;
-  }
-  const Route route = m == Method::kGet ? entry->get : m == Method::kPost ? entry->post
-                                                                          : Route::kOther;
-  if (route == Route::kOther) {
-    const bool get = entry->get != Route::kOther, post = entry->post != Route::kOther;
+  if (get || post) {
     MethodNotAllowed(request, path, get && post ? "GET, POST" : get ? "GET" : "POST", response);
     return Route::kOther;
   }
-  const bool admin = m == Method::kGet ? entry->admin_get : entry->admin_post;
-  if (admin) {
-    Status auth = CheckAdmin(options_.admin_token, request.authorization);
-    if (!auth.ok()) {
-      SetStatusError(response, auth);
-      return route;
-    }
-  }
-  switch (route) {
-    case Route::kCheckBatch: CheckBatch(request, response); break;
-    case Route::kWrite: Write(request, response); break;
-    case Route::kModelGet: ModelGet(target.query, response); break;
-    case Route::kModelPost: ModelPost(request, response); break;
-    case Route::kCacheInvalidate: CacheInvalidate(request, response); break;
-    case Route::kCacheStats: CacheStatsRoute(response); break;
-    case Route::kHealthz: response->body.append(R"({"status":"ok"})"); break;
-    case Route::kReadyz: Readyz(response); break;
-    case Route::kMetrics:
-      response->content_type = kPrometheusContentType;
-      hooks_->AppendMetrics(&response->body);
-      break;
-    default: SetError(response, 500, StatusCode::kInternal, "unrouted request"); break;
-  }
-  return route;
+  std::string msg = "no route for ";
+  msg += path;
+  SetError(response, 404, StatusCode::kNotFound, msg);
+  return Route::kOther;
 }
 
 void Api::CheckerError(std::string_view operation, const Status& status, Response* response) {
@@ -220,11 +201,11 @@ void Api::CheckerError(std::string_view operation, const Status& status, Respons
   SetStatusError(response, status);
 }
 
-void Api::CheckGet(std::string_view query, Response* response) {
+void Api::CheckGet(const Call& call, Response* response) {
   QueryParams params;
-  if (Status s = params.Parse(query); !s.ok()) return SetStatusError(response, s);
+  if (Status s = params.Parse(call.query); !s.ok()) return SetStatusError(response, s);
   CheckRequest req;
-  bool has_tenant = false, has_user = false, has_permission = false;
+  bool has_tenant = false, has_permission = false;
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string_view key = params.key(i), value = params.value(i);
     if (key == "tenant") {
@@ -232,12 +213,17 @@ void Api::CheckGet(std::string_view query, Response* response) {
       has_tenant = true;
     } else if (key == "user") {
       req.user = value;
-      has_user = true;
     } else if (key == "permission") {
       req.permission = value;
       has_permission = true;
     } else if (key == "scope") {
       req.scope = value;
+    } else if (key == "resource") {
+      req.resource = value;
+    } else if (key == "token") {
+      req.token = value;
+    } else if (key == "element") {
+      req.element = value;
     } else if (key == "at_least_revision") {
       if (!ParseUint64(value, &req.at_least_revision)) {
         return SetError(response, 400, StatusCode::kInvalidArgument,
@@ -255,14 +241,17 @@ void Api::CheckGet(std::string_view query, Response* response) {
     } else {
       std::string msg = "unknown query parameter '";
       msg += key;
-      msg += "' (expected tenant, user, permission, scope, at_least_revision, explain)";
+      msg += "' (expected tenant, user, permission, scope, resource, token, element, "
+             "at_least_revision, explain)";
       return SetError(response, 400, StatusCode::kInvalidArgument, msg);
     }
   }
-  const char* missing = !has_tenant       ? "tenant"
-                        : !has_user       ? "user"
-                        : !has_permission ? "permission"
-                                          : nullptr;
+  // `user` may be absent (anonymous resource checks) and an element check has no permission:
+  // the Checker validates the combination (and an empty user where one is needed).
+  const bool element = params.Get("element").has_value();
+  const char* missing = !has_tenant                   ? "tenant"
+                        : !has_permission && !element ? "permission"
+                                                      : nullptr;
   if (missing != nullptr) {
     return SetError(response, 400, StatusCode::kInvalidArgument,
                     std::string("missing query parameter '") + missing + "'");
@@ -274,8 +263,8 @@ void Api::CheckGet(std::string_view query, Response* response) {
   AppendDecisionJson(*d, &response->body);
 }
 
-void Api::CheckPost(const Request& request, Response* response) {
-  StatusOr<CheckInput> in = ParseCheckJson(request.body, options_.max_json_depth);
+void Api::CheckPost(const Call& call, Response* response) {
+  StatusOr<CheckInput> in = ParseCheckJson(call.request.body, options_.max_json_depth);
   if (!in.ok()) return SetStatusError(response, in.status());
   StatusOr<Decision> d = checker_->Check(in->View());
   if (!d.ok()) return CheckerError("check", d.status(), response);
@@ -283,9 +272,9 @@ void Api::CheckPost(const Request& request, Response* response) {
   AppendDecisionJson(*d, &response->body);
 }
 
-void Api::CheckBatch(const Request& request, Response* response) {
+void Api::CheckBatch(const Call& call, Response* response) {
   StatusOr<std::vector<CheckInput>> checks =
-      ParseBatchJson(request.body, options_.max_json_depth, options_.max_batch_checks);
+      ParseBatchJson(call.request.body, options_.max_json_depth, options_.max_batch_checks);
   if (!checks.ok()) return SetStatusError(response, checks.status());
   std::string& out = response->body;
   out.reserve(32 + checks->size() * 40);
@@ -317,36 +306,116 @@ void Api::CheckBatch(const Request& request, Response* response) {
   out.push_back('}');
 }
 
-void Api::UserRoute(Route route, std::string_view raw_tenant, std::string_view raw_user,
-                    Response* response) {
-  std::string tenant, user;
-  if (!PercentDecode(raw_tenant, /*plus_is_space=*/false, &tenant) ||
-      !PercentDecode(raw_user, /*plus_is_space=*/false, &user)) {
-    return SetError(response, 400, StatusCode::kInvalidArgument,
-                    "malformed percent-escape in the path");
-  }
-  if (route == Route::kPermissions) {
-    StatusOr<EffectivePermissions> p = checker_->Permissions(tenant, user);
-    if (!p.ok()) return CheckerError("permissions", p.status(), response);
-    AppendPermissionsJson(*p, &response->body);
-  } else {
-    StatusOr<MembershipInfo> info = checker_->Membership(tenant, user);
-    if (!info.ok()) return CheckerError("membership", info.status(), response);
-    AppendMembershipJson(*info, &response->body);
-  }
+void Api::Permissions(const Call& call, Response* response) {
+  StatusOr<EffectivePermissions> p = checker_->Permissions(call.tenant, call.user);
+  if (!p.ok()) return CheckerError("permissions", p.status(), response);
+  AppendPermissionsJson(*p, &response->body);
 }
 
-void Api::Write(const Request& request, Response* response) {
-  StatusOr<std::vector<WriteOp>> ops = ParseWriteJson(request.body, options_.max_json_depth);
+void Api::Membership(const Call& call, Response* response) {
+  StatusOr<MembershipInfo> info = checker_->Membership(call.tenant, call.user);
+  if (!info.ok()) return CheckerError("membership", info.status(), response);
+  AppendMembershipJson(*info, &response->body);
+}
+
+void Api::Ui(const Call& call, Response* response) {
+  QueryParams params;
+  if (Status s = params.Parse(call.query); !s.ok()) return SetStatusError(response, s);
+  std::vector<std::string> elements;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params.key(i) != "elements") {
+      return SetError(response, 400, StatusCode::kInvalidArgument,
+                      "unknown query parameter '" + std::string(params.key(i)) +
+                          "' (expected elements)");
+    }
+    if (Status s = SplitList("elements", params.value(i), &elements); !s.ok()) {
+      return SetStatusError(response, s);
+    }
+  }
+  StatusOr<UiAnswer> answer = checker_->UiElements(call.tenant, call.user, elements);
+  if (!answer.ok()) return CheckerError("ui", answer.status(), response);
+  AppendUiJson(*answer, &response->body);
+}
+
+void Api::Resources(const Call& call, Response* response) {
+  QueryParams params;
+  if (Status s = params.Parse(call.query); !s.ok()) return SetStatusError(response, s);
+  ResourceListRequest req;
+  req.tenant = call.tenant;
+  bool has_permission = false;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string_view key = params.key(i), value = params.value(i);
+    if (key == "user") {
+      req.user = value;
+    } else if (key == "permission") {
+      req.permission = value;
+      has_permission = true;
+    } else if (key == "type") {
+      req.type = value;
+    } else if (key == "cursor") {
+      req.cursor = value;
+    } else if (key == "limit") {
+      uint64_t limit = 0;
+      if (!ParseUint64(value, &limit) || limit > std::numeric_limits<uint32_t>::max()) {
+        return SetError(response, 400, StatusCode::kInvalidArgument,
+                        "query parameter 'limit' must be a positive integer");
+      }
+      req.limit = static_cast<size_t>(limit);  // the Checker checks the range
+    } else {
+      return SetError(response, 400, StatusCode::kInvalidArgument,
+                      "unknown query parameter '" + std::string(key) +
+                          "' (expected user, permission, type, limit, cursor)");
+    }
+  }
+  if (!has_permission) {
+    return SetError(response, 400, StatusCode::kInvalidArgument,
+                    "missing query parameter 'permission'");
+  }
+  StatusOr<ResourceList> list = checker_->ListResources(req);
+  if (!list.ok()) return CheckerError("list_resources", list.status(), response);
+  AppendResourceListJson(*list, &response->body);
+}
+
+void Api::Unlock(const Call& call, Response* response) {
+  // Every answer of this route, errors included: a token is a secret, and no cache may keep
+  // an answer to a password.
+  constexpr std::string_view kNoStore = "no-store";
+  StatusOr<UnlockInput> in = ParseUnlockJson(call.request.body, options_.max_json_depth);
+  if (!in.ok()) {
+    SetStatusError(response, in.status());
+    response->cache_control = kNoStore;
+    return;
+  }
+  int64_t retry_after = -1;
+  // The peer address, never X-Forwarded-For (forgeable): behind a proxy every visitor counts
+  // as one client (docs/api.md).
+  StatusOr<UnlockResult> result = checker_->Unlock(
+      UnlockRequest{in->tenant, in->resource, in->password, call.request.remote_address},
+      &retry_after);
+  response->cache_control = kNoStore;
+  if (!result.ok()) {
+    // The Checker's messages never contain the password (checker.h), so they may be logged.
+    CheckerError("unlock", result.status(), response);
+    response->cache_control = kNoStore;
+    if (result.status().code() == StatusCode::kResourceExhausted) {
+      response->retry_after_seconds = std::max<int64_t>(retry_after, 1);
+    }
+    return;
+  }
+  AppendUnlockJson(*result, &response->body);
+}
+
+void Api::Write(const Call& call, Response* response) {
+  StatusOr<std::vector<WriteOp>> ops = ParseWriteJson(call.request.body, options_.max_json_depth);
   if (!ops.ok()) return SetStatusError(response, ops.status());
   StatusOr<uint64_t> revision = checker_->Write(*ops);
   if (!revision.ok()) return CheckerError("write", revision.status(), response);
   AppendRevisionBody("revision", *revision, &response->body);
 }
 
-void Api::ModelGet(std::string_view query, Response* response) {
+void Api::ModelGet(const Call& call, Response* response) {
   QueryParams params;
-  if (Status s = params.Parse(query); !s.ok()) return SetStatusError(response, s);
+  if (Status s = params.Parse(call.query); !s.ok()) return SetStatusError(response, s);
   std::string_view tenant;
   for (size_t i = 0; i < params.size(); ++i) {
     if (params.key(i) != "tenant") {
@@ -361,27 +430,37 @@ void Api::ModelGet(std::string_view query, Response* response) {
   AppendModelJson(*model, &response->body);
 }
 
-void Api::ModelPost(const Request& request, Response* response) {
-  StatusOr<Model> model = ParseModelJson(request.body, options_.max_json_depth);
+void Api::ModelPost(const Call& call, Response* response) {
+  StatusOr<Model> model = ParseModelJson(call.request.body, options_.max_json_depth);
   if (!model.ok()) return SetStatusError(response, model.status());
   StatusOr<uint64_t> revision = checker_->ImportModel(*model);
   if (!revision.ok()) return CheckerError("import_model", revision.status(), response);
   AppendRevisionBody("revision", *revision, &response->body);
 }
 
-void Api::CacheInvalidate(const Request& request, Response* response) {
-  StatusOr<InvalidateRequest> req = ParseInvalidateJson(request.body, options_.max_json_depth);
+void Api::CacheInvalidate(const Call& call, Response* response) {
+  StatusOr<InvalidateRequest> req =
+      ParseInvalidateJson(call.request.body, options_.max_json_depth);
   if (!req.ok()) return SetStatusError(response, req.status());
   StatusOr<uint64_t> n = checker_->Invalidate(*req);
   if (!n.ok()) return CheckerError("invalidate", n.status(), response);
   AppendRevisionBody("invalidated", *n, &response->body);
 }
 
-void Api::CacheStatsRoute(Response* response) {
+void Api::CacheStatsRoute(const Call&, Response* response) {
   AppendCacheStatsJson(checker_->Stats(), &response->body);
 }
 
-void Api::Readyz(Response* response) {
+void Api::Healthz(const Call&, Response* response) {
+  response->body.append(R"({"status":"ok"})");
+}
+
+void Api::Metrics(const Call&, Response* response) {
+  response->content_type = kPrometheusContentType;
+  hooks_->AppendMetrics(&response->body);
+}
+
+void Api::Readyz(const Call&, Response* response) {
   const Readiness r = hooks_->CheckReadiness();
   response->status = r.ready ? 200 : 503;
   JsonWriter w(&response->body);

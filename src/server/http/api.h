@@ -16,14 +16,18 @@
 
 namespace permcache::http {
 
-// Every route, for metrics labels. kOther: unknown paths, wrong methods and requests the
-// transport refused before routing.
+// Every route, for metrics labels. The one route table in api.cc (method, path template,
+// admin flag, handler) gives each its method and path; kOther: unknown paths, wrong methods and
+// requests the transport refused before routing.
 enum class Route : uint8_t {
   kCheckGet,
   kCheckPost,
   kCheckBatch,
   kPermissions,
   kMembership,
+  kUi,
+  kResources,
+  kUnlock,
   kWrite,
   kModelGet,
   kModelPost,
@@ -39,6 +43,8 @@ inline constexpr size_t kRouteCount = static_cast<size_t>(Route::kOther) + 1;
 std::string_view RoutePath(Route route);
 // "GET" | "POST" ("" for kOther).
 std::string_view RouteMethod(Route route);
+// Whether the route needs the admin token (when one is configured).
+bool RouteIsAdmin(Route route);
 
 struct Readiness {
   bool ready = false;
@@ -85,17 +91,45 @@ class Api final : public Handler {
   void OnProtocolError(int status) override;
 
  private:
+  // What a handler gets: the request, its query string, and the decoded {t}/{u} segments of
+  // the path template (empty for routes without them).
+  struct Call {
+    const Request& request;
+    std::string_view query;
+    std::string tenant, user;
+  };
+  using HandlerFn = void (Api::*)(const Call& call, Response* response);
+  // One row of the route table (api.cc): the only place a route is spelled.
+  struct RouteSpec {
+    Route route;
+    Method method;
+    std::string_view path;  // template: "{t}"/"{u}" match one non-empty segment
+    bool admin;
+    HandlerFn handler;
+  };
+  static const RouteSpec kRouteTable[];
+  static const RouteSpec* SpecOf(Route route);
+  friend std::string_view RoutePath(Route route);
+  friend std::string_view RouteMethod(Route route);
+  friend bool RouteIsAdmin(Route route);
+
   Route Dispatch(const Request& request, Response* response);
-  void CheckGet(std::string_view query, Response* response);
-  void CheckPost(const Request& request, Response* response);
-  void CheckBatch(const Request& request, Response* response);
-  void UserRoute(Route route, std::string_view tenant, std::string_view user, Response* response);
-  void Write(const Request& request, Response* response);
-  void ModelGet(std::string_view query, Response* response);
-  void ModelPost(const Request& request, Response* response);
-  void CacheInvalidate(const Request& request, Response* response);
-  void CacheStatsRoute(Response* response);
-  void Readyz(Response* response);
+  void CheckGet(const Call& call, Response* response);
+  void CheckPost(const Call& call, Response* response);
+  void CheckBatch(const Call& call, Response* response);
+  void Permissions(const Call& call, Response* response);
+  void Membership(const Call& call, Response* response);
+  void Ui(const Call& call, Response* response);
+  void Resources(const Call& call, Response* response);
+  void Unlock(const Call& call, Response* response);
+  void Write(const Call& call, Response* response);
+  void ModelGet(const Call& call, Response* response);
+  void ModelPost(const Call& call, Response* response);
+  void CacheInvalidate(const Call& call, Response* response);
+  void CacheStatsRoute(const Call& call, Response* response);
+  void Healthz(const Call& call, Response* response);
+  void Readyz(const Call& call, Response* response);
+  void Metrics(const Call& call, Response* response);
   // Sets the error response for a failed Checker call and tells the hooks.
   void CheckerError(std::string_view operation, const Status& status, Response* response);
 

@@ -5,6 +5,7 @@
 // concurrently from every IO thread and must be thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@ struct Request {
   std::string_view target;         // origin-form: "/v1/check?tenant=t1&..."
   std::string_view authorization;  // the Authorization header, empty when absent
   std::string_view body;
+  // The peer's IP address as the transport sees it ("127.0.0.1", "::1"; an IPv4-mapped IPv6
+  // peer is given as IPv4). Never taken from X-Forwarded-For or similar headers: behind a
+  // proxy every request comes from the proxy. Empty when unknown.
+  std::string_view remote_address;
 };
 
 // One response. The connection reuses it across requests (Reset keeps the body's capacity), so
@@ -31,6 +36,11 @@ struct Response {
   std::string body;
   // For 405: the methods the path supports ("GET, POST"). A string literal.
   std::string_view allow;
+  // The Cache-Control header ("no-store" for answers carrying secrets); empty = none. A string
+  // literal.
+  std::string_view cache_control;
+  // The Retry-After header in seconds (429 answers); negative = none.
+  int64_t retry_after_seconds = -1;
   // Close the connection after this response.
   bool close = false;
 
@@ -39,6 +49,8 @@ struct Response {
     content_type = "application/json";
     body.clear();
     allow = {};
+    cache_control = {};
+    retry_after_seconds = -1;
     close = false;
   }
 };

@@ -92,6 +92,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
+    // Once per connection: the brute-force limit of POST /v1/resources/unlock keys on it.
+    // X-Forwarded-For is deliberately not read (a client could forge it).
+    boost::system::error_code ec;
+    const tcp::endpoint peer = socket_.remote_endpoint(ec);
+    if (!ec) {
+      net::ip::address address = peer.address();
+      if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+      }
+      remote_address_ = address.to_string();
+    }
     NewRequest();
     DoRead();
   }
@@ -298,6 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto auth = msg.find(bhttp::field::authorization);
     if (auth != msg.end()) req.authorization = auth->value();
     req.body = msg.body();
+    req.remote_address = remote_address_;
     const bool keep_alive = msg.keep_alive();
     response_.Reset();
     if (req.target.size() > opts().max_url_bytes) {
@@ -332,6 +344,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!response_.allow.empty()) {
       head_.append("\r\nAllow: ");
       head_.append(response_.allow);
+    }
+    if (!response_.cache_control.empty()) {
+      head_.append("\r\nCache-Control: ");
+      head_.append(response_.cache_control);
+    }
+    if (response_.retry_after_seconds >= 0) {
+      head_.append("\r\nRetry-After: ");
+      AppendInt(&head_, response_.retry_after_seconds);
     }
     if (response_.close) {
       head_.append("\r\nConnection: close");
@@ -395,6 +415,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Response response_;
   std::string head_;
+  std::string remote_address_;  // the peer's IP address; empty if it could not be read
   Clock::time_point deadline_ = Clock::time_point::max();
   Clock::time_point timer_expiry_{};
   bool timer_armed_ = false;

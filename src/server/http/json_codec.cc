@@ -241,16 +241,23 @@ class Fields {
 
 // ---- checks ----
 
-constexpr std::array<std::string_view, 6> kCheckFields = {
-    "tenant", "user", "permission", "scope", "at_least_revision", "explain"};
+constexpr std::array<std::string_view, 9> kCheckFields = {
+    "tenant",  "user",     "permission", "scope", "at_least_revision",
+    "explain", "resource", "token",      "element"};
 
 Status ReadCheck(const json::object& obj, std::string_view context, CheckInput* in) {
   Fields f(obj, context);
   PERMCACHE_RETURN_IF_ERROR(f.Only(kCheckFields));
   PERMCACHE_RETURN_IF_ERROR(f.String("tenant", true, &in->tenant));
-  PERMCACHE_RETURN_IF_ERROR(f.String("user", true, &in->user));
-  PERMCACHE_RETURN_IF_ERROR(f.String("permission", true, &in->permission));
+  // Optional: anonymous resource checks have no user; the Checker refuses an empty user where
+  // one is needed.
+  PERMCACHE_RETURN_IF_ERROR(f.String("user", false, &in->user));
+  PERMCACHE_RETURN_IF_ERROR(f.String("element", false, &in->element));
+  // An element check has no permission (it is ui:<element>); every other check needs one.
+  PERMCACHE_RETURN_IF_ERROR(f.String("permission", !f.Has("element"), &in->permission));
   PERMCACHE_RETURN_IF_ERROR(f.String("scope", false, &in->scope));
+  PERMCACHE_RETURN_IF_ERROR(f.String("resource", false, &in->resource));
+  PERMCACHE_RETURN_IF_ERROR(f.String("token", false, &in->token));
   PERMCACHE_RETURN_IF_ERROR(f.Uint64("at_least_revision", &in->at_least_revision));
   return f.Bool("explain", &in->explain);
 }
@@ -476,30 +483,48 @@ StatusOr<Model> ParseModelJson(std::string_view body, size_t max_depth) {
 StatusOr<InvalidateRequest> ParseInvalidateJson(std::string_view body, size_t max_depth) {
   return ParseBody<InvalidateRequest>(
       body, max_depth, [](const json::object& obj) -> StatusOr<InvalidateRequest> {
-        constexpr std::string_view kForms =
-            "cache invalidation takes exactly one of {\"tenant\",\"user\"}, {\"user\"}, "
-            "{\"tenant\"}, {\"pattern\"}, {\"all\":true}";
         Fields f(obj, "");
-        static constexpr std::string_view kAllowed[] = {"tenant", "user", "pattern", "all"};
+        static constexpr std::string_view kAllowed[] = {"tenant", "user",     "pattern",
+                                                        "all",    "resource", "element"};
         PERMCACHE_RETURN_IF_ERROR(f.Only(kAllowed));
         InvalidateRequest req;
-        PERMCACHE_RETURN_IF_ERROR(f.String("tenant", false, &req.tenant));
-        PERMCACHE_RETURN_IF_ERROR(f.String("user", false, &req.user));
-        PERMCACHE_RETURN_IF_ERROR(f.String("pattern", false, &req.pattern));
-        PERMCACHE_RETURN_IF_ERROR(f.Bool("all", &req.all));
-        const bool has_tenant = f.Has("tenant"), has_user = f.Has("user");
-        const bool has_pattern = f.Has("pattern"), has_all = f.Has("all");
-        if (has_all && !req.all) return f.Error("field \"all\" must be true when present");
-        const int forms = ((has_tenant || has_user) ? 1 : 0) + (has_pattern ? 1 : 0) +
-                          (has_all ? 1 : 0);
-        if (forms != 1) return f.Error(kForms);
-        if (has_tenant && req.tenant.empty()) return f.Error("field \"tenant\" must not be empty");
-        if (has_user && req.user.empty()) return f.Error("field \"user\" must not be empty");
-        if (has_pattern && req.pattern.empty()) {
-          return f.Error("field \"pattern\" must not be empty");
+        const std::pair<std::string_view, std::string*> strings[] = {
+            {"tenant", &req.tenant},     {"user", &req.user},
+            {"pattern", &req.pattern},   {"resource", &req.resource},
+            {"element", &req.element},
+        };
+        for (const auto& [key, out] : strings) {
+          PERMCACHE_RETURN_IF_ERROR(f.String(key, false, out));
+          // An empty string would silently turn {"tenant":"t","user":""} into the tenant form.
+          if (f.Has(key) && out->empty()) {
+            return f.Error("field " + Quoted(key) + " must not be empty");
+          }
         }
+        PERMCACHE_RETURN_IF_ERROR(f.Bool("all", &req.all));
+        if (f.Has("all") && !req.all) return f.Error("field \"all\" must be true when present");
+        // Which combinations form a request is the Checker's rule (ValidateInvalidate): one
+        // place to keep it.
         return req;
       });
+}
+
+StatusOr<UnlockInput> ParseUnlockJson(std::string_view body, size_t max_depth) {
+  return ParseBody<UnlockInput>(body, max_depth,
+                                [](const json::object& obj) -> StatusOr<UnlockInput> {
+                                  Fields f(obj, "");
+                                  static constexpr std::string_view kAllowed[] = {
+                                      "tenant", "resource", "password"};
+                                  PERMCACHE_RETURN_IF_ERROR(f.Only(kAllowed));
+                                  UnlockInput in;
+                                  // Messages name fields only, never values: the password
+                                  // must not reach a log through an error.
+                                  PERMCACHE_RETURN_IF_ERROR(f.String("tenant", true, &in.tenant));
+                                  PERMCACHE_RETURN_IF_ERROR(
+                                      f.String("resource", true, &in.resource));
+                                  PERMCACHE_RETURN_IF_ERROR(
+                                      f.String("password", true, &in.password));
+                                  return in;
+                                });
 }
 
 // ---- output ----
@@ -527,6 +552,14 @@ void AppendDecisionJson(const Decision& d, std::string* out) {
       w.String(r.role_path);
       w.Key("business_unit");
       w.String(r.business_unit);
+    } else if (r.kind == "resource_grant" && !r.matched_pattern.empty()) {
+      // A resource grant names its pattern (decision.h).
+      w.Key("matched_pattern");
+      w.String(r.matched_pattern);
+    }
+    if (!r.requirement.empty()) {
+      w.Key("requirement");
+      w.String(r.requirement);
     }
     w.Key("tier");
     w.String(CacheTierName(r.tier));
@@ -594,6 +627,114 @@ void AppendMembershipJson(const MembershipInfo& info, std::string* out) {
   w.EndObject();
 }
 
+namespace {
+
+// Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's days_from_civil
+// inverse), valid for every int64 day count we can meet.
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
+}
+
+void AppendTwoDigits(std::string* out, unsigned v) {
+  out->push_back(static_cast<char>('0' + v / 10));
+  out->push_back(static_cast<char>('0' + v % 10));
+}
+
+}  // namespace
+
+void AppendRfc3339Utc(int64_t unix_ms, std::string* out) {
+  int64_t secs = unix_ms / 1000;
+  if (unix_ms % 1000 < 0) --secs;  // floor
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  int64_t year;
+  unsigned month, day;
+  CivilFromDays(days, &year, &month, &day);
+  if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999;  // RFC 3339 has 4-digit years
+  const auto y = static_cast<unsigned>(year);
+  AppendTwoDigits(out, y / 100);
+  AppendTwoDigits(out, y % 100);
+  out->push_back('-');
+  AppendTwoDigits(out, month);
+  out->push_back('-');
+  AppendTwoDigits(out, day);
+  out->push_back('T');
+  AppendTwoDigits(out, static_cast<unsigned>(rem / 3600));
+  out->push_back(':');
+  AppendTwoDigits(out, static_cast<unsigned>(rem / 60 % 60));
+  out->push_back(':');
+  AppendTwoDigits(out, static_cast<unsigned>(rem % 60));
+  out->push_back('Z');
+}
+
+void AppendUnlockJson(const UnlockResult& result, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("token");
+  w.String(result.token);
+  w.Key("expires_at");
+  std::string when;
+  AppendRfc3339Utc(result.expires_at_ms, &when);
+  w.String(when);
+  w.EndObject();
+}
+
+void AppendUiJson(const UiAnswer& answer, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("elements");
+  w.BeginObject();
+  for (const auto& [element, allowed] : answer.elements) {
+    w.Key(element);
+    w.Bool(allowed);
+  }
+  w.EndObject();
+  w.Key("revision");
+  w.Uint(answer.revision);
+  w.EndObject();
+}
+
+void AppendResourceListJson(const ResourceList& list, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("resources");
+  w.BeginArray();
+  for (const ResourceRow& row : list.resources) {
+    w.BeginObject();
+    w.Key("resource");
+    w.String(row.resource);
+    w.Key("type");
+    w.String(row.type);
+    if (!row.owner.empty()) {
+      w.Key("owner");
+      w.String(row.owner);
+    }
+    w.Key("state");
+    w.String(ResourceStateName(row.state));
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!list.next_cursor.empty()) {
+    w.Key("next_cursor");
+    w.String(list.next_cursor);
+  }
+  w.Key("revision");
+  w.Uint(list.revision);
+  w.EndObject();
+}
+
 void AppendCacheStatsJson(const CacheStats& s, std::string* out) {
   JsonWriter w(out);
   w.BeginObject();
@@ -628,6 +769,23 @@ void AppendCacheStatsJson(const CacheStats& s, std::string* out) {
   }
   w.Key("l1_enabled");
   w.Bool(s.l1_enabled);
+  w.Key("records");
+  w.BeginObject();
+  const std::pair<std::string_view, uint64_t> records[] = {
+      {"resource_records", s.resource_records},
+      {"resource_record_hits", s.resource_record_hits},
+      {"resource_record_misses", s.resource_record_misses},
+      {"element_records", s.element_records},
+      {"element_record_hits", s.element_record_hits},
+      {"element_record_misses", s.element_record_misses},
+      {"invalidations", s.record_invalidations},
+      {"stale_installs_refused", s.record_stale_installs_refused},
+  };
+  for (const auto& [k, v] : records) {
+    w.Key(k);
+    w.Uint(v);
+  }
+  w.EndObject();
   w.Key("store_feed");
   if (!s.store_feed_enabled) {
     w.String("disabled");

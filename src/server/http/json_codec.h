@@ -27,6 +27,7 @@ struct CheckInput {
   std::string tenant, user, permission, scope;
   uint64_t at_least_revision = 0;
   bool explain = false;
+  std::string resource, token, element;  // DESIGN §7
   // REQUIRES: *this outlives the returned request.
   CheckRequest View() const {
     return {.tenant = tenant,
@@ -34,11 +35,17 @@ struct CheckInput {
             .permission = permission,
             .scope = scope,
             .at_least_revision = at_least_revision,
-            .explain = explain};
+            .explain = explain,
+            .resource = resource,
+            .token = token,
+            .element = element};
   }
 };
 
-// POST /v1/check: {"tenant","user","permission"[,"scope"][,"at_least_revision"][,"explain"]}.
+// POST /v1/check: {"tenant"[,"user"][,"permission"][,"scope"][,"at_least_revision"][,"explain"]
+// [,"resource"][,"token"][,"element"]}. "permission" is required unless "element" is given;
+// "user" is optional here (anonymous resource checks): the Checker says which combinations are
+// valid.
 StatusOr<CheckInput> ParseCheckJson(std::string_view body, size_t max_depth);
 // POST /v1/check/batch: {"checks":[...]} with at most `max_checks` entries.
 StatusOr<std::vector<CheckInput>> ParseBatchJson(std::string_view body, size_t max_depth,
@@ -47,9 +54,18 @@ StatusOr<std::vector<CheckInput>> ParseBatchJson(std::string_view body, size_t m
 StatusOr<std::vector<WriteOp>> ParseWriteJson(std::string_view body, size_t max_depth);
 // POST /v1/model: the shape AppendModelJson writes; every section optional.
 StatusOr<Model> ParseModelJson(std::string_view body, size_t max_depth);
-// POST /v1/cache/invalidate: exactly one of {"tenant","user"}, {"user"}, {"tenant"},
-// {"pattern"}, {"all":true}.
+// POST /v1/cache/invalidate: fields "tenant", "user", "pattern", "resource", "element" (non-empty
+// strings) and "all" (true when present). Which combinations form a request (exactly one of
+// {"tenant","user"}, {"user"}, {"tenant"}, {"pattern"}, {"all":true},
+// {"tenant","resource"[,"user"]}, {"tenant","element"}) is the Checker's rule.
 StatusOr<InvalidateRequest> ParseInvalidateJson(std::string_view body, size_t max_depth);
+
+// POST /v1/resources/unlock: {"tenant","resource","password"}, all required strings. No error
+// message ever contains the password.
+struct UnlockInput {
+  std::string tenant, resource, password;
+};
+StatusOr<UnlockInput> ParseUnlockJson(std::string_view body, size_t max_depth);
 
 // {"allowed":true,"revision":42[,"reason":{...}]}
 void AppendDecisionJson(const Decision& decision, std::string* out);
@@ -60,7 +76,15 @@ void AppendModelJson(const Model& model, std::string* out);
 void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
 // {"active":true,"status":"active","revision":42}
 void AppendMembershipJson(const MembershipInfo& info, std::string* out);
-// {"entries":..,"hits":..,...,"l2":"<l2>"}
+// Unix milliseconds as RFC 3339 UTC, floored to the second: "2026-12-02T04:45:00Z".
+void AppendRfc3339Utc(int64_t unix_ms, std::string* out);
+// {"token":"...","expires_at":"2026-12-02T04:45:00Z"} (expires_at floored to the second).
+void AppendUnlockJson(const UnlockResult& result, std::string* out);
+// {"elements":{"a":true,"b":false},"revision":42}
+void AppendUiJson(const UiAnswer& answer, std::string* out);
+// {"resources":[{"resource","type"[,"owner"],"state"}...][,"next_cursor":"c"],"revision":42}
+void AppendResourceListJson(const ResourceList& list, std::string* out);
+// {"entries":..,"hits":..,...,"records":{...},"l2":"<l2>"}
 // L1 counters, then "l2": "disabled" or an object with the L2 and bus figures.
 void AppendCacheStatsJson(const CacheStats& stats, std::string* out);
 

@@ -21,8 +21,9 @@ class ApiTest : public ::testing::Test {
   }
 
   Response Call(Method m, std::string_view target, std::string_view body = "",
-                std::string_view auth = "") {
+                std::string_view auth = "", std::string_view remote = "") {
     Request req;
+    req.remote_address = remote;
     req.method = m;
     req.method_name = m == Method::kGet ? "GET" : m == Method::kPost ? "POST" : "DELETE";
     req.target = target;
@@ -170,6 +171,185 @@ TEST_F(ApiTest, WriteModelInvalidateWithoutToken) {
   EXPECT_EQ(Post("/v1/cache/invalidate", R"({"all":false})").status, 400);
 }
 
+TEST_F(ApiTest, ResourceAndElementChecks) {
+  Response r = Get("/v1/check?tenant=t1&permission=media:view&resource=r1&token=tok%2Bx");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_check.user, "");  // anonymous
+  EXPECT_EQ(checker_.last_check.resource, "r1");
+  EXPECT_EQ(checker_.last_check.token, "tok+x");
+  r = Get("/v1/check?tenant=t1&user=jane&element=menu&explain=1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_check.element, "menu");
+  EXPECT_EQ(checker_.last_check.permission, "");
+  EXPECT_NE(r.body.find(R"("kind":"required_role","requirement":"nurse")"), std::string::npos)
+      << r.body;
+  // Without an element, a permission is still required.
+  r = Get("/v1/check?tenant=t1&resource=r1");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("missing query parameter 'permission'"), std::string::npos) << r.body;
+
+  r = Post("/v1/check", R"({"tenant":"t1","permission":"media:view","resource":"r1","token":"k"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_check.user, "");
+  EXPECT_EQ(checker_.last_check.token, "k");
+  r = Post("/v1/check", R"({"tenant":"t1","user":"u","element":"menu"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_check.element, "menu");
+  r = Post("/v1/check", R"({"tenant":"t1","user":"u","element":7})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"(field \"element\" must be a string)"), std::string::npos) << r.body;
+  r = Post("/v1/check/batch", R"({"checks":[
+      {"tenant":"t","permission":"media:view","resource":"r1"},
+      {"tenant":"t","user":"u","element":"e1"}]})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_check.element, "e1");
+  r = Post("/v1/check/batch", R"({"checks":[{"tenant":"t","user":"u","element":"e","tokn":"x"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"(checks[0]: unknown field \"tokn\")"), std::string::npos) << r.body;
+}
+
+TEST_F(ApiTest, Unlock) {
+  Response r = Call(Method::kPost, "/v1/resources/unlock",
+                    R"({"tenant":"t1","resource":"r1","password":"secret"})", "", "10.1.2.3");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"token":"tok-r1","expires_at":"2023-11-14T22:13:20Z"})");
+  EXPECT_EQ(r.cache_control, "no-store");
+  EXPECT_LT(r.retry_after_seconds, 0);
+  EXPECT_EQ(checker_.last_unlock.client, "10.1.2.3");
+  EXPECT_EQ(checker_.last_unlock.tenant, "t1");
+  EXPECT_EQ(checker_.last_unlock.resource, "r1");
+
+  r = Post("/v1/resources/unlock", R"({"tenant":"t1","resource":"r1","password":"wrong-pw"})");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find(R"("code":"permission_denied")"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("wrong-pw"), std::string::npos);
+  EXPECT_EQ(r.cache_control, "no-store");
+  EXPECT_LT(r.retry_after_seconds, 0);
+
+  r = Post("/v1/resources/unlock", R"({"tenant":"t1","resource":"r1","password":"limited"})");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_NE(r.body.find(R"("code":"resource_exhausted")"), std::string::npos) << r.body;
+  EXPECT_EQ(r.retry_after_seconds, 42);
+  EXPECT_EQ(r.cache_control, "no-store");
+  EXPECT_EQ(r.body.find("limited"), std::string::npos) << r.body;
+
+  // Bad input: 400, no-store, and the password never echoed.
+  for (std::string_view bad : {R"({"tenant":"t1","resource":"r1"})",
+                               R"({"tenant":"t1","resource":"r1","password":12345})",
+                               R"({"tenant":"t1","resource":"r1","password":"hunter2","x":1})",
+                               R"({"tenant":"t1","resource":"r1","password":"hunter2",)",
+                               R"({"tenant":"t1","resource":"r1","password":"hunter2","password":"hunter2"})"}) {
+    r = Post("/v1/resources/unlock", bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find(R"("code":"invalid_argument")"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("hunter2"), std::string::npos) << r.body;
+    EXPECT_EQ(r.cache_control, "no-store");
+  }
+  EXPECT_EQ(Get("/v1/resources/unlock").status, 405);
+  EXPECT_EQ(Get("/v1/resources/unlock").allow, "POST");
+  // Other routes carry no Cache-Control.
+  EXPECT_EQ(Get("/healthz").cache_control, "");
+}
+
+TEST_F(ApiTest, UiElements) {
+  Response r = Get("/v1/tenants/t1/users/jane/ui?elements=alpha,beta,axe");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"elements":{"alpha":true,"beta":false,"axe":true},"revision":42})");
+  EXPECT_EQ(checker_.last_ui,
+            (std::vector<std::string>{"t1", "jane", "alpha", "beta", "axe"}));
+  r = Get("/v1/tenants/t1/users/jane/ui");
+  EXPECT_EQ(r.body, R"({"elements":{"alpha":true,"beta":false},"revision":42})");
+  EXPECT_EQ(checker_.last_ui, (std::vector<std::string>{"t1", "jane"}));
+  EXPECT_EQ(Get("/v1/tenants/t1/users/jane/ui?elements=").status, 200);
+  for (std::string_view bad : {"/v1/tenants/t1/users/jane/ui?elements=a,,b",
+                               "/v1/tenants/t1/users/jane/ui?elements=a,a",
+                               "/v1/tenants/t1/users/jane/ui?element=a"}) {
+    r = Get(bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find(R"("code":"invalid_argument")"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Post("/v1/tenants/t1/users/jane/ui", "").status, 405);
+  EXPECT_EQ(Get("/v1/tenants/t1/users/jane/ui/x").status, 404);
+}
+
+TEST_F(ApiTest, ListResources) {
+  Response r = Get("/v1/tenants/t1/resources?user=jane&permission=media:view");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"resources":[{"resource":"r1","type":"media","owner":"jane",)"
+                    R"("state":"public"}],"next_cursor":"r1","revision":42})");
+  EXPECT_EQ(checker_.last_list.limit, 100u);  // default
+  r = Get("/v1/tenants/t%2D1/resources?permission=media:view&type=media&limit=5&cursor=r1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  // Anonymous: no owner in the fake's row, so the field is left out; no next page.
+  EXPECT_EQ(r.body, R"({"resources":[{"resource":"r1","type":"media","state":"public"}],)"
+                    R"("revision":42})");
+  EXPECT_EQ(checker_.last_list.tenant, "t-1");
+  EXPECT_EQ(checker_.last_list.type, "media");
+  EXPECT_EQ(checker_.last_list.limit, 5u);
+  EXPECT_EQ(checker_.last_list.cursor, "r1");
+  struct Case {
+    std::string target, part;
+  };
+  const Case cases[] = {
+      {"/v1/tenants/t1/resources?user=u", "missing query parameter 'permission'"},
+      {"/v1/tenants/t1/resources?permission=m:v&limit=ten", "'limit' must be a positive integer"},
+      {"/v1/tenants/t1/resources?permission=m:v&limit=-1", "'limit'"},
+      {"/v1/tenants/t1/resources?permission=m:v&limit=99999999999999", "'limit'"},
+      {"/v1/tenants/t1/resources?permission=m:v&limit=0", "limit must be in 1..1000"},  // Checker
+      {"/v1/tenants/t1/resources?permission=m:v&sort=x", "unknown query parameter 'sort'"},
+  };
+  for (const Case& c : cases) {
+    r = Get(c.target);
+    EXPECT_EQ(r.status, 400) << c.target;
+    EXPECT_NE(r.body.find(R"("code":"invalid_argument")"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(c.part), std::string::npos) << c.target << " -> " << r.body;
+  }
+  EXPECT_EQ(Post("/v1/tenants/t1/resources", "").status, 405);
+  EXPECT_EQ(Get("/v1/tenants//resources?permission=m:v").status, 404);
+}
+
+TEST_F(ApiTest, InvalidateRecords) {
+  Response r = Post("/v1/cache/invalidate", R"({"tenant":"t","resource":"r1","user":"u"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_invalidate.resource, "r1");
+  EXPECT_EQ(checker_.last_invalidate.user, "u");
+  r = Post("/v1/cache/invalidate", R"({"tenant":"t","element":"e1"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(checker_.last_invalidate.element, "e1");
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"tenant":"t","element":1})").status, 400);
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"tenant":"t","resource":""})").status, 400);
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"tenant":"t","record":"x"})").status, 400);
+}
+
+TEST_F(ApiTest, StatsRecords) {
+  Response r = Get("/v1/cache/stats");
+  EXPECT_NE(r.body.find(R"("records":{"resource_records":3,"resource_record_hits":0,)"
+                        R"("resource_record_misses":0,"element_records":0,)"
+                        R"("element_record_hits":4,"element_record_misses":0,)"
+                        R"("invalidations":2,"stale_installs_refused":0})"),
+            std::string::npos)
+      << r.body;
+}
+
+TEST(RouteTableTest, EveryRouteHasPathMethodAndAdminFlag) {
+  for (size_t i = 0; i + 1 < kRouteCount; ++i) {
+    const Route route = static_cast<Route>(i);
+    EXPECT_NE(RoutePath(route), "other") << i;
+    EXPECT_TRUE(RouteMethod(route) == "GET" || RouteMethod(route) == "POST") << i;
+  }
+  EXPECT_EQ(RoutePath(Route::kOther), "other");
+  EXPECT_EQ(RouteMethod(Route::kOther), "");
+  EXPECT_EQ(RoutePath(Route::kUi), "/v1/tenants/{t}/users/{u}/ui");
+  EXPECT_EQ(RoutePath(Route::kResources), "/v1/tenants/{t}/resources");
+  EXPECT_EQ(RoutePath(Route::kUnlock), "/v1/resources/unlock");
+  EXPECT_EQ(RouteMethod(Route::kUnlock), "POST");
+  EXPECT_FALSE(RouteIsAdmin(Route::kUnlock));
+  EXPECT_FALSE(RouteIsAdmin(Route::kCheckGet));
+  EXPECT_TRUE(RouteIsAdmin(Route::kWrite));
+  EXPECT_TRUE(RouteIsAdmin(Route::kModelGet));
+  EXPECT_TRUE(RouteIsAdmin(Route::kCacheInvalidate));
+}
+
 class ApiAuthTest : public ApiTest {
  protected:
   ApiAuthTest() : ApiTest("s3cret") {}
@@ -194,6 +374,16 @@ TEST_F(ApiAuthTest, AdminEndpointsNeedTheToken) {
   EXPECT_EQ(Get("/v1/tenants/t/users/u/permissions").status, 200);
   EXPECT_EQ(Get("/v1/cache/stats").status, 200);
   EXPECT_EQ(Get("/metrics").status, 200);
+  // The new routes: unlock, UI and listing are not admin; record invalidation is.
+  EXPECT_EQ(Post("/v1/resources/unlock", R"({"tenant":"t","resource":"r","password":"secret"})")
+                .status,
+            200);
+  EXPECT_EQ(Get("/v1/tenants/t/users/u/ui").status, 200);
+  EXPECT_EQ(Get("/v1/tenants/t/resources?permission=media:view").status, 200);
+  EXPECT_EQ(Post("/v1/cache/invalidate", R"({"tenant":"t","resource":"r"})").status, 401);
+  EXPECT_EQ(
+      Post("/v1/cache/invalidate", R"({"tenant":"t","resource":"r"})", "Bearer s3cret").status,
+      200);
 }
 
 TEST_F(ApiTest, RoutingErrors) {
@@ -235,6 +425,10 @@ TEST_F(ApiTest, HealthStatsMetrics) {
            R"(permcache_build_info{version="test"} 1)",
            R"(permcache_http_request_duration_seconds_count{route="/v1/check",method="GET"} 1)",
            R"(permcache_http_requests_total{route="/readyz",method="GET",code="503"} 1)",
+           // Every route has its latency series from the start, new routes included.
+           R"(permcache_http_request_duration_seconds_count{route="/v1/resources/unlock",method="POST"} 0)",
+           R"(permcache_http_request_duration_seconds_count{route="/v1/tenants/{t}/users/{u}/ui",method="GET"} 0)",
+           R"(permcache_http_request_duration_seconds_count{route="/v1/tenants/{t}/resources",method="GET"} 0)",
        }) {
     EXPECT_NE(r.body.find(line), std::string::npos) << line << "\n" << r.body;
   }

@@ -13,8 +13,9 @@ class FakeChecker final : public Checker {
  public:
   StatusOr<Decision> Check(const CheckRequest& r) override {
     std::lock_guard<std::mutex> l(mu);
-    last_check = {std::string(r.tenant), std::string(r.user), std::string(r.permission),
-                  std::string(r.scope), r.at_least_revision, r.explain};
+    last_check = {std::string(r.tenant),   std::string(r.user),  std::string(r.permission),
+                  std::string(r.scope),    r.at_least_revision,  r.explain,
+                  std::string(r.resource), std::string(r.token), std::string(r.element)};
     ++checks;
     if (!check_status.ok()) return check_status;
     if (r.tenant.empty()) return InvalidArgumentError("tenant: must not be empty");
@@ -25,6 +26,10 @@ class FakeChecker final : public Checker {
       Reason reason;
       reason.kind = d.allowed ? "policy" : "no_match";
       reason.policy = "p1";
+      if (!r.element.empty()) {
+        reason.kind = "required_role";
+        reason.requirement = "nurse";
+      }
       d.reason = reason;
     }
     return d;
@@ -45,6 +50,10 @@ class FakeChecker final : public Checker {
   }
   // Resource routes: "secret" unlocks; the sidebar answers true for elements starting "a".
   StatusOr<UnlockResult> Unlock(const UnlockRequest& r, int64_t* retry_after_seconds) override {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      last_unlock = {std::string(r.tenant), std::string(r.resource), std::string(r.client)};
+    }
     if (r.password == "limited") {
       *retry_after_seconds = 42;
       return ResourceExhaustedError("too many failed unlock attempts");
@@ -52,8 +61,13 @@ class FakeChecker final : public Checker {
     if (r.password != "secret") return PermissionDeniedError("wrong password");
     return UnlockResult{"tok-" + std::string(r.resource), 1'700'000'000'000};
   }
-  StatusOr<UiAnswer> UiElements(std::string_view, std::string_view,
+  StatusOr<UiAnswer> UiElements(std::string_view tenant, std::string_view user,
                                 std::span<const std::string> elements) override {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      last_ui = {std::string(tenant), std::string(user)};
+      last_ui.insert(last_ui.end(), elements.begin(), elements.end());
+    }
     UiAnswer a;
     a.revision = revision;
     std::vector<std::string> all = {"alpha", "beta"};
@@ -63,6 +77,12 @@ class FakeChecker final : public Checker {
     return a;
   }
   StatusOr<ResourceList> ListResources(const ResourceListRequest& r) override {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      last_list = {std::string(r.tenant), std::string(r.user), std::string(r.permission),
+                   std::string(r.type),   r.limit,             std::string(r.cursor)};
+    }
+    if (r.limit == 0 || r.limit > 1000) return InvalidArgumentError("limit must be in 1..1000");
     ResourceList l;
     l.revision = revision;
     l.resources.push_back({"r1", "media", std::string(r.user), ResourceState::kPublic});
@@ -100,6 +120,9 @@ class FakeChecker final : public Checker {
     s.entries = 5;
     s.hits = 9;
     s.misses = 1;
+    s.resource_records = 3;
+    s.element_record_hits = 4;
+    s.record_invalidations = 2;
     return s;
   }
   uint64_t AppliedRevision() const override { return revision; }
@@ -113,7 +136,17 @@ class FakeChecker final : public Checker {
     std::string tenant, user, permission, scope;
     uint64_t at_least_revision = 0;
     bool explain = false;
+    std::string resource, token, element;
   } last_check;
+  struct LastUnlock {
+    std::string tenant, resource, client;  // never the password
+  } last_unlock;
+  std::vector<std::string> last_ui;  // tenant, user, then the elements asked for
+  struct LastList {
+    std::string tenant, user, permission, type;
+    size_t limit = 0;
+    std::string cursor;
+  } last_list;
   Status check_status;
   Status write_status;
   Status store_health;

@@ -20,6 +20,12 @@ class EchoHandler : public Handler {
  public:
   void Handle(const Request& r, Response* res) override {
     ++requests;
+    if (r.target == "/peer") {  // the transport's view of the client, and the extra headers
+      res->body = std::string(r.remote_address);
+      res->cache_control = "no-store";
+      res->retry_after_seconds = 7;
+      return;
+    }
     res->body = std::string(r.method_name) + " " + std::string(r.target) + " auth=" +
                 std::string(r.authorization) + " body=" + std::string(r.body);
     res->content_type = "text/plain";
@@ -130,6 +136,24 @@ TEST_F(HttpServerTest, KeepAliveAndPipelining) {
   r = c.Read();
   EXPECT_EQ(r.body, "GET /c auth= body=");
   EXPECT_EQ(handler_.requests.load(), 3);
+}
+
+TEST_F(HttpServerTest, PeerAddressAndExtraHeaders) {
+  StartServer();
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  // X-Forwarded-For is ignored: the client is the socket's peer.
+  c.Send("GET /peer HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+  Reply r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "127.0.0.1");
+  EXPECT_NE(r.head.find("\r\nCache-Control: no-store\r\n"), std::string::npos) << r.head;
+  EXPECT_NE(r.head.find("\r\nRetry-After: 7\r\n"), std::string::npos) << r.head;
+  // Responses that set neither carry neither.
+  c.Send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  r = c.Read();
+  EXPECT_EQ(r.head.find("Cache-Control"), std::string::npos) << r.head;
+  EXPECT_EQ(r.head.find("Retry-After"), std::string::npos) << r.head;
 }
 
 TEST_F(HttpServerTest, ConnectionCloseAndHttp10) {

@@ -224,11 +224,99 @@ TEST(JsonCodecTest, Invalidate) {
   EXPECT_EQ(one(R"({"tenant":"t"})")->tenant, "t");
   EXPECT_EQ(one(R"({"pattern":"perms:42:*"})")->pattern, "perms:42:*");
   EXPECT_TRUE(one(R"({"all":true})")->all);
-  for (std::string_view bad : {R"({})", R"({"all":false})", R"({"all":true,"user":"u"})",
-                               R"({"pattern":"x","tenant":"t"})", R"({"tenant":""})",
-                               R"({"all":"yes"})", R"({"other":1})"}) {
+  auto res = one(R"({"tenant":"t","resource":"r1","user":"u"})");
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->resource, "r1");
+  EXPECT_EQ(res->user, "u");
+  EXPECT_EQ(one(R"({"tenant":"t","element":"e1"})")->element, "e1");
+  // Which combinations are valid is the Checker's rule (ValidateInvalidate), not the parser's.
+  EXPECT_TRUE(one(R"({})").ok());
+  EXPECT_TRUE(one(R"({"all":true,"user":"u"})").ok());
+  for (std::string_view bad :
+       {R"({"all":false})", R"({"tenant":""})", R"({"resource":""})", R"({"element":""})",
+        R"({"all":"yes"})", R"({"other":1})", R"({"tenant":"t","element":3})",
+        R"({"tenant":"t","resource":["r"]})"}) {
     EXPECT_EQ(one(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
+  ExpectInvalid(one(R"({"tenant":"t","elements":"e"})").status(), "unknown field \"elements\"");
+}
+
+TEST(JsonCodecTest, CheckResourceAndElementFields) {
+  auto c = ParseCheckJson(R"({"tenant":"t","permission":"media:view","resource":"r","token":"k"})",
+                          kDepth);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->user, "");  // optional: anonymous
+  const CheckRequest r = c->View();
+  EXPECT_EQ(r.resource, "r");
+  EXPECT_EQ(r.token, "k");
+  auto e = ParseCheckJson(R"({"tenant":"t","user":"u","element":"menu"})", kDepth);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->View().element, "menu");
+  EXPECT_EQ(e->View().permission, "");
+  ExpectInvalid(ParseCheckJson(R"({"tenant":"t","resource":"r"})", kDepth).status(),
+                "missing field \"permission\"");
+  ExpectInvalid(ParseCheckJson(R"({"tenant":"t","permission":"a:b","token":1})", kDepth).status(),
+                "field \"token\" must be a string");
+  ExpectInvalid(
+      ParseCheckJson(R"({"tenant":"t","permission":"a:b","resource":true})", kDepth).status(),
+      "field \"resource\" must be a string");
+  ExpectInvalid(ParseCheckJson(R"({"permission":"a:b"})", kDepth).status(),
+                "missing field \"tenant\"");
+}
+
+TEST(JsonCodecTest, Unlock) {
+  auto u = ParseUnlockJson(R"({"tenant":"t","resource":"r","password":"pw"})", kDepth);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->tenant, "t");
+  EXPECT_EQ(u->resource, "r");
+  EXPECT_EQ(u->password, "pw");
+  ExpectInvalid(ParseUnlockJson(R"({"tenant":"t","resource":"r"})", kDepth).status(),
+                "missing field \"password\"");
+  ExpectInvalid(ParseUnlockJson(R"({"tenant":"t","resource":"r","password":1})", kDepth).status(),
+                "field \"password\" must be a string");
+  const Status extra =
+      ParseUnlockJson(R"({"tenant":"t","resource":"r","password":"zzsecretzz","user":"u"})", kDepth)
+          .status();
+  ExpectInvalid(extra, "unknown field \"user\"");
+  EXPECT_EQ(extra.message().find("zzsecretzz"), std::string::npos);
+}
+
+TEST(JsonCodecTest, Rfc3339) {
+  auto fmt = [](int64_t ms) {
+    std::string s;
+    AppendRfc3339Utc(ms, &s);
+    return s;
+  };
+  EXPECT_EQ(fmt(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(fmt(1'700'000'000'000), "2023-11-14T22:13:20Z");
+  EXPECT_EQ(fmt(1'796'100'300'999), "2026-12-01T04:45:00Z");  // floored to the second
+  EXPECT_EQ(fmt(951'782'400'000), "2000-02-29T00:00:00Z");    // leap day
+  EXPECT_EQ(fmt(-1), "1969-12-31T23:59:59Z");
+  std::string out;
+  AppendUnlockJson({"tok", 1'700'000'000'000}, &out);
+  EXPECT_EQ(out, R"({"token":"tok","expires_at":"2023-11-14T22:13:20Z"})");
+}
+
+TEST(JsonCodecTest, UiAndResourceList) {
+  std::string out;
+  AppendUiJson({{{"a", true}, {"b", false}}, 9}, &out);
+  EXPECT_EQ(out, R"({"elements":{"a":true,"b":false},"revision":9})");
+  out.clear();
+  AppendUiJson({{}, 9}, &out);
+  EXPECT_EQ(out, R"({"elements":{},"revision":9})");
+  ResourceList l;
+  l.resources.push_back({"r1", "media", "jane", ResourceState::kRestricted});
+  l.resources.push_back({"r2", "media", "", ResourceState::kUnlisted});
+  l.next_cursor = "r2";
+  l.revision = 3;
+  out.clear();
+  AppendResourceListJson(l, &out);
+  EXPECT_EQ(out, R"({"resources":[{"resource":"r1","type":"media","owner":"jane",)"
+                 R"("state":"restricted"},{"resource":"r2","type":"media","state":"unlisted"}],)"
+                 R"("next_cursor":"r2","revision":3})");
+  out.clear();
+  AppendResourceListJson(ResourceList{}, &out);
+  EXPECT_EQ(out, R"({"resources":[],"revision":0})");
 }
 
 Model SampleModel() {
@@ -309,6 +397,20 @@ TEST(JsonCodecTest, DecisionJson) {
   AppendDecisionJson(d, &out);
   EXPECT_EQ(out, R"({"allowed":false,"revision":42,"reason":{"kind":"no_membership",)"
                  R"("tier":"l1","entry_age_ms":5,"set_revision":40}})");
+  d.reason->kind = "resource_grant";  // names the grant's pattern
+  out.clear();
+  AppendDecisionJson(d, &out);
+  EXPECT_EQ(out, R"({"allowed":false,"revision":42,"reason":{"kind":"resource_grant",)"
+                 R"("matched_pattern":"assets:delete","tier":"l1","entry_age_ms":5,)"
+                 R"("set_revision":40}})");
+  d.reason->kind = "required_permission";
+  d.reason->matched_pattern.clear();
+  d.reason->requirement = "pharmacy:read";
+  out.clear();
+  AppendDecisionJson(d, &out);
+  EXPECT_EQ(out, R"({"allowed":false,"revision":42,"reason":{"kind":"required_permission",)"
+                 R"("requirement":"pharmacy:read","tier":"l1","entry_age_ms":5,)"
+                 R"("set_revision":40}})");
 }
 
 TEST(JsonCodecTest, PermissionsMembershipStats) {
@@ -332,6 +434,7 @@ TEST(JsonCodecTest, PermissionsMembershipStats) {
   EXPECT_NE(out.find(R"("hits":3,"misses":1,"hit_rate":0.75,"evictions":0)"), std::string::npos)
       << out;
   EXPECT_NE(out.find(R"("l2":"disabled"})"), std::string::npos);
+  EXPECT_NE(out.find(R"("records":{"resource_records":0,)"), std::string::npos) << out;
   s.l2_enabled = true;
   s.l2_up = true;
   s.l2_hits = 5;
