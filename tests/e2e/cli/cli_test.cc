@@ -280,5 +280,62 @@ TEST(CliServerErrorTest, Exit4On5xx) {
   EXPECT_NE(r.out.find("store: down"), std::string::npos) << Dump(r);
 }
 
+// Resources and UI elements through the real binary: anonymous checks, unlock from stdin, the
+// token check, a wrong password, the sidebar, listing and a record clear.
+TEST_F(CliTest, ResourcesUnlockAndUiEndToEnd) {
+  const std::string t = TenantFor();
+  Write(Op("put_tenant", {{"tenant", t}}));
+  Write(Op("put_membership", {{"tenant", t}, {"user", "maya"}}));
+  Write(Op("put_resource", {{"tenant", t}, {"resource", "trailer"}, {"type", "media"},
+                            {"owner", "maya"}, {"state", "public"}}));
+  Write(Op("put_resource", {{"tenant", t}, {"resource", "diary"}, {"type", "media"},
+                            {"owner", "maya"}, {"state", "private"}}));
+  Write(Op("put_resource", {{"tenant", t}, {"resource", "premiere"}, {"type", "media"},
+                            {"owner", "maya"}, {"state", "restricted"}, {"password", "letmein"}}));
+  Write(Op("put_ui_element", {{"tenant", t}, {"element", "menu_home"}}));
+
+  CliResult r = Cli({"check", t, "media:view", "--anonymous", "--resource", "trailer"});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+  r = Cli({"check", t, "media:view", "--anonymous", "--resource", "diary"});
+  EXPECT_EQ(r.exit_code, 1) << Dump(r);
+  r = Cli({"check", t, "maya", "media:edit", "--resource", "diary", "--explain"});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+  EXPECT_NE(r.out.find("owner"), std::string::npos) << Dump(r);
+
+  r = Cli({"unlock", t, "premiere"}, "wrong\n");
+  EXPECT_EQ(r.exit_code, 1) << Dump(r);
+  EXPECT_EQ(r.out.find("wrong"), std::string::npos) << Dump(r);
+  r = Cli({"--json", "unlock", t, "premiere"}, "letmein\n");
+  ASSERT_EQ(r.exit_code, 0) << Dump(r);
+  const std::string token(ParseJson(r.out).at("token").as_string());
+  ASSERT_FALSE(token.empty()) << Dump(r);
+  r = Cli({"check", t, "media:view", "--anonymous", "--resource", "premiere", "--unlock-token",
+           token});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+  // A password change revokes the token at once.
+  Write(Op("put_resource", {{"tenant", t}, {"resource", "premiere"}, {"type", "media"},
+                            {"owner", "maya"}, {"state", "restricted"}, {"password", "new"}}));
+  r = Cli({"check", t, "media:view", "--anonymous", "--resource", "premiere", "--unlock-token",
+           token});
+  EXPECT_EQ(r.exit_code, 1) << Dump(r);
+
+  r = Cli({"--json", "ui", t, "maya"});
+  ASSERT_EQ(r.exit_code, 0) << Dump(r);
+  EXPECT_EQ(ParseJson(r.out).at("elements").at("menu_home"), true) << Dump(r);
+  r = Cli({"check", t, "maya", "--element", "menu_home"});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+
+  r = Cli({"--json", "resources", t, "--anonymous", "--permission", "media:view"});
+  ASSERT_EQ(r.exit_code, 0) << Dump(r);
+  const auto& listed = ParseJson(r.out).at("resources").as_array();
+  ASSERT_EQ(listed.size(), 1u) << Dump(r);
+  EXPECT_EQ(listed[0].at("resource"), "trailer");
+
+  r = Cli({"--json", "cache", "clear", "--tenant", t, "--resource", "trailer"});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+  r = Cli({"cache", "clear", "--tenant", t, "--element", "menu_home"});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+}
+
 }  // namespace
 }  // namespace permcache::e2e
