@@ -327,7 +327,8 @@ TEST_F(CliTest, ResourcesUnlockAndUiEndToEnd) {
 
   r = Cli({"--json", "resources", t, "--anonymous", "--permission", "media:view"});
   ASSERT_EQ(r.exit_code, 0) << Dump(r);
-  const auto& listed = ParseJson(r.out).at("resources").as_array();
+  const json::value page = ParseJson(r.out);
+  const auto& listed = page.at("resources").as_array();
   ASSERT_EQ(listed.size(), 1u) << Dump(r);
   EXPECT_EQ(listed[0].at("resource"), "trailer");
 
