@@ -147,9 +147,10 @@ class RecordCache {
     KeyBuf(std::string_view tenant, std::string_view id) {
       tenant = tenant.substr(0, kMaxIdLength);
       id = id.substr(0, kMaxIdLength);
-      std::memcpy(buf_.data(), tenant.data(), tenant.size());
+      // An empty view may have a null data(): memcpy must not see it (even for 0 bytes).
+      if (!tenant.empty()) std::memcpy(buf_.data(), tenant.data(), tenant.size());
       buf_[tenant.size()] = '\x1f';
-      std::memcpy(buf_.data() + tenant.size() + 1, id.data(), id.size());
+      if (!id.empty()) std::memcpy(buf_.data() + tenant.size() + 1, id.data(), id.size());
       size_ = tenant.size() + 1 + id.size();
     }
     std::string_view view() const { return {buf_.data(), size_}; }
