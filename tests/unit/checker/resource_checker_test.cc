@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "permcache/checker.h"
+#include "support/wait_until.h"
 #include "unit/store/store_test_util.h"
 
 namespace permcache::store_test {
@@ -66,6 +67,9 @@ class ResourceCheckerTest : public StoreTest {
     checker_ = OpenChecker();
     ASSERT_NE(checker_, nullptr);
     ASSERT_TRUE(checker_->Write(MediaOps()).ok());
+    // On PostgreSQL the node bypasses its caches until its listener is up; the record-cache
+    // assertions below are about the cached path.
+    ASSERT_TRUE(WaitUntil([&] { return checker_->Stats().l1_enabled; }));
   }
 
   std::unique_ptr<Checker> OpenChecker(Options o = TestOptions()) {
