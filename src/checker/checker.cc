@@ -367,7 +367,13 @@ StatusOr<uint64_t> CheckerImpl::Write(std::span<const WriteOp> input) {
   // Passwords become hashes first: the store never sees a plaintext, and the slow KDF runs
   // outside the write lock. Validation first, so a bad batch costs no KDF time.
   PERMCACHE_RETURN_IF_ERROR(ValidateOps(input));
-  PERMCACHE_ASSIGN_OR_RETURN(const std::vector<WriteOp> ops, HashPasswords(input));
+  // Only batches that carry a password are copied; the rest go to the store as they are.
+  std::vector<WriteOp> hashed;
+  std::span<const WriteOp> ops = input;
+  if (std::any_of(input.begin(), input.end(), [](const WriteOp& op) { return op.password.has_value(); })) {
+    PERMCACHE_ASSIGN_OR_RETURN(hashed, HashPasswords(input));
+    ops = hashed;
+  }
   std::lock_guard<std::mutex> lock(write_mu_);
   const auto started = std::chrono::steady_clock::now();
   auto change = store_->Apply(ops);
