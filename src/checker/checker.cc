@@ -82,9 +82,6 @@ Decision DecideFrom(const PermissionSet& set, const CheckRequest& r, uint64_t ap
   return d;
 }
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 
 }  // namespace

@@ -67,10 +67,7 @@ StatusOr<CheckerImpl::RecordRef<ResourceRecord>> CheckerImpl::GetResource(std::s
   }
   const auto start = std::chrono::steady_clock::now();
   auto record = store_->LoadResource(tenant, id);
-  if (options_.observer) {
-    options_.observer->OnStoreRead(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
+  if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
   if (!record.ok()) {
     store_errors_.fetch_add(1, std::memory_order_relaxed);
     return UnavailableError("store read failed: " + record.status().message());
