@@ -116,6 +116,7 @@ struct CacheStats {
   uint64_t resource_records = 0, resource_record_hits = 0, resource_record_misses = 0;
   uint64_t element_records = 0, element_record_hits = 0, element_record_misses = 0;
   uint64_t record_invalidations = 0, record_stale_installs_refused = 0;
+  uint64_t record_l2_hits = 0, record_l2_misses = 0;  // records found / not found in L2
   // The store's own change feed (PostgreSQL LISTEN/NOTIFY); all zero / false without one.
   bool store_feed_enabled = false;
   bool store_feed_up = false;

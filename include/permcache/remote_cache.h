@@ -2,12 +2,15 @@
 // that keeps many permcache nodes coherent. Nothing above this interface names a backend.
 //
 // L2 caches what the store said for a (tenant, user) — a UserGrants at a revision — so other
-// nodes skip the store; each node compiles it into its own interned PermissionSet.
+// nodes skip the store; each node compiles it into its own interned PermissionSet. It also
+// caches resource and UI element records (DESIGN §7) and counts failed unlock attempts for
+// every node.
 //
 // Thread safety: every method is thread-safe. Callbacks run on the implementation's own
 // subscriber thread; they must not block for long.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -68,6 +71,43 @@ class RemoteCache {
   // Stops and joins the bus subscriber (idempotent): no callback runs once it returns. Called by
   // the owner before it destroys what the callbacks touch.
   virtual void StopBus() = 0;
+
+  // ---- records (resources and UI elements) --------------------------------------------------
+  // One small value per record, invalidated by the same changes as the entries (a record's
+  // changelog key, store.h) and filled under the same rule: a put read at a revision older than
+  // the record's, its tenant's or a global invalidation is refused. Stored without the password
+  // hash (unlock reads the store). A backend without a record tier keeps these defaults: every
+  // get misses and puts are dropped.
+  virtual StatusOr<std::optional<ResourceRecord>> GetResource(std::string_view /*tenant*/,
+                                                              std::string_view /*resource*/) {
+    return std::optional<ResourceRecord>();
+  }
+  virtual Status PutResource(std::string_view /*tenant*/, std::string_view /*resource*/,
+                             const ResourceRecord& /*record*/, std::chrono::milliseconds /*ttl*/) {
+    return Status::Ok();
+  }
+  virtual StatusOr<std::optional<UiElementRecord>> GetElement(std::string_view /*tenant*/,
+                                                              std::string_view /*element*/) {
+    return std::optional<UiElementRecord>();
+  }
+  virtual Status PutElement(std::string_view /*tenant*/, std::string_view /*element*/,
+                            const UiElementRecord& /*record*/, std::chrono::milliseconds /*ttl*/) {
+    return Status::Ok();
+  }
+
+  // ---- unlock attempts shared by every node (DESIGN §7 brute-force limit) -------------------
+  // Counts one attempt for `key` in a window of `window_ms` from its first counted failure:
+  // returns 0, or, when `max_failures` are already counted, the ms until the window ends
+  // (nothing counted). kUnavailable when the backend is down or has no counter (callers then
+  // count on their own node).
+  virtual StatusOr<int64_t> BeginAttempt(std::string_view /*key*/, uint32_t /*max_failures*/,
+                                         int64_t /*window_ms*/) {
+    return UnavailableError("no shared attempt counter");
+  }
+  // The attempt begun for `key` succeeded: it does not count.
+  virtual Status AttemptSucceeded(std::string_view /*key*/) {
+    return UnavailableError("no shared attempt counter");
+  }
 
   virtual RemoteCacheStats Stats() const = 0;
   // "up" | "down"

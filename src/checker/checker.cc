@@ -628,6 +628,8 @@ CacheStats CheckerImpl::Stats() const {
   out.element_record_misses = el.misses;
   out.record_invalidations = res.invalidations + el.invalidations;
   out.record_stale_installs_refused = res.stale_installs_refused + el.stale_installs_refused;
+  out.record_l2_hits = record_l2_hits_.load(std::memory_order_relaxed);
+  out.record_l2_misses = record_l2_misses_.load(std::memory_order_relaxed);
   if (feed_ != nullptr) {
     ChangeFeed::Stats f = feed_->GetStats();
     out.store_feed_enabled = true;

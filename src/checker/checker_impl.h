@@ -21,6 +21,7 @@
 #include "engine/interner.h"
 #include "invalidation/revision_tracker.h"
 #include "permcache/checker.h"
+#include "permcache/remote_cache.h"
 #include "security/attempt_limiter.h"
 
 namespace permcache {
@@ -79,7 +80,21 @@ class CheckerImpl final : public Checker {
     std::shared_ptr<const V> record;
     CacheTier tier = CacheTier::kStore;
   };
-  // The record from the record cache (when L1 is usable) or the store, cached race-free.
+  // How one kind of record is read: from the store, from L2, and filled into L2.
+  template <class V>
+  struct RecordSource {
+    StatusOr<V> (Store::*load)(std::string_view, std::string_view);
+    StatusOr<std::optional<V>> (RemoteCache::*l2_get)(std::string_view, std::string_view);
+    Status (RemoteCache::*l2_put)(std::string_view, std::string_view, const V&,
+                                  std::chrono::milliseconds);
+  };
+  // The record from the record cache (when L1 is usable), L2 (when usable) or the store, each
+  // fill race-free (generation in L1, tombstones in L2). Cached copies carry no password hash.
+  template <class V>
+  StatusOr<RecordRef<V>> GetRecord(RecordCache<V>& cache, const RecordSource<V>& source,
+                                   std::string_view tenant, std::string_view id);
+  std::chrono::milliseconds RecordTtl(const ResourceRecord& record) const;
+  std::chrono::milliseconds RecordTtl(const UiElementRecord& record) const;
   StatusOr<RecordRef<ResourceRecord>> GetResource(std::string_view tenant, std::string_view id);
   StatusOr<RecordRef<UiElementRecord>> GetElement(std::string_view tenant, std::string_view id);
   StatusOr<std::shared_ptr<const std::vector<std::string>>> GetElementList(
@@ -88,6 +103,10 @@ class CheckerImpl final : public Checker {
   StatusOr<Decision> CheckRecord(const CheckRequest& r);
   StatusOr<Decision> CheckResource(const CheckRequest& r, uint64_t applied);
   StatusOr<Decision> CheckElement(const CheckRequest& r, uint64_t applied);
+  // Brute-force counting for unlock: through L2 when usable (shared by every node), else this
+  // node's limiter. Returns 0 (counted) or the ms to wait.
+  int64_t BeginUnlockAttempt(const std::string& attempt, int64_t now_ms, bool* counted_remotely);
+  void UnlockAttemptSucceeded(const std::string& attempt, bool counted_remotely);
   // The store's token signing key, read once.
   StatusOr<std::string> SigningKey();
   // Replaces plaintext passwords by their hashes (before the write lock: the KDF is slow).
@@ -135,6 +154,7 @@ class CheckerImpl final : public Checker {
   // Relaxed: statistics.
   std::atomic<uint64_t> store_errors_{0};
   std::atomic<uint64_t> l2_hits_{0}, l2_misses_{0}, l2_errors_{0};
+  std::atomic<uint64_t> record_l2_hits_{0}, record_l2_misses_{0};
   std::atomic<uint64_t> bus_applied_{0};
 
   // Acquire/release: flipped by the bus and maintenance threads, read on every check; a check

@@ -3,6 +3,7 @@
 // themselves are the engine's (engine/resource_decision.h, engine/ui_decision.h).
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "checker/checker_impl.h"
 #include "common/hash.h"
@@ -56,51 +57,75 @@ std::string_view TypeOf(std::string_view permission) {
 
 // ---- records -----------------------------------------------------------------------------------
 
-StatusOr<CheckerImpl::RecordRef<ResourceRecord>> CheckerImpl::GetResource(std::string_view tenant,
-                                                                          std::string_view id) {
+std::chrono::milliseconds CheckerImpl::RecordTtl(const ResourceRecord& record) const {
+  return record.state == ResourceState::kRestricted ? options_.resources.restricted_record_ttl
+                                                    : options_.resources.record_ttl;
+}
+
+std::chrono::milliseconds CheckerImpl::RecordTtl(const UiElementRecord&) const {
+  return options_.resources.record_ttl;
+}
+
+template <class V>
+StatusOr<CheckerImpl::RecordRef<V>> CheckerImpl::GetRecord(RecordCache<V>& cache,
+                                                           const RecordSource<V>& source,
+                                                           std::string_view tenant,
+                                                           std::string_view id) {
   const bool use_cache = l1_usable_.load(std::memory_order_acquire);
   const int64_t now = clock_->NowMs();
   uint64_t generation = 0;
   if (use_cache) {
-    if (auto hit = resources_.Get(tenant, id, now)) return RecordRef<ResourceRecord>{hit, CacheTier::kL1};
-    generation = resources_.Generation(tenant, id);  // before the read: see RecordCache
+    if (auto hit = cache.Get(tenant, id, now)) return RecordRef<V>{hit, CacheTier::kL1};
+    generation = cache.Generation(tenant, id);  // before the read: see RecordCache
   }
-  const auto start = std::chrono::steady_clock::now();
-  auto record = store_->LoadResource(tenant, id);
-  if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
-  if (!record.ok()) {
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-    return UnavailableError("store read failed: " + record.status().message());
+  // L2, then the store; the L2 value is as good as the store's at its revision (filled race-free
+  // under the same tombstones as entries), and the generation guards the L1 install either way.
+  const bool use_l2 = remote_ != nullptr && l2_usable_.load(std::memory_order_acquire);
+  std::shared_ptr<const V> record;
+  CacheTier tier = CacheTier::kStore;
+  if (use_l2) {
+    auto got = ((*remote_).*source.l2_get)(tenant, id);
+    if (got.ok() && got->has_value()) {
+      record = std::make_shared<const V>(std::move(**got));
+      tier = CacheTier::kL2;
+      record_l2_hits_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      (got.ok() ? record_l2_misses_ : l2_errors_).fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  auto ptr = std::make_shared<const ResourceRecord>(std::move(*record));
-  if (use_cache) {
-    const auto ttl = ptr->state == ResourceState::kRestricted
-                         ? options_.resources.restricted_record_ttl
-                         : options_.resources.record_ttl;
-    resources_.Install(tenant, id, generation, ptr, now + ttl.count());
+  if (record == nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    auto loaded = ((*store_).*source.load)(tenant, id);
+    if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
+    if (!loaded.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return UnavailableError("store read failed: " + loaded.status().message());
+    }
+    V value = std::move(*loaded);
+    if constexpr (std::is_same_v<V, ResourceRecord>) {
+      value.password_hash.clear();  // no cache holds it: unlock reads the store
+    }
+    record = std::make_shared<const V>(std::move(value));
+    if (use_l2 && !((*remote_).*source.l2_put)(tenant, id, *record, RecordTtl(*record)).ok()) {
+      l2_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  return RecordRef<ResourceRecord>{std::move(ptr), CacheTier::kStore};
+  if (use_cache) cache.Install(tenant, id, generation, record, now + RecordTtl(*record).count());
+  return RecordRef<V>{std::move(record), tier};
+}
+
+StatusOr<CheckerImpl::RecordRef<ResourceRecord>> CheckerImpl::GetResource(std::string_view tenant,
+                                                                          std::string_view id) {
+  static constexpr RecordSource<ResourceRecord> kSource{
+      &Store::LoadResource, &RemoteCache::GetResource, &RemoteCache::PutResource};
+  return GetRecord(resources_, kSource, tenant, id);
 }
 
 StatusOr<CheckerImpl::RecordRef<UiElementRecord>> CheckerImpl::GetElement(std::string_view tenant,
                                                                           std::string_view id) {
-  const bool use_cache = l1_usable_.load(std::memory_order_acquire);
-  const int64_t now = clock_->NowMs();
-  uint64_t generation = 0;
-  if (use_cache) {
-    if (auto hit = elements_.Get(tenant, id, now)) return RecordRef<UiElementRecord>{hit, CacheTier::kL1};
-    generation = elements_.Generation(tenant, id);
-  }
-  auto record = store_->LoadUiElement(tenant, id);
-  if (!record.ok()) {
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-    return UnavailableError("store read failed: " + record.status().message());
-  }
-  auto ptr = std::make_shared<const UiElementRecord>(std::move(*record));
-  if (use_cache) {
-    elements_.Install(tenant, id, generation, ptr, now + options_.resources.record_ttl.count());
-  }
-  return RecordRef<UiElementRecord>{std::move(ptr), CacheTier::kStore};
+  static constexpr RecordSource<UiElementRecord> kSource{
+      &Store::LoadUiElement, &RemoteCache::GetElement, &RemoteCache::PutElement};
+  return GetRecord(elements_, kSource, tenant, id);
 }
 
 StatusOr<std::shared_ptr<const std::vector<std::string>>> CheckerImpl::GetElementList(
@@ -268,8 +293,15 @@ StatusOr<UnlockResult> CheckerImpl::Unlock(const UnlockRequest& req, int64_t* re
                                 " bytes");
   }
   if (req.client.size() > kMaxClientBytes) return InvalidArgumentError("client is too long");
-  PERMCACHE_ASSIGN_OR_RETURN(RecordRef<ResourceRecord> ref, GetResource(req.tenant, req.resource));
-  const ResourceRecord& record = *ref.record;
+  // The store's record: the only copy with the password hash, and the freshest.
+  const auto start = std::chrono::steady_clock::now();
+  StatusOr<ResourceRecord> loaded = store_->LoadResource(req.tenant, req.resource);
+  if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
+  if (!loaded.ok()) {
+    store_errors_.fetch_add(1, std::memory_order_relaxed);
+    return UnavailableError("store read failed: " + loaded.status().message());
+  }
+  const ResourceRecord& record = *loaded;
   if (!record.exists) {
     return NotFoundError("resource '" + std::string(req.resource) + "' does not exist in tenant '" +
                          std::string(req.tenant) + "'");
@@ -281,7 +313,8 @@ StatusOr<UnlockResult> CheckerImpl::Unlock(const UnlockRequest& req, int64_t* re
   }
   const std::string attempt = security::AttemptKey(req.client, req.tenant, req.resource);
   const int64_t now = WallClockMs();
-  if (const int64_t wait_ms = unlock_limiter_.Begin(attempt, now); wait_ms > 0) {
+  bool counted_remotely = false;
+  if (const int64_t wait_ms = BeginUnlockAttempt(attempt, now, &counted_remotely); wait_ms > 0) {
     const int64_t seconds = (wait_ms + 999) / 1000;
     if (retry_after_seconds != nullptr) *retry_after_seconds = seconds;
     return ResourceExhaustedError("too many failed unlock attempts for this resource: retry in " +
@@ -290,7 +323,7 @@ StatusOr<UnlockResult> CheckerImpl::Unlock(const UnlockRequest& req, int64_t* re
   if (!security::VerifyPassword(req.password, record.password_hash)) {
     return PermissionDeniedError("wrong password for resource '" + std::string(req.resource) + "'");
   }
-  unlock_limiter_.Succeeded(attempt);
+  UnlockAttemptSucceeded(attempt, counted_remotely);
   PERMCACHE_ASSIGN_OR_RETURN(const std::string key, SigningKey());
   UnlockResult result;
   result.expires_at_ms = now + options_.resources.token_ttl.count();
@@ -298,6 +331,30 @@ StatusOr<UnlockResult> CheckerImpl::Unlock(const UnlockRequest& req, int64_t* re
       {std::string(req.tenant), std::string(req.resource), record.version, result.expires_at_ms},
       key);
   return result;
+}
+
+int64_t CheckerImpl::BeginUnlockAttempt(const std::string& attempt, int64_t now_ms,
+                                        bool* counted_remotely) {
+  // Shared by every node through L2 when it answers; this node's own count otherwise (down, or
+  // no L2): the limit then holds per node, never not at all.
+  const security::AttemptLimits& limits = unlock_limiter_.limits();
+  if (remote_ != nullptr && l2_usable_.load(std::memory_order_acquire)) {
+    StatusOr<int64_t> wait = remote_->BeginAttempt(attempt, limits.max_failures, limits.window_ms);
+    if (wait.ok()) {
+      *counted_remotely = *wait == 0;
+      return *wait;
+    }
+    l2_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return unlock_limiter_.Begin(attempt, now_ms);
+}
+
+void CheckerImpl::UnlockAttemptSucceeded(const std::string& attempt, bool counted_remotely) {
+  if (counted_remotely) {
+    if (!remote_->AttemptSucceeded(attempt).ok()) l2_errors_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  unlock_limiter_.Succeeded(attempt);
 }
 
 StatusOr<UiAnswer> CheckerImpl::UiElements(std::string_view tenant, std::string_view user,

@@ -218,6 +218,81 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
   return out;
 }
 
+namespace {
+
+bool GetBool(const json::object& o, std::string_view key, bool* out, std::string* error) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_bool()) {
+    *error = "\"" + std::string(key) + "\" must be a bool";
+    return false;
+  }
+  *out = v->get_bool();
+  return true;
+}
+
+bool GetStringList(const json::object& o, std::string_view key, std::vector<std::string>* out,
+                   std::string* error) {
+  const json::value* v = o.if_contains(key);
+  return GetStringArray(v != nullptr ? *v : json::value(), "\"" + std::string(key) + "\"", out,
+                        error);
+}
+
+}  // namespace
+
+std::string EncodeResourceRecord(const ResourceRecord& record) {
+  json::object root;
+  root["exists"] = record.exists;
+  root["type"] = record.type;
+  root["owner"] = record.owner;
+  root["state"] = ResourceStateName(record.state);
+  root["version"] = record.version;
+  root["revision"] = record.revision;  // last: the Lua put script pattern-matches it
+  return json::serialize(root);
+}
+
+StatusOr<ResourceRecord> DecodeResourceRecord(std::string_view text) {
+  json::value root;
+  std::string error, state;
+  if (!ParseObject(text, &root, &error)) return InvalidArgumentError("redis record: " + error);
+  const json::object& o = root.get_object();
+  ResourceRecord out;
+  if (!GetBool(o, "exists", &out.exists, &error) || !GetString(o, "type", &out.type, &error) ||
+      !GetString(o, "owner", &out.owner, &error) || !GetString(o, "state", &state, &error) ||
+      !GetInt(o, "version", &out.version, &error) ||
+      !GetInt(o, "revision", &out.revision, &error)) {
+    return InvalidArgumentError("redis record: " + error);
+  }
+  std::optional<ResourceState> parsed = ParseResourceState(state);
+  if (!parsed) return InvalidArgumentError("redis record: unknown state \"" + state + "\"");
+  out.state = *parsed;
+  return out;
+}
+
+std::string EncodeElementRecord(const UiElementRecord& record) {
+  json::object root;
+  root["exists"] = record.exists;
+  root["active"] = record.active;
+  root["required_roles"] = StringArray(record.required_roles);
+  root["required_permissions"] = StringArray(record.required_permissions);
+  root["revision"] = record.revision;  // last: the Lua put script pattern-matches it
+  return json::serialize(root);
+}
+
+StatusOr<UiElementRecord> DecodeElementRecord(std::string_view text) {
+  json::value root;
+  std::string error;
+  if (!ParseObject(text, &root, &error)) return InvalidArgumentError("redis record: " + error);
+  const json::object& o = root.get_object();
+  UiElementRecord out;
+  if (!GetBool(o, "exists", &out.exists, &error) || !GetBool(o, "active", &out.active, &error) ||
+      !GetStringList(o, "required_roles", &out.required_roles, &error) ||
+      !GetStringList(o, "required_permissions", &out.required_permissions, &error) ||
+      !GetInt(o, "revision", &out.revision, &error)) {
+    return InvalidArgumentError("redis record: " + error);
+  }
+  return out;
+}
+
 std::string EncodeChangeMessage(const ChangeSet& change, std::string_view origin) {
   json::object root;
   root["revision"] = change.revision;

@@ -11,6 +11,12 @@
 // "revision" is written last and as a plain integer: the Lua put script reads it with a
 // pattern match.
 //
+// Record values (under the record keys, keys.h), "revision" last like the entry's:
+//   resource: {"exists":true,"type","owner","state","version":N,"revision":N}
+//   element:  {"exists":true,"active":true,"required_roles":[...],"required_permissions":[...],
+//              "revision":N}
+// A resource's password hash is never written (unlock reads the store).
+//
 // Bus message: {"revision":N,"users":[["tenant","user"],...],"tenants":[...],"origin":"node"}
 //          or  {"admin":{"tenant":"","user":"","pattern":"","all":false},"origin":"node"}
 //
@@ -29,6 +35,11 @@ namespace permcache::redis {
 std::string EncodeEntry(const UserGrants& grants);
 // kInvalidArgument naming the first problem when `json` is not a valid entry.
 StatusOr<UserGrants> DecodeEntry(std::string_view json);
+
+std::string EncodeResourceRecord(const ResourceRecord& record);
+StatusOr<ResourceRecord> DecodeResourceRecord(std::string_view json);
+std::string EncodeElementRecord(const UiElementRecord& record);
+StatusOr<UiElementRecord> DecodeElementRecord(std::string_view json);
 
 struct BusMessage {
   bool is_admin = false;

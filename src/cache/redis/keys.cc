@@ -41,6 +41,10 @@ std::string KeySchema::TenantTombstone(std::string_view tenant) const {
 
 std::string KeySchema::GlobalTombstone() const { return base_ + "perms-inv-all"; }
 
+std::string KeySchema::Attempts(std::string_view attempt_key) const {
+  return base_ + "unlock-attempts:" + std::string(attempt_key);
+}
+
 std::string KeySchema::AllEntriesPattern() const { return escaped_base_ + "perms:*"; }
 
 std::string KeySchema::TenantEntriesPattern(std::string_view tenant) const {

@@ -6,6 +6,12 @@
 //            = "{version}:"            version only
 //            = "{prefix}:{version}:"   both
 //   entry    = base + "perms:{user}:{tenant}"          (seed 000 when base is empty)
+//   record   = base + "perms:resource:{id}:{tenant}"   a resource's record (DESIGN §7)
+//            = base + "perms:element:{id}:{tenant}"    a UI element's record
+//              (the record's changelog key in the user position: ids never contain ':', so it
+//              never meets a user's entry, and every invalidation path — per-key tombstones,
+//              the tenant SCAN, admin "all" — covers records with no second SCAN)
+//   attempts = base + "unlock-attempts:{client}|{tenant}|{resource}"  failed unlocks (PX window)
 //   user inv = base + "perms-inv:{user}:{tenant}"      per-key invalidation tombstone
 //   tenant   = base + "perms-inv-tenant:{tenant}"      tenant-wide tombstone
 //   global   = base + "perms-inv-all"                  admin "all" tombstone
@@ -28,6 +34,11 @@ class KeySchema {
   std::string UserTombstone(std::string_view tenant, std::string_view user) const;
   std::string TenantTombstone(std::string_view tenant) const;
   std::string GlobalTombstone() const;
+  // `record_key` is store.h's ResourceKey / ElementKey.
+  std::string Record(std::string_view tenant, std::string_view record_key) const {
+    return Entry(tenant, record_key);
+  }
+  std::string Attempts(std::string_view attempt_key) const;
   const std::string& Channel() const { return channel_; }
   const std::string& base() const { return base_; }
 

@@ -60,6 +60,15 @@ std::string DefaultNodeId() {
          suffix;
 }
 
+// A user id, or a record key (store.h) naming a resource or element id: how checkers pass the
+// record forms of an admin invalidation.
+Status ValidateUserOrRecordKey(std::string_view key) {
+  for (std::string_view prefix : {kResourceKeyPrefix, kElementKeyPrefix}) {
+    if (key.starts_with(prefix)) return ValidateId("record id", key.substr(prefix.size()));
+  }
+  return ValidateId("user", key);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +482,103 @@ StatusOr<std::vector<RedisCache::PutOutcome>> RedisCache::MultiPut(std::span<con
   return out;
 }
 
+// --- Records ---------------------------------------------------------------------------------
+
+StatusOr<std::optional<std::string>> RedisCache::GetValue(const std::string& key,
+                                                         std::string_view op) {
+  StatusOr<ReplyPtr> reply = Run([&](Connection& c) { return Expect(c.Command({"GET", key}), op); });
+  if (!reply.ok()) return reply.status();
+  const redisReply* r = reply->get();
+  if (r->type != REDIS_REPLY_STRING) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(ReplyText(r)));
+}
+
+Status RedisCache::PutRecord(std::string_view tenant, const std::string& record_key,
+                             uint64_t revision, std::string value, milliseconds ttl) {
+  NoteRevision(revision);
+  const std::string keys[4] = {keys_.Record(tenant, record_key),
+                               keys_.UserTombstone(tenant, record_key),
+                               keys_.TenantTombstone(tenant), keys_.GlobalTombstone()};
+  const std::string args[3] = {std::to_string(revision), std::move(value),
+                               std::to_string(JitteredTtlMs(ttl))};
+  return Run([&](Connection& c) -> Status {
+    return Expect(RunScript(c, PutScript(), keys, args), "record put script").status();
+  });
+}
+
+namespace {
+
+// Decodes a record value; a value that does not parse is a miss, logged by the caller.
+template <typename Record>
+std::optional<Record> DecodeOrMiss(const std::optional<std::string>& value,
+                                   StatusOr<Record> (*decode)(std::string_view), Status* error) {
+  if (!value) return std::nullopt;
+  StatusOr<Record> record = decode(*value);
+  if (!record.ok()) {
+    *error = record.status();
+    return std::nullopt;
+  }
+  return std::move(*record);
+}
+
+}  // namespace
+
+StatusOr<std::optional<ResourceRecord>> RedisCache::GetResource(std::string_view tenant,
+                                                                std::string_view resource) {
+  const std::string key = keys_.Record(tenant, ResourceKey(resource));
+  PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(key, "GET"));
+  Status error;
+  std::optional<ResourceRecord> record = DecodeOrMiss(value, &DecodeResourceRecord, &error);
+  if (!error.ok()) LogCommandError(InvalidArgumentError("key " + key + ": " + error.message()));
+  return record;
+}
+
+Status RedisCache::PutResource(std::string_view tenant, std::string_view resource,
+                               const ResourceRecord& record, milliseconds ttl) {
+  return PutRecord(tenant, ResourceKey(resource), record.revision, EncodeResourceRecord(record),
+                   ttl);
+}
+
+StatusOr<std::optional<UiElementRecord>> RedisCache::GetElement(std::string_view tenant,
+                                                                std::string_view element) {
+  const std::string key = keys_.Record(tenant, ElementKey(element));
+  PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(key, "GET"));
+  Status error;
+  std::optional<UiElementRecord> record = DecodeOrMiss(value, &DecodeElementRecord, &error);
+  if (!error.ok()) LogCommandError(InvalidArgumentError("key " + key + ": " + error.message()));
+  return record;
+}
+
+Status RedisCache::PutElement(std::string_view tenant, std::string_view element,
+                              const UiElementRecord& record, milliseconds ttl) {
+  return PutRecord(tenant, ElementKey(element), record.revision, EncodeElementRecord(record), ttl);
+}
+
+// --- Unlock attempts ---------------------------------------------------------------------------
+
+StatusOr<int64_t> RedisCache::BeginAttempt(std::string_view key, uint32_t max_failures,
+                                           int64_t window_ms) {
+  const std::string keys[1] = {keys_.Attempts(key)};
+  const std::string args[2] = {std::to_string(max_failures), std::to_string(window_ms)};
+  // Not idempotent: Run's one retry (a dead idle connection) may count an attempt twice, which
+  // errs towards refusing.
+  StatusOr<ReplyPtr> reply = Run([&](Connection& c) {
+    return Expect(RunScript(c, BeginAttemptScript(), keys, args), "attempt script");
+  });
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) {
+    return UnavailableError("redis attempt script: non-integer reply");
+  }
+  return static_cast<int64_t>((*reply)->integer);
+}
+
+Status RedisCache::AttemptSucceeded(std::string_view key) {
+  const std::string keys[1] = {keys_.Attempts(key)};
+  return Run([&](Connection& c) -> Status {
+    return Expect(RunScript(c, AttemptSucceededScript(), keys, {}), "attempt script").status();
+  });
+}
+
 // --- Invalidation ----------------------------------------------------------------------------
 
 Status RedisCache::RaiseTombstone(Connection& conn, const std::string& key,
@@ -569,7 +675,7 @@ StatusOr<uint64_t> RedisCache::AdminInvalidate(const AdminInvalidation& what) {
                                 what.pattern + "\"");
   }
   if (!what.tenant.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("tenant", what.tenant));
-  if (!what.user.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateId("user", what.user));
+  if (!what.user.empty()) PERMCACHE_RETURN_IF_ERROR(ValidateUserOrRecordKey(what.user));
   const uint64_t revision = max_revision_seen_.load(std::memory_order_relaxed);
   const std::string message = EncodeAdminMessage(what, config_.node_id);
   return Run([&](Connection& c) -> StatusOr<uint64_t> {

@@ -73,6 +73,20 @@ class RedisCache final : public RemoteCache {
   void StartBus(std::function<void(const ChangeSet&)> on_change,
                 std::function<void(const AdminInvalidation&)> on_admin,
                 std::function<void(bool up)> on_bus_state) override;
+  // Records: GET / the put script on the record keys (keys.h), the same tombstones as entries.
+  // A value that does not parse is a miss (and logged). TTLs get the entries' jitter.
+  StatusOr<std::optional<ResourceRecord>> GetResource(std::string_view tenant,
+                                                      std::string_view resource) override;
+  Status PutResource(std::string_view tenant, std::string_view resource,
+                     const ResourceRecord& record, std::chrono::milliseconds ttl) override;
+  StatusOr<std::optional<UiElementRecord>> GetElement(std::string_view tenant,
+                                                      std::string_view element) override;
+  Status PutElement(std::string_view tenant, std::string_view element,
+                    const UiElementRecord& record, std::chrono::milliseconds ttl) override;
+  // One counter per attempt key under "unlock-attempts:" (the attempt scripts, scripts.h).
+  StatusOr<int64_t> BeginAttempt(std::string_view key, uint32_t max_failures,
+                                 int64_t window_ms) override;
+  Status AttemptSucceeded(std::string_view key) override;
   // Counters plus `keys` from DBSIZE (the whole selected db: a dedicated db gives exact
   // numbers; the last known value while Redis is down).
   // Stops and joins the "bus" thread (idempotent; the destructor calls it too).
@@ -118,6 +132,11 @@ class RedisCache final : public RemoteCache {
   template <typename Fn>
   auto Run(Fn&& fn, bool count_errors = true) const -> decltype(fn(std::declval<Connection&>()));
 
+  // The raw value under `key`: nullopt when absent.
+  StatusOr<std::optional<std::string>> GetValue(const std::string& key, std::string_view op);
+  // The put script for a record: refused (OK) when a tombstone is newer than `revision`.
+  Status PutRecord(std::string_view tenant, const std::string& record_key, uint64_t revision,
+                   std::string value, std::chrono::milliseconds ttl);
   Status ScanDelete(Connection& conn, const std::string& pattern, uint64_t* deleted) const;
   Status InvalidateUserKeys(Connection& conn,
                             std::span<const std::pair<std::string, std::string>> tenant_users,

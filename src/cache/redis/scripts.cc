@@ -45,6 +45,29 @@ end
 return 0
 )lua";
 
+// A counter without an expiry (written by hand) would lock the key forever: it gets the window.
+constexpr std::string_view kBeginAttemptSource = R"lua(
+local n = tonumber(redis.call('GET', KEYS[1]) or '') or 0
+if n >= tonumber(ARGV[1]) then
+  local left = redis.call('PTTL', KEYS[1])
+  if left < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    left = tonumber(ARGV[2])
+  end
+  return math.max(left, 1)
+end
+if redis.call('INCR', KEYS[1]) == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+)lua";
+
+constexpr std::string_view kAttemptSucceededSource = R"lua(
+local n = tonumber(redis.call('GET', KEYS[1]) or '') or 0
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+)lua";
+
 std::string Sha1Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -72,6 +95,16 @@ const LuaScript& InvalidateScript() {
 
 const LuaScript& TombstoneScript() {
   static const LuaScript script{kTombstoneSource, Sha1Hex(kTombstoneSource)};
+  return script;
+}
+
+const LuaScript& BeginAttemptScript() {
+  static const LuaScript script{kBeginAttemptSource, Sha1Hex(kBeginAttemptSource)};
+  return script;
+}
+
+const LuaScript& AttemptSucceededScript() {
+  static const LuaScript script{kAttemptSucceededSource, Sha1Hex(kAttemptSucceededSource)};
   return script;
 }
 

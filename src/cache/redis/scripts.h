@@ -30,4 +30,13 @@ const LuaScript& InvalidateScript();
 // Raise one tombstone. KEYS: tombstone. ARGV: revision, tombstone_ttl_ms. Returns 1 if raised.
 const LuaScript& TombstoneScript();
 
+// Begin an unlock attempt. KEYS: attempt counter. ARGV: max_failures, window_ms. Returns 0 and
+// counts the attempt (the first count starts the window: PEXPIRE), or, at the limit, the ms left
+// in the window (nothing counted).
+const LuaScript& BeginAttemptScript();
+
+// The attempt succeeded. KEYS: attempt counter. Uncounts it (DECR keeps the expiry; never
+// below 0). Returns the remaining count.
+const LuaScript& AttemptSucceededScript();
+
 }  // namespace permcache::redis

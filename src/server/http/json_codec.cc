@@ -780,6 +780,8 @@ void AppendCacheStatsJson(const CacheStats& s, std::string* out) {
       {"element_record_misses", s.element_record_misses},
       {"invalidations", s.record_invalidations},
       {"stale_installs_refused", s.record_stale_installs_refused},
+      {"l2_hits", s.record_l2_hits},
+      {"l2_misses", s.record_l2_misses},
   };
   for (const auto& [k, v] : records) {
     w.Key(k);

@@ -138,8 +138,9 @@ CREATE INDEX revisions_by_commit_time ON revisions (committed_at_ms);
 )sql";
 
 // Version 4: resources, their grants and UI elements (DESIGN §7). NULL owner / password_hash =
-// none. version grows with every change of state, owner or password_hash (SqliteWriteTxn's
-// upsert computes it): unlock tokens carry it. Grant patterns are '\n'-joined like policies'.
+// none. version is the revision of the write that created the row or last changed its state,
+// owner or password_hash (SqliteWriteTxn's upsert computes it; never reused): unlock tokens
+// carry it. Grant patterns are '\n'-joined like policies'.
 // An element's required roles are a link table so that deleting a role cascades out of them;
 // required_permissions ('\n'-joined, '' = none) keep their written order. The indexes serve
 // the grantee and role lookups and the cascades. meta 'token_signing_key' is created on first

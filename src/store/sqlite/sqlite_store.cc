@@ -67,16 +67,20 @@ constexpr std::string_view kResourceGrantees =
 constexpr std::string_view kElementsRequiringRole =
     "SELECT element FROM ui_element_roles WHERE tenant = ?1 AND role = ?2";
 
-// The version grows when state, owner or the password hash change; ?6 NULL keeps the hash
-// (every expression of DO UPDATE SET reads the row as it was).
+// A resource's version is the revision of the write that created it or last changed its
+// state, owner or password hash (meta's revision + 1 while this write is applied). Revisions are
+// never reused, so a resource deleted and created again never meets an old token's version.
+// ?6 NULL keeps the hash (every expression of DO UPDATE SET reads the row as it was).
 constexpr std::string_view kPutResource = R"sql(
 INSERT INTO resources (tenant, resource, type, owner, state, password_hash, version)
-VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''), 1)
+VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''),
+        (SELECT value + 1 FROM meta WHERE key = 'revision'))
 ON CONFLICT DO UPDATE SET
   type = excluded.type, owner = excluded.owner, state = excluded.state,
   password_hash = CASE WHEN ?6 IS NULL THEN password_hash ELSE excluded.password_hash END,
-  version = version + (owner IS NOT excluded.owner OR state IS NOT excluded.state
-                       OR (?6 IS NOT NULL AND password_hash IS NOT excluded.password_hash))
+  version = CASE WHEN owner IS NOT excluded.owner OR state IS NOT excluded.state
+                      OR (?6 IS NOT NULL AND password_hash IS NOT excluded.password_hash)
+                 THEN excluded.version ELSE version END
 WHERE type IS NOT excluded.type OR owner IS NOT excluded.owner OR state IS NOT excluded.state
    OR (?6 IS NOT NULL AND password_hash IS NOT excluded.password_hash))sql";
 

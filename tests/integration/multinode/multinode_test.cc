@@ -168,5 +168,96 @@ TEST_F(MultiNodeTest, RedisKilledMidRunNeverFailsNorServesRevokedGrantAndRecover
   EXPECT_FALSE(Allowed(*b, "t", "u5", "perm:0"));
 }
 
+// Resource and element records (DESIGN §7) through L2: one node's store read serves the other,
+// and a change on one node reaches the other's record caches and L2 on the next check.
+TEST_F(MultiNodeTest, RecordsAreSharedThroughL2AndEveryChangeReachesEveryNode) {
+  auto seed = OpenChecker(db_);
+  ASSERT_NE(seed, nullptr);
+  ASSERT_TRUE(seed->Write(std::vector<WriteOp>{PutResource("t", "doc", "perm", ResourceState::kPrivate, "u1"),
+                           PutUiElement("t", "menu", {"r"})})
+                  .ok());
+  auto a = Node();
+  auto b = Node();
+  auto anonymous = [](Checker& node, uint64_t at_least = 0) {
+    auto d = node.Check({.tenant = "t", .permission = "perm:view",
+                         .at_least_revision = at_least, .explain = true, .resource = "doc"});
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? *d : Decision{};
+  };
+  EXPECT_FALSE(anonymous(*a).allowed);  // A reads the store and fills L2
+  ASSERT_TRUE(redis_->Cli({"EXISTS", "perms:resource:doc:t"}).ok());
+  EXPECT_EQ(*redis_->Cli({"EXISTS", "perms:resource:doc:t"}), "1");
+  Decision on_b = anonymous(*b);
+  EXPECT_FALSE(on_b.allowed);
+  ASSERT_TRUE(on_b.reason.has_value());
+  EXPECT_EQ(on_b.reason->tier, CacheTier::kL2) << "B read A's record from L2";
+  EXPECT_EQ(b->Stats().record_l2_hits, 1u);
+  auto element = [](Checker& node, std::string_view user, uint64_t at_least = 0) {
+    auto d = node.Check({.tenant = "t", .user = user, .at_least_revision = at_least,
+                         .element = "menu"});
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() && d->allowed;
+  };
+  EXPECT_TRUE(element(*a, "u2"));
+  EXPECT_TRUE(element(*b, "u2"));
+  EXPECT_EQ(b->Stats().record_l2_hits, 2u);
+
+  // A change on A: B's next check at A's revision sees it (record caches and L2 dropped).
+  auto rev = a->Write(std::vector<WriteOp>{PutResource("t", "doc", "perm", ResourceState::kPublic, "u1"),
+                       PutUiElement("t", "menu", {"r"}, {}, /*active=*/false)});
+  ASSERT_TRUE(rev.ok()) << rev.status().ToString();
+  EXPECT_TRUE(anonymous(*b, *rev).allowed);
+  EXPECT_FALSE(element(*b, "u2", *rev));
+  EXPECT_TRUE(anonymous(*a).allowed);
+  EXPECT_FALSE(element(*a, "u2"));
+
+  // The admin record forms work with Redis (they were refused: the record key failed the
+  // user-id check) and reach the other node over the bus.
+  StatusOr<uint64_t> dropped = a->Invalidate({.tenant = "t", .resource = "doc"});
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(*redis_->Cli({"EXISTS", "perms:resource:doc:t"}), "0");
+  EXPECT_FALSE(element(*b, "u2"));  // cached on B again
+  const uint64_t misses = b->Stats().element_record_misses;
+  StatusOr<uint64_t> element_dropped = a->Invalidate({.tenant = "t", .element = "menu"});
+  ASSERT_TRUE(element_dropped.ok()) << element_dropped.status().ToString();
+  EXPECT_TRUE(WaitUntil([&] {
+    EXPECT_FALSE(element(*b, "u2"));
+    return b->Stats().element_record_misses > misses;
+  })) << "B never dropped its cached element record";
+}
+
+// Five failed unlocks in one window per (client, resource), counted for all nodes in Redis: a
+// client spreading its guesses over nodes gets no more of them.
+TEST_F(MultiNodeTest, UnlockAttemptLimitIsSharedAcrossNodes) {
+  auto seed = OpenChecker(db_);
+  ASSERT_NE(seed, nullptr);
+  WriteOp vault = PutResource("t", "vault", "perm", ResourceState::kRestricted, "u1");
+  vault.password = "letmein";
+  ASSERT_TRUE(seed->Write(std::vector<WriteOp>{vault}).ok());
+  auto a = Node();
+  auto b = Node();
+  int64_t retry = 0;
+  for (int i = 0; i < 5; ++i) {
+    Checker& node = i % 2 == 0 ? *a : *b;
+    auto r = node.Unlock({"t", "vault", "guess" + std::to_string(i), "203.0.113.9"}, &retry);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied) << i;
+  }
+  for (Checker* node : {a.get(), b.get()}) {
+    auto limited = node->Unlock({"t", "vault", "letmein", "203.0.113.9"}, &retry);
+    ASSERT_FALSE(limited.ok());
+    EXPECT_EQ(limited.status().code(), StatusCode::kResourceExhausted);
+    EXPECT_GT(retry, 0);
+  }
+  // Another client is not affected, and its success does not count against it.
+  for (int i = 0; i < 6; ++i) {
+    auto ok = (i % 2 == 0 ? a : b)->Unlock({"t", "vault", "letmein", "203.0.113.10"}, &retry);
+    ASSERT_TRUE(ok.ok()) << i << ": " << ok.status().ToString();
+    EXPECT_TRUE(b->Check({.tenant = "t", .permission = "perm:view", .resource = "vault",
+                          .token = ok->token})
+                    ->allowed);
+  }
+}
+
 }  // namespace
 }  // namespace permcache::testing

@@ -365,6 +365,7 @@ TEST_F(PgCaptureTest, DirectWritesOfRecordTablesRecordResourceGranteeAndElementK
     return r.ok() ? r->version : 0;
   };
 
+  const uint64_t created = version();
   // A state change from psql: the resource key, a revision, a notification, a version bump.
   const std::string publish =
       "UPDATE permcache.resources SET state = 'public' WHERE tenant = 't1' AND resource = 'song'";
@@ -373,22 +374,24 @@ TEST_F(PgCaptureTest, DirectWritesOfRecordTablesRecordResourceGranteeAndElementK
   StatusOr<ResourceRecord> song = store_->LoadResource("t1", "song");
   ASSERT_TRUE(song.ok());
   EXPECT_EQ(song->state, ResourceState::kPublic);
-  EXPECT_EQ(song->version, 2u);
+  EXPECT_GT(song->version, created);
+  uint64_t v = song->version;
   NoRevision(publish);
   // Type only: recorded, no bump. A written version is overridden (so nothing changed).
   EXPECT_EQ(DirectWrite("UPDATE permcache.resources SET type = 'audio' WHERE resource = 'song'"),
             Keys{"t1/resource:song"});
-  EXPECT_EQ(version(), 2u);
+  EXPECT_EQ(version(), v);
   NoRevision("UPDATE permcache.resources SET version = 1 WHERE resource = 'song'");
-  EXPECT_EQ(version(), 2u);
+  EXPECT_EQ(version(), v);
   // Owner and password changes bump it.
   EXPECT_EQ(DirectWrite("UPDATE permcache.resources SET owner = NULL WHERE resource = 'song'"),
             Keys{"t1/resource:song"});
-  EXPECT_EQ(version(), 3u);
+  EXPECT_GT(version(), v);
+  v = version();
   EXPECT_EQ(DirectWrite("UPDATE permcache.resources SET state = 'restricted', "
                         "password_hash = '$argon2id$x' WHERE resource = 'song'"),
             Keys{"t1/resource:song"});
-  EXPECT_EQ(version(), 4u);
+  EXPECT_GT(version(), v);
   EXPECT_EQ(DirectWrite("INSERT INTO permcache.resources (tenant, resource, type, state) "
                         "VALUES ('t1', 'clip', 'media', 'unlisted')"),
             Keys{"t1/resource:clip"});

@@ -309,6 +309,110 @@ TEST_F(RedisCacheTest, TenantInvalidationDeletesOnlyThatTenantAndBlocksOlderFill
   EXPECT_EQ(*fresh, RedisCache::PutOutcome::kStored);
 }
 
+// Records (DESIGN §7) live in the entries' keyspace under their changelog key, so every
+// invalidation path reaches them; the password hash never reaches Redis.
+TEST_F(RedisCacheTest, RecordsRoundTripAndAreFilledRaceFreeLikeEntries) {
+  auto cache = Open(Config());
+  ASSERT_TRUE(cache);
+  ResourceRecord r{.exists = true, .type = "media", .owner = "maya",
+                   .state = ResourceState::kRestricted, .version = 7,
+                   .password_hash = "$argon2id$secret", .revision = 4};
+  ASSERT_TRUE(cache->PutResource("t1", "film", r, milliseconds(60'000)).ok());
+  const std::string raw = Cli({"GET", "perms:resource:film:t1"});
+  EXPECT_EQ(raw.find("argon2"), std::string::npos) << raw;
+  EXPECT_NE(raw.find(R"("revision":4)"), std::string::npos) << raw;
+  const int64_t ttl = std::stoll(Cli({"PTTL", "perms:resource:film:t1"}));
+  EXPECT_GT(ttl, 30'000);
+  EXPECT_LE(ttl, 90'000);
+  StatusOr<std::optional<ResourceRecord>> got = cache->GetResource("t1", "film");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_TRUE((*got)->exists);
+  EXPECT_EQ((*got)->owner, "maya");
+  EXPECT_EQ((*got)->state, ResourceState::kRestricted);
+  EXPECT_EQ((*got)->version, 7u);
+  EXPECT_EQ((*got)->password_hash, "");
+  EXPECT_EQ((*got)->revision, 4u);
+
+  UiElementRecord e{.exists = true, .active = true, .required_roles = {"doctor", "nurse"},
+                    .required_permissions = {"pharmacy:view"}, .revision = 4};
+  ASSERT_TRUE(cache->PutElement("t1", "menu", e, milliseconds(60'000)).ok());
+  StatusOr<std::optional<UiElementRecord>> el = cache->GetElement("t1", "menu");
+  ASSERT_TRUE(el.ok() && el->has_value());
+  EXPECT_EQ((*el)->required_roles, e.required_roles);
+  EXPECT_EQ((*el)->required_permissions, e.required_permissions);
+  EXPECT_TRUE((*el)->active);
+
+  // A change naming the record deletes it and refuses older fills.
+  ASSERT_TRUE(cache->InvalidateAndPublish({6, {{"t1", "resource:film"}}, {}}).ok());
+  EXPECT_EQ(Cli({"EXISTS", "perms:resource:film:t1"}), "0");
+  r.revision = 5;
+  ASSERT_TRUE(cache->PutResource("t1", "film", r, milliseconds(60'000)).ok());
+  EXPECT_EQ(Cli({"EXISTS", "perms:resource:film:t1"}), "0") << "a fill read before r6 installed";
+  r.revision = 6;
+  ASSERT_TRUE(cache->PutResource("t1", "film", r, milliseconds(60'000)).ok());
+  EXPECT_EQ(Cli({"EXISTS", "perms:resource:film:t1"}), "1");
+
+  // A tenant-wide change reaches records by the same SCAN as entries.
+  ASSERT_TRUE(cache->Put("t1", "u1", Grants(6)).ok());
+  ASSERT_TRUE(cache->InvalidateAndPublish({8, {}, {"t1"}}).ok());
+  EXPECT_EQ(CountKeys("perms:*:t1"), 0);
+  StatusOr<std::optional<UiElementRecord>> gone = cache->GetElement("t1", "menu");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+
+  // The admin record form (a record key in the user field) is accepted and deletes just it.
+  ASSERT_TRUE(cache->PutElement("t1", "menu", {.exists = true, .revision = 9}, milliseconds(60'000)).ok());
+  ASSERT_TRUE(cache->Put("t1", "u1", Grants(9)).ok());
+  StatusOr<uint64_t> n = cache->AdminInvalidate({"t1", "element:menu", "", false});
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(Cli({"EXISTS", "perms:element:menu:t1"}), "0");
+  EXPECT_EQ(Cli({"EXISTS", "perms:u1:t1"}), "1");
+  EXPECT_FALSE(cache->AdminInvalidate({"t1", "element:a:b", "", false}).ok());
+
+  // Garbage under a record key is a miss, not an error.
+  Cli({"SET", "perms:resource:junk:t1", "{not json"});
+  StatusOr<std::optional<ResourceRecord>> junk = cache->GetResource("t1", "junk");
+  ASSERT_TRUE(junk.ok());
+  EXPECT_FALSE(junk->has_value());
+}
+
+TEST_F(RedisCacheTest, UnlockAttemptsAreCountedInOneSharedWindow) {
+  auto a = Open(Config());
+  auto b = Open(Config());
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 5; ++i) {
+    RedisCache& node = i % 2 == 0 ? *a : *b;  // spread over two "nodes"
+    StatusOr<int64_t> wait = node.BeginAttempt("1.2.3.4|m|vault", 5, 60'000);
+    ASSERT_TRUE(wait.ok()) << wait.status().ToString();
+    EXPECT_EQ(*wait, 0) << i;
+  }
+  StatusOr<int64_t> limited = b->BeginAttempt("1.2.3.4|m|vault", 5, 60'000);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_GT(*limited, 0);
+  EXPECT_LE(*limited, 60'000);
+  EXPECT_EQ(Cli({"GET", "unlock-attempts:1.2.3.4|m|vault"}), "5") << "a refusal counts nothing";
+  // Another client or resource has its own window; a success uncounts its attempt.
+  StatusOr<int64_t> other = a->BeginAttempt("1.2.3.5|m|vault", 5, 60'000);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*other, 0);
+  ASSERT_TRUE(a->AttemptSucceeded("1.2.3.5|m|vault").ok());
+  EXPECT_EQ(Cli({"GET", "unlock-attempts:1.2.3.5|m|vault"}), "0");
+  ASSERT_TRUE(a->AttemptSucceeded("1.2.3.5|m|vault").ok());
+  EXPECT_EQ(Cli({"GET", "unlock-attempts:1.2.3.5|m|vault"}), "0") << "never below zero";
+  // The window ends: attempts are allowed again.
+  StatusOr<int64_t> short_window = a->BeginAttempt("9.9.9.9|m|vault", 1, 200);
+  ASSERT_TRUE(short_window.ok());
+  EXPECT_EQ(*short_window, 0);
+  StatusOr<int64_t> blocked = a->BeginAttempt("9.9.9.9|m|vault", 1, 200);
+  ASSERT_TRUE(blocked.ok());
+  EXPECT_GT(*blocked, 0);
+  std::this_thread::sleep_for(milliseconds(*blocked + 50));
+  StatusOr<int64_t> again = a->BeginAttempt("9.9.9.9|m|vault", 1, 200);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+}
+
 TEST_F(RedisCacheTest, PatternInvalidationScansAndDeletesOnlyMatchingKeys) {
   auto cache = Open(Config());
   ASSERT_TRUE(cache);

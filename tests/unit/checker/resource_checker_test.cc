@@ -193,6 +193,23 @@ TEST_P(ResourceCheckerTest, TokenStopsWorkingWhenStatePasswordOrOwnerChanges) {
   EXPECT_FALSE(Allowed("", "res", "media:view", token)) << "a state change revokes tokens";
 }
 
+// A token of a deleted resource must not open a new resource created under the same id, even
+// with the same password and owner (before the fix both started at version 1 and it did).
+TEST_P(ResourceCheckerTest, ATokenDoesNotSurviveDeleteAndRecreate) {
+  const std::string token = Unlock("res", "letmein");
+  ASSERT_TRUE(Allowed("", "res", "media:view", token));
+  ASSERT_TRUE(W({DeleteResource("m", "res")}).ok());
+  EXPECT_FALSE(Allowed("", "res", "media:view", token));
+  ASSERT_TRUE(W({Restricted("m", "res", "owner", "letmein")}).ok());
+  EXPECT_FALSE(Allowed("", "res", "media:view", token));
+  // In one write, too.
+  const std::string second = Unlock("res", "letmein");
+  ASSERT_TRUE(Allowed("", "res", "media:view", second));
+  ASSERT_TRUE(W({DeleteResource("m", "res"), Restricted("m", "res", "owner", "letmein")}).ok());
+  EXPECT_FALSE(Allowed("", "res", "media:view", second));
+  EXPECT_TRUE(Allowed("", "res", "media:view", Unlock("res", "letmein")));
+}
+
 TEST_P(ResourceCheckerTest, WrongPasswordsAreLimitedPerClientAndResource) {
   int64_t retry = 0;
   for (int i = 0; i < 5; ++i) {

@@ -326,7 +326,8 @@ TEST_F(ApiTest, StatsRecords) {
   EXPECT_NE(r.body.find(R"("records":{"resource_records":3,"resource_record_hits":0,)"
                         R"("resource_record_misses":0,"element_records":0,)"
                         R"("element_record_hits":4,"element_record_misses":0,)"
-                        R"("invalidations":2,"stale_installs_refused":0})"),
+                        R"("invalidations":2,"stale_installs_refused":0,"l2_hits":5,)"
+                        R"("l2_misses":6})"),
             std::string::npos)
       << r.body;
 }

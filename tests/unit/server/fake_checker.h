@@ -122,6 +122,8 @@ class FakeChecker final : public Checker {
     s.misses = 1;
     s.resource_records = 3;
     s.element_record_hits = 4;
+    s.record_l2_hits = 5;
+    s.record_l2_misses = 6;
     s.record_invalidations = 2;
     return s;
   }
