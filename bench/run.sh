@@ -320,6 +320,22 @@ elif start_server; then
   wrk -t1 -c50 -d"${WRK_WARM_SECONDS}s" "$URL" >/dev/null 2>&1 || true  # warm
   wrk_run g3_http_c50 -t1 -c50 -d"${WRK_SECONDS}s" --latency "$URL"
   wrk_run g4_http_c1 -t1 -c1 -d"${WRK_C1_SECONDS}s" --latency "$URL"
+  # Issue 7: the sidebar call for 20 elements (the demo's 4 and 16 unknown ones) against single
+  # element checks, same server, same run.
+  EL_URL="http://127.0.0.1:$SERVER_PORT/v1/check?tenant=hospital&user=jane&element=menu_pharmacy"
+  UI_URL="http://127.0.0.1:$SERVER_PORT/v1/tenants/hospital/users/jane/ui?elements=menu_pharmacy,menu_wards,btn_dispense,menu_legacy_billing$(printf ',e%02d' $(seq 1 16))"
+  body=$(curl -sS --max-time 5 "$UI_URL" || true)
+  info "GET /v1/tenants/hospital/users/jane/ui?elements=<20> -> $body"
+  [[ $body == *'"menu_wards":true'* ]] || warn "the sidebar call did not answer: $body"
+  wrk -t1 -c50 -d"${WRK_WARM_SECONDS}s" "$UI_URL" >/dev/null 2>&1 || true  # warm
+  wrk_run r7_http_element_c1 -t1 -c1 -d"${WRK_C1_SECONDS}s" --latency "$EL_URL"
+  wrk_run r7_http_ui20_c1 -t1 -c1 -d"${WRK_C1_SECONDS}s" --latency "$UI_URL"
+  wrk_run r7_http_element_c50 -t1 -c50 -d"${WRK_SECONDS}s" --latency "$EL_URL"
+  wrk_run r7_http_ui20_c50 -t1 -c50 -d"${WRK_SECONDS}s" --latency "$UI_URL"
+  raw() { awk -v n="$1" '$1 == "RESULT" && $2 == n {v = $3} END {print v}' "$RAW"; }
+  el_p50=$(raw r7_http_element_c1_p50_us); ui_rps=$(raw r7_http_ui20_c50_rps)
+  [[ -z $el_p50 ]] || result r7_http_element_x20_c1_p50_us "$(awk -v v="$el_p50" 'BEGIN {printf "%.3f", 20 * v}')" us
+  [[ -z $ui_rps ]] || result r7_http_ui20_c50_elements_per_s "$(awk -v v="$ui_rps" 'BEGIN {printf "%.1f", 20 * v}')" elements/s
   stop_pid "$SERVER_PID"; SERVER_PID=""
 else
   warn "permcache serve did not start: G3/G4 not measured"

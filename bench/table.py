@@ -49,6 +49,14 @@ GOALS = [
          pc="g3_http_c50_rps", anchor="g3_redis_c50_rps", kind="higher", floor=0.5, aim=1.0),
     dict(goal="G4", what="HTTP GET /v1/check p50 at 1 connection ÷ redis GET p50 at -c1",
          pc="g4_http_c1_p50_us", anchor="g2_redis_c1_p50_us", kind="lower", floor=3, aim=None),
+    dict(goal="R7", what="HTTP sidebar: one GET /v1/tenants/T/users/U/ui for 20 elements, p50 "
+         "at 1 connection ÷ 20 × GET /v1/check&element= p50 (issue 7)",
+         pc="r7_http_ui20_c1_p50_us", anchor="r7_http_element_x20_c1_p50_us", kind="lower",
+         floor=1, aim=0.1, optional=True),
+    dict(goal="R7", what="HTTP sidebar: elements answered/s, wrk -c50 (20 per request) ÷ single "
+         "element checks/s, wrk -c50",
+         pc="r7_http_ui20_c50_elements_per_s", anchor="r7_http_element_c50_rps", kind="higher",
+         floor=1, aim=10, optional=True),
     dict(goal="G5", what="cold-miss check median, {small} users in SQLite "
          "÷ prepared SQLite PK lookup median ({sqlite_rows} rows, WAL)",
          pc="g5_cold_p50_us", anchor="g5_sqlite_p50_us", kind="lower", floor=5, aim=2),

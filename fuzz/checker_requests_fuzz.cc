@@ -36,24 +36,42 @@ void ExpectClientError(const Status& s) {
          s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kResourceExhausted);
 }
 
-Checker& DemoChecker() {
-  static std::unique_ptr<Checker> checker = [] {
-    const std::string db = (std::filesystem::temp_directory_path() /
-                            ("permcache-fuzz-" + std::to_string(getpid()) + ".db"))
-                               .string();
-    std::filesystem::remove(db);
+// The demo model in a temporary SQLite file, removed at exit (not before: the store opens
+// reader connections on demand).
+class DemoNode {
+ public:
+  DemoNode()
+      : db_((std::filesystem::temp_directory_path() /
+             ("permcache-fuzz-" + std::to_string(getpid()) + ".db"))
+                .string()) {
+    RemoveFiles();
     Options o;
-    o.store_url = "sqlite:" + db;
+    o.store_url = "sqlite:" + db_;
     o.resources.password_memory_kib = 64;  // a cheap KDF: every unlock input verifies one hash
     o.resources.password_passes = 1;
     o.resources.unlock_max_failures = 1'000'000'000;  // the limit is not under test here
     auto c = Checker::Open(o);
     Expect(c.ok());
-    Expect((*c)->Write(DemoOps()).ok());
-    std::filesystem::remove(db);  // unlinked: the open connection keeps it
-    return std::move(*c);
-  }();
-  return *checker;
+    checker_ = std::move(*c);
+    Expect(checker_->Write(DemoOps()).ok());
+  }
+  ~DemoNode() {
+    checker_.reset();
+    RemoveFiles();
+  }
+  Checker& checker() { return *checker_; }
+
+ private:
+  void RemoveFiles() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
+  }
+  const std::string db_;
+  std::unique_ptr<Checker> checker_;
+};
+
+Checker& DemoChecker() {
+  static DemoNode node;
+  return node.checker();
 }
 
 // Splits `in` at '\n' into at most `n` fields (missing ones are empty).

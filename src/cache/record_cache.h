@@ -57,16 +57,14 @@ class RecordCache {
 
   // On a live record calls fn(const V&) under the shard's shared lock and returns true; the
   // hot path (no refcount traffic). fn must be short and must not call back into this cache.
+  // A miss is not counted: the caller falls back to Get, which counts it.
   template <class Fn>
   bool Visit(std::string_view tenant, std::string_view id, int64_t now_ms, Fn&& fn) const {
     KeyBuf key(tenant, id);
     const Shard& s = ShardFor(key.view());
     std::shared_lock lock(s.mu);
     const auto it = s.map.find(key.view());
-    if (it == s.map.end() || now_ms >= it->second.expires_ms) {
-      s.misses.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
+    if (it == s.map.end() || now_ms >= it->second.expires_ms) return false;
     s.hits.fetch_add(1, std::memory_order_relaxed);
     fn(*it->second.value);
     return true;

@@ -3,8 +3,9 @@
 // that starts at the first failure; then every attempt, even with the right password, is refused
 // until the window has passed.
 //
-// The counter is node-local: behind N nodes a client gets up to N x max_failures attempts per
-// window (docs/resources.md). Sharing it through Redis is not built yet.
+// This is the node-local counter. With Redis configured the Checker counts in Redis instead
+// (shared by every node, RemoteCache::BeginAttempt) and falls back to this one while Redis is
+// down: the limit then holds per node (docs/resources.md).
 //
 // Thread safety: every method is thread-safe.
 #pragma once

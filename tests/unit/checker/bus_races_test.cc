@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "permcache/checker.h"
+#include "permcache/forwarding_store.h"
 #include "permcache/remote_cache.h"
 #include "permcache/store.h"
 #include "support/temp_dir.h"
@@ -34,9 +35,9 @@ using namespace std::chrono_literals;
 
 // A Store whose CurrentRevision() can be made to block once (to hold the maintenance thread
 // inside tracker_.CatchUp()).
-class GatedStore final : public Store {
+class GatedStore final : public ForwardingStore {
  public:
-  explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
   void Arm() {
     std::lock_guard l(mu_);
     armed_ = true;
@@ -54,26 +55,6 @@ class GatedStore final : public Store {
     }
     cv_.notify_all();
   }
-  StatusOr<ChangeSet> Apply(std::span<const WriteOp> ops) override { return inner_->Apply(ops); }
-  StatusOr<UserGrants> LoadGrants(std::string_view t, std::string_view u) override {
-    return inner_->LoadGrants(t, u);
-  }
-  StatusOr<ResourceRecord> LoadResource(std::string_view t, std::string_view r) override {
-    return inner_->LoadResource(t, r);
-  }
-  StatusOr<UiElementRecord> LoadUiElement(std::string_view t, std::string_view e) override {
-    return inner_->LoadUiElement(t, e);
-  }
-  StatusOr<std::vector<std::string>> ListUiElements(std::string_view t) override {
-    return inner_->ListUiElements(t);
-  }
-  StatusOr<std::vector<ResourceRow>> ScanResources(std::string_view t, std::string_view type,
-                                                   std::string_view after,
-                                                   size_t limit) override {
-    return inner_->ScanResources(t, type, after, limit);
-  }
-  StatusOr<std::string> TokenSigningKey() override { return inner_->TokenSigningKey(); }
-  StatusOr<Model> Export(std::string_view t) override { return inner_->Export(t); }
   StatusOr<uint64_t> CurrentRevision() override {
     {
       std::unique_lock l(mu_);
@@ -84,17 +65,10 @@ class GatedStore final : public Store {
         cv_.wait(l, [&] { return released_; });
       }
     }
-    return inner_->CurrentRevision();
+    return ForwardingStore::CurrentRevision();
   }
-  StatusOr<std::vector<ChangeSet>> ChangesSince(uint64_t after, size_t limit) override {
-    return inner_->ChangesSince(after, limit);
-  }
-  StatusOr<uint64_t> PrunedThrough() override { return inner_->PrunedThrough(); }
-  Status Ping() override { return inner_->Ping(); }
-  std::string Describe() const override { return inner_->Describe(); }
 
  private:
-  std::unique_ptr<Store> inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool armed_ = false, reached_ = false, released_ = false;

@@ -210,6 +210,27 @@ TEST_P(ResourceCheckerTest, ATokenDoesNotSurviveDeleteAndRecreate) {
   EXPECT_TRUE(Allowed("", "res", "media:view", Unlock("res", "letmein")));
 }
 
+// The fast path (set cached, record not yet) falls back to the general path: one miss, not two
+// (it counted the miss in both).
+TEST_P(ResourceCheckerTest, ARecordMissIsCountedOnce) {
+  ASSERT_TRUE(checker_->Check({.tenant = "m", .user = "stranger", .permission = "media:view"}).ok());
+  const CacheStats before = checker_->Stats();
+  auto check = [&] {
+    auto d = checker_->Check({.tenant = "m", .user = "stranger", .permission = "media:view",
+                              .resource = "pub"});
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_TRUE(d->allowed);
+  };
+  check();
+  const CacheStats missed = checker_->Stats();
+  EXPECT_EQ(missed.resource_record_misses, before.resource_record_misses + 1);
+  EXPECT_EQ(missed.resource_record_hits, before.resource_record_hits);
+  check();
+  const CacheStats hit = checker_->Stats();
+  EXPECT_EQ(hit.resource_record_misses, missed.resource_record_misses);
+  EXPECT_EQ(hit.resource_record_hits, missed.resource_record_hits + 1);
+}
+
 TEST_P(ResourceCheckerTest, WrongPasswordsAreLimitedPerClientAndResource) {
   int64_t retry = 0;
   for (int i = 0; i < 5; ++i) {
