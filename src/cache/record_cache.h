@@ -44,9 +44,9 @@ class RecordCache {
   // The live record of (tenant, id) at `now_ms`, or null.
   Ptr Get(std::string_view tenant, std::string_view id, int64_t now_ms) const {
     KeyBuf key(tenant, id);
-    const Shard& s = ShardFor(key.view());
+    const Shard& s = ShardFor(key);
     std::shared_lock lock(s.mu);
-    const auto it = s.map.find(key.view());
+    const auto it = s.map.find(key.hashed());
     if (it == s.map.end() || now_ms >= it->second.expires_ms) {
       s.misses.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
@@ -61,9 +61,9 @@ class RecordCache {
   template <class Fn>
   bool Visit(std::string_view tenant, std::string_view id, int64_t now_ms, Fn&& fn) const {
     KeyBuf key(tenant, id);
-    const Shard& s = ShardFor(key.view());
+    const Shard& s = ShardFor(key);
     std::shared_lock lock(s.mu);
-    const auto it = s.map.find(key.view());
+    const auto it = s.map.find(key.hashed());
     if (it == s.map.end() || now_ms >= it->second.expires_ms) return false;
     s.hits.fetch_add(1, std::memory_order_relaxed);
     fn(*it->second.value);
@@ -73,7 +73,7 @@ class RecordCache {
   // A generation to pass to Install; take it before reading the store.
   uint64_t Generation(std::string_view tenant, std::string_view id) const {
     KeyBuf key(tenant, id);
-    const Shard& s = ShardFor(key.view());
+    const Shard& s = ShardFor(key);
     std::shared_lock lock(s.mu);
     return s.generation;
   }
@@ -82,13 +82,13 @@ class RecordCache {
   void Install(std::string_view tenant, std::string_view id, uint64_t generation, Ptr value,
                int64_t expires_ms) {
     KeyBuf key(tenant, id);
-    Shard& s = ShardFor(key.view());
+    Shard& s = ShardFor(key);
     std::unique_lock lock(s.mu);
     if (s.generation != generation) {
       stale_installs_refused_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (s.map.size() >= per_shard_max_ && s.map.find(key.view()) == s.map.end()) {
+    if (s.map.size() >= per_shard_max_ && s.map.find(key.hashed()) == s.map.end()) {
       s.map.erase(s.map.begin());  // arbitrary victim: records are cheap to reload
     }
     Entry& e = s.map[std::string(key.view())];
@@ -98,10 +98,10 @@ class RecordCache {
 
   uint64_t Invalidate(std::string_view tenant, std::string_view id) {
     KeyBuf key(tenant, id);
-    Shard& s = ShardFor(key.view());
+    Shard& s = ShardFor(key);
     std::unique_lock lock(s.mu);
     ++s.generation;
-    const auto it = s.map.find(key.view());
+    const auto it = s.map.find(key.hashed());
     if (it == s.map.end()) return 0;
     s.map.erase(it);
     invalidations_.fetch_add(1, std::memory_order_relaxed);
@@ -137,7 +137,11 @@ class RecordCache {
   }
 
  private:
-  static constexpr size_t kShards = 16;
+  static constexpr size_t kShards = 16;  // = 1 << (64 - 60): ShardFor takes the top 4 bits
+  struct Hashed {
+    std::string_view key;
+    uint64_t hash;
+  };
   // "tenant\x1fid" built on the stack (ids are at most kMaxIdLength chars; longer input is cut,
   // which can only make two over-long keys share an entry — validation refuses them earlier).
   class KeyBuf {
@@ -150,18 +154,29 @@ class RecordCache {
       buf_[tenant.size()] = '\x1f';
       if (!id.empty()) std::memcpy(buf_.data() + tenant.size() + 1, id.data(), id.size());
       size_ = tenant.size() + 1 + id.size();
+      hash_ = HashBytes(view());
     }
     std::string_view view() const { return {buf_.data(), size_}; }
+    // The key with its hash: shard choice and map lookup share one HashBytes.
+    Hashed hashed() const { return {view(), hash_}; }
 
    private:
     std::array<char, 2 * kMaxIdLength + 1> buf_;
     size_t size_;
+    uint64_t hash_;
   };
   static std::string_view TenantOf(std::string_view key) { return key.substr(0, key.find('\x1f')); }
 
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return HashBytes(s); }
+    size_t operator()(const Hashed& k) const { return k.hash; }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    bool operator()(const Hashed& a, std::string_view b) const { return a.key == b; }
+    bool operator()(std::string_view a, const Hashed& b) const { return a == b.key; }
   };
   struct Entry {
     Ptr value;
@@ -169,12 +184,13 @@ class RecordCache {
   };
   struct alignas(64) Shard {
     mutable RwSpinLock mu;  // as L1: hits are a few ns of shared locking
-    std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
+    std::unordered_map<std::string, Entry, Hash, Eq> map;
     uint64_t generation = 0;  // bumped by every invalidation touching this shard (under mu)
     mutable std::atomic<uint64_t> hits{0}, misses{0};
   };
-  const Shard& ShardFor(std::string_view key) const { return shards_[HashBytes(key) % kShards]; }
-  Shard& ShardFor(std::string_view key) { return shards_[HashBytes(key) % kShards]; }
+  // The top bits pick the shard; the map's buckets use the rest (hash % a prime).
+  const Shard& ShardFor(const KeyBuf& key) const { return shards_[key.hashed().hash >> 60]; }
+  Shard& ShardFor(const KeyBuf& key) { return shards_[key.hashed().hash >> 60]; }
 
   const size_t per_shard_max_;
   std::array<Shard, kShards> shards_;

@@ -506,31 +506,23 @@ Status RedisCache::PutRecord(std::string_view tenant, const std::string& record_
   });
 }
 
-namespace {
-
-// Decodes a record value; a value that does not parse is a miss, logged by the caller.
 template <typename Record>
-std::optional<Record> DecodeOrMiss(const std::optional<std::string>& value,
-                                   StatusOr<Record> (*decode)(std::string_view), Status* error) {
-  if (!value) return std::nullopt;
+StatusOr<std::optional<Record>> RedisCache::GetRecord(const std::string& key,
+                                                     StatusOr<Record> (*decode)(std::string_view)) {
+  PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(key, "GET"));
+  if (!value) return std::optional<Record>();
   StatusOr<Record> record = decode(*value);
   if (!record.ok()) {
-    *error = record.status();
-    return std::nullopt;
+    // Written by an incompatible version or by hand: a miss (the put script overwrites it).
+    LogCommandError(InvalidArgumentError("key " + key + ": " + record.status().message()));
+    return std::optional<Record>();
   }
-  return std::move(*record);
+  return std::optional<Record>(std::move(*record));
 }
-
-}  // namespace
 
 StatusOr<std::optional<ResourceRecord>> RedisCache::GetResource(std::string_view tenant,
                                                                 std::string_view resource) {
-  const std::string key = keys_.Record(tenant, ResourceKey(resource));
-  PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(key, "GET"));
-  Status error;
-  std::optional<ResourceRecord> record = DecodeOrMiss(value, &DecodeResourceRecord, &error);
-  if (!error.ok()) LogCommandError(InvalidArgumentError("key " + key + ": " + error.message()));
-  return record;
+  return GetRecord(keys_.Record(tenant, ResourceKey(resource)), &DecodeResourceRecord);
 }
 
 Status RedisCache::PutResource(std::string_view tenant, std::string_view resource,
@@ -541,12 +533,7 @@ Status RedisCache::PutResource(std::string_view tenant, std::string_view resourc
 
 StatusOr<std::optional<UiElementRecord>> RedisCache::GetElement(std::string_view tenant,
                                                                 std::string_view element) {
-  const std::string key = keys_.Record(tenant, ElementKey(element));
-  PERMCACHE_ASSIGN_OR_RETURN(std::optional<std::string> value, GetValue(key, "GET"));
-  Status error;
-  std::optional<UiElementRecord> record = DecodeOrMiss(value, &DecodeElementRecord, &error);
-  if (!error.ok()) LogCommandError(InvalidArgumentError("key " + key + ": " + error.message()));
-  return record;
+  return GetRecord(keys_.Record(tenant, ElementKey(element)), &DecodeElementRecord);
 }
 
 Status RedisCache::PutElement(std::string_view tenant, std::string_view element,

@@ -134,6 +134,10 @@ class RedisCache final : public RemoteCache {
 
   // The raw value under `key`: nullopt when absent.
   StatusOr<std::optional<std::string>> GetValue(const std::string& key, std::string_view op);
+  // The record under `key`, decoded; a value that does not parse is a miss (logged).
+  template <typename Record>
+  StatusOr<std::optional<Record>> GetRecord(const std::string& key,
+                                            StatusOr<Record> (*decode)(std::string_view));
   // The put script for a record: refused (OK) when a tombstone is newer than `revision`.
   Status PutRecord(std::string_view tenant, const std::string& record_key, uint64_t revision,
                    std::string value, std::chrono::milliseconds ttl);
