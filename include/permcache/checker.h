@@ -45,7 +45,10 @@ struct EffectivePermissions {
 
 struct MembershipInfo {
   bool active = false;
-  std::string status;  // "active" | "suspended" | "none"
+  // "active" | "suspended" | "pending" | "not_started" | "expired" | "none" (DESIGN §8)
+  std::string status;
+  // An active membership: when it stops counting; not started: when it starts. Unset = never.
+  std::optional<int64_t> expires_at_ms;
   uint64_t revision = 0;
 };
 

@@ -18,7 +18,8 @@ std::string_view CacheTierName(CacheTier t);  // "l1" | "l2" | "store"
 
 // Why a check was answered the way it was (check with explain).
 struct Reason {
-  // Why: "policy" (a policy decided), "no_membership", "membership_suspended", "no_match";
+  // Why: "policy" (a policy decided), "no_membership", "membership_suspended",
+  // "membership_pending", "membership_not_started", "membership_expired", "no_match";
   // resource checks also "owner", "resource_grant", "public", "token", "unknown_resource",
   // "type_mismatch"; element checks "unknown_element", "element_inactive", "no_requirements",
   // "required_role", "required_permission" (docs/resources.md).
@@ -35,6 +36,9 @@ struct Reason {
   // Element checks: the required role or permission that allowed ("required_role" /
   // "required_permission"). Resource grants put their pattern in matched_pattern.
   std::string requirement;
+  // When what decided stops counting (the deciding grant's or the membership's expires_at,
+  // whichever is first; or, for membership_not_started, when it starts). Unset = never.
+  std::optional<int64_t> expires_at_ms;
   CacheTier tier = CacheTier::kStore;
   int64_t entry_age_ms = 0;    // age of the cache entry that answered (0 for store reads)
   uint64_t set_revision = 0;   // store revision the permission set was computed at

@@ -31,6 +31,33 @@ enum class ResourceState : uint8_t { kPublic = 0, kUnlisted = 1, kPrivate = 2, k
 std::string_view ResourceStateName(ResourceState s);  // "public" | "unlisted" | ...
 std::optional<ResourceState> ParseResourceState(std::string_view s);
 
+// A validity interval [starts_at, expires_at) in ms since the Unix epoch (UTC), DESIGN §8: a
+// grant counts only while starts_at <= now < expires_at. The defaults are unbounded.
+struct Interval {
+  static constexpr int64_t kNoStart = INT64_MIN;
+  static constexpr int64_t kNoExpiry = INT64_MAX;
+  int64_t starts_at_ms = kNoStart;
+  int64_t expires_at_ms = kNoExpiry;
+
+  bool Contains(int64_t now_ms) const { return starts_at_ms <= now_ms && now_ms < expires_at_ms; }
+  bool unbounded() const { return starts_at_ms == kNoStart && expires_at_ms == kNoExpiry; }
+  // The first instant after `now_ms` at which Contains() changes; kNoExpiry when none.
+  int64_t NextTransitionAfter(int64_t now_ms) const {
+    if (now_ms < starts_at_ms) return starts_at_ms;
+    if (now_ms < expires_at_ms) return expires_at_ms;
+    return kNoExpiry;
+  }
+  bool operator==(const Interval&) const = default;
+};
+
+// RFC 3339 instants ("2026-12-01T12:00:00Z", "2026-12-01T13:00:00.250+01:00"): ms since the Unix
+// epoch, or nullopt when `text` is not one (years 0001-9999, a 'T' or 't' or ' ' separator, 'Z'
+// or a +hh:mm / -hh:mm offset, optional fraction kept to the millisecond, leap second 60 read
+// as 59.999).
+std::optional<int64_t> ParseInstant(std::string_view text);
+// The UTC form, with milliseconds only when they are not zero: "2026-12-01T12:00:00Z".
+std::string FormatInstant(int64_t ms);
+
 struct Tenant {
   std::string tenant;
   bool operator==(const Tenant&) const = default;

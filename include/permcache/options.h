@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "permcache/clock.h"
 #include "permcache/observer.h"
 #include "permcache/store.h"
 
@@ -59,6 +60,9 @@ struct Options {
   std::chrono::milliseconds changelog_poll_interval = std::chrono::milliseconds(250);
   // Receives timings (remote cache reads, store reads, invalidation lag). Default none.
   std::shared_ptr<CheckerObserver> observer;
+  // The one clock every decision path reads (TTLs, validity intervals, token expiry), for
+  // tests; null = the system clock. Must outlive the Checker.
+  const Clock* clock = nullptr;
 };
 
 }  // namespace permcache

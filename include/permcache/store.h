@@ -5,6 +5,7 @@
 // serialize writes internally and let reads run in parallel.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -30,30 +31,71 @@ struct Grant {
   std::string assignment_scope;  // business unit of the role assignment, empty = none
   // Role chain, outermost (assigned) role first, joined by '>'; empty = direct user_policy.
   std::string role_path;
+  // When the assignment this grant comes through counts (DESIGN §8); unbounded by default.
+  Interval valid;
   bool operator==(const Grant&) const = default;
 };
 
-enum class MembershipState : uint8_t { kNone = 0, kActive = 1, kSuspended = 2 };
+// A membership as the store has it (kNone, kActive, kSuspended, kPending) and, in a compiled
+// set only, as it stands at the compile instant: an active membership outside its interval is
+// kNotStarted or kExpired.
+enum class MembershipState : uint8_t {
+  kNone = 0,
+  kActive = 1,
+  kSuspended = 2,
+  kPending = 3,     // not approved yet (seed 004)
+  kNotStarted = 4,  // compiled: active, but before starts_at
+  kExpired = 5,     // compiled: active, but at or after expires_at
+};
+inline std::string_view MembershipStateName(MembershipState m) {
+  switch (m) {
+    case MembershipState::kActive: return "active";
+    case MembershipState::kSuspended: return "suspended";
+    case MembershipState::kPending: return "pending";
+    case MembershipState::kNotStarted: return "not_started";
+    case MembershipState::kExpired: return "expired";
+    case MembershipState::kNone: break;
+  }
+  return "none";
+}
 
 // Permissions (patterns) the user holds on one resource (put_resource_grant).
 struct ResourceGrantRow {
   std::string resource;
   std::vector<std::string> permissions;
+  Interval valid;
   bool operator==(const ResourceGrantRow&) const = default;
 };
 
 // Everything the engine needs to compile the permission set of one (tenant, user), read in
 // one consistent snapshot at `revision`.
 struct UserGrants {
-  MembershipState membership = MembershipState::kNone;
+  MembershipState membership = MembershipState::kNone;  // kNone, kActive, kSuspended or kPending
+  Interval membership_valid;  // when an active membership counts
   std::vector<Grant> grants;  // empty unless membership is active
   // Roles held through unscoped assignments, with every role they inherit (transitively):
   // sorted, unique. Empty unless membership is active. (UI elements' required_roles.)
   std::vector<std::string> roles;
+  // Roles held only within an interval (a time-bound assignment, with what the role inherits),
+  // in addition to `roles`. The compiler adds those valid at its instant.
+  std::vector<std::pair<std::string, Interval>> bounded_roles;
   // The user's resource grants, sorted by resource. Empty unless membership is active.
   std::vector<ResourceGrantRow> resource_grants;
   uint64_t revision = 0;
 };
+
+// The first instant after `now_ms` at which any interval in `g` starts or ends (Interval::
+// kNoExpiry when none): what was read stays the answer until then. Caches of `g` itself (L2)
+// must not outlive it.
+inline int64_t NextTransitionAfter(const UserGrants& g, int64_t now_ms) {
+  int64_t next = g.membership_valid.NextTransitionAfter(now_ms);
+  for (const Grant& x : g.grants) next = std::min(next, x.valid.NextTransitionAfter(now_ms));
+  for (const auto& r : g.bounded_roles) next = std::min(next, r.second.NextTransitionAfter(now_ms));
+  for (const ResourceGrantRow& x : g.resource_grants) {
+    next = std::min(next, x.valid.NextTransitionAfter(now_ms));
+  }
+  return next;
+}
 
 // One resource as the decision needs it (DESIGN §7). `version` grows whenever state, password
 // or owner change: unlock tokens carry it, so such a change revokes every token at once.

@@ -113,7 +113,7 @@ CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
     : options_(options),
       store_(std::move(store)),
       remote_(std::move(remote)),
-      clock_(SystemClock::Get()),
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
       cache_(options.cache, clock_),
       resources_(options.resources.max_records),
       elements_(options.resources.max_records),
@@ -202,7 +202,7 @@ StatusOr<L1Cache::Loaded> CheckerImpl::Load(std::string_view tenant, std::string
   L1Cache::Loaded loaded;
   auto grants = ReadGrants(tenant, user, &loaded.tier);
   if (!grants.ok()) return grants.status();
-  loaded.set = interner_.Intern(CompilePermissionSet(*grants));
+  loaded.set = interner_.Intern(CompilePermissionSet(*grants, clock_->WallMs()));
   loaded.revision = grants->revision;
   return loaded;
 }
@@ -337,10 +337,11 @@ StatusOr<MembershipInfo> CheckerImpl::Membership(std::string_view tenant, std::s
   PERMCACHE_ASSIGN_OR_RETURN(SetRef ref, GetSet(tenant, user));
   MembershipInfo info;
   info.revision = std::max(AppliedRevision(), ref.revision);
-  switch (ref.set->membership()) {
-    case MembershipState::kActive: info.active = true; info.status = "active"; break;
-    case MembershipState::kSuspended: info.status = "suspended"; break;
-    case MembershipState::kNone: info.status = "none"; break;
+  const MembershipState state = ref.set->membership();
+  info.active = state == MembershipState::kActive;
+  info.status = std::string(MembershipStateName(state));
+  if (const int64_t at = ref.set->membership_expires_at_ms(); at != Interval::kNoExpiry) {
+    info.expires_at_ms = at;
   }
   return info;
 }

@@ -237,7 +237,7 @@ StatusOr<Decision> CheckerImpl::CheckResource(const CheckRequest& r, uint64_t ap
       IsViewOf(r.permission, record.type)) {
     PERMCACHE_ASSIGN_OR_RETURN(const std::string key, SigningKey());
     token_valid = security::TokenGrants(r.token, key, r.tenant, r.resource, record.version,
-                                        WallClockMs());
+                                        clock_->WallMs());
   }
   Decision d;
   auto decide = [&](const PermissionSet* set, uint64_t set_revision, CacheTier tier) {
@@ -312,7 +312,7 @@ StatusOr<UnlockResult> CheckerImpl::Unlock(const UnlockRequest& req, int64_t* re
                                 ", not restricted: there is nothing to unlock");
   }
   const std::string attempt = security::AttemptKey(req.client, req.tenant, req.resource);
-  const int64_t now = WallClockMs();
+  const int64_t now = clock_->WallMs();
   bool counted_remotely = false;
   if (const int64_t wait_ms = BeginUnlockAttempt(attempt, now, &counted_remotely); wait_ms > 0) {
     const int64_t seconds = (wait_ms + 999) / 1000;

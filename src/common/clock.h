@@ -1,6 +1,6 @@
-// Clock: the time source for TTLs and ages, replaceable in tests.
+// The clocks behind permcache/clock.h: the system's, and a fake one tests move by hand.
 //
-// Thread safety: NowMs() is thread-safe on every implementation here.
+// Thread safety: every method is thread-safe.
 #pragma once
 
 #include <atomic>
@@ -8,28 +8,35 @@
 #include <cstdint>
 #include <ctime>
 
-namespace permcache {
+#include "permcache/clock.h"
 
-class Clock {
- public:
-  virtual ~Clock() = default;
-  // Monotonic milliseconds since an arbitrary origin.
-  virtual int64_t NowMs() const = 0;
-};
+namespace permcache {
 
 // CLOCK_MONOTONIC_COARSE: a few ns per read (no syscall), ~4 ms resolution: plenty for TTLs of
 // seconds to minutes, and cheap enough for the check hot path.
 class SystemClock final : public Clock {
  public:
-  int64_t NowMs() const override {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-  }
+  int64_t NowMs() const override { return Ms(CLOCK_MONOTONIC_COARSE); }
+  int64_t WallMs() const override { return Ms(CLOCK_REALTIME); }
+  // CLOCK_REALTIME_COARSE lags the exact clock by less than its resolution (~4 ms).
+  int64_t WallUpperBoundMs() const override { return Ms(CLOCK_REALTIME_COARSE) + coarse_res_ms_; }
   static const SystemClock* Get() {
     static const SystemClock clock;
     return &clock;
   }
+
+ private:
+  SystemClock() {
+    timespec res{};
+    clock_getres(CLOCK_REALTIME_COARSE, &res);
+    coarse_res_ms_ = static_cast<int64_t>(res.tv_sec) * 1000 + res.tv_nsec / 1'000'000 + 1;
+  }
+  static int64_t Ms(clockid_t id) {
+    timespec ts;
+    clock_gettime(id, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  }
+  int64_t coarse_res_ms_ = 5;
 };
 
 // Wall-clock ms since the Unix epoch: for instants other nodes compare (commit times, token
@@ -45,16 +52,24 @@ inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// A clock tests move by hand.
+// A clock tests move by hand: both readings advance together.
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(int64_t start_ms = 1'000'000) : now_ms_(start_ms) {}
+  explicit FakeClock(int64_t start_ms = 1'000'000,
+                     int64_t wall_start_ms = 1'796'000'000'000)  // late November 2026
+      : now_ms_(start_ms), wall_offset_ms_(wall_start_ms - start_ms) {}
   int64_t NowMs() const override { return now_ms_.load(std::memory_order_relaxed); }
+  int64_t WallMs() const override { return NowMs() + wall_offset_ms_; }
   void AdvanceMs(int64_t ms) { now_ms_.fetch_add(ms, std::memory_order_relaxed); }
+  // Moves the wall clock to `wall_ms` (and the monotonic one by the same amount; never back).
+  void AdvanceWallTo(int64_t wall_ms) {
+    if (wall_ms > WallMs()) AdvanceMs(wall_ms - WallMs());
+  }
 
  private:
   // Relaxed: tests only need each read to see some recent value; no data is published by it.
   std::atomic<int64_t> now_ms_;
+  const int64_t wall_offset_ms_;
 };
 
 }  // namespace permcache

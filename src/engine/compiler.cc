@@ -14,6 +14,7 @@ struct Candidate {
   const std::string* role_path;
   Effect effect;
   int32_t priority;
+  int64_t expires_at_ms;
 };
 
 // Priority descending, deny before allow; then a canonical order so that equal inputs in any
@@ -23,20 +24,36 @@ bool Before(const Candidate& a, const Candidate& b) {
     return std::make_tuple(-static_cast<int64_t>(c.priority), c.effect == Effect::kAllow,
                            std::string_view(*c.pattern), std::string_view(*c.scope),
                            c.role_path->size(), std::string_view(*c.role_path),
-                           std::string_view(*c.policy));
+                           std::string_view(*c.policy), -c.expires_at_ms);
   };
   return key(a) < key(b);
 }
 
 }  // namespace
 
-PermissionSet CompilePermissionSet(const UserGrants& grants) {
-  if (grants.membership != MembershipState::kActive) {
-    return PermissionSet(grants.membership, {}, {});
+PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
+  int64_t valid_until = Interval::kNoExpiry;
+  auto note = [&](const Interval& v) {
+    valid_until = std::min(valid_until, v.NextTransitionAfter(now_ms));
+  };
+  MembershipState state = grants.membership;
+  const Interval& membership = grants.membership_valid;
+  if (state == MembershipState::kActive) {
+    note(membership);
+    if (now_ms < membership.starts_at_ms) state = MembershipState::kNotStarted;
+    if (now_ms >= membership.expires_at_ms) state = MembershipState::kExpired;
+  }
+  if (state != MembershipState::kActive) {
+    // Nothing else can count before the membership does, so only its own transition matters.
+    const int64_t starts = state == MembershipState::kNotStarted ? membership.starts_at_ms
+                                                                 : Interval::kNoExpiry;
+    return PermissionSet(state, {}, {}, {}, {}, valid_until, starts);
   }
   static const std::string kEmpty;
   std::vector<Candidate> candidates;
   for (const Grant& g : grants.grants) {
+    note(g.valid);
+    if (!g.valid.Contains(now_ms)) continue;
     // A policy scoped to one unit reached through a role assigned in another never applies.
     if (!g.policy_scope.empty() && !g.assignment_scope.empty() &&
         g.policy_scope != g.assignment_scope) {
@@ -44,7 +61,8 @@ PermissionSet CompilePermissionSet(const UserGrants& grants) {
     }
     const std::string& scope = g.policy_scope.empty() ? g.assignment_scope : g.policy_scope;
     for (const std::string& p : g.permissions) {
-      candidates.push_back({&p, &scope, &g.policy, &g.role_path, g.effect, g.priority});
+      candidates.push_back(
+          {&p, &scope, &g.policy, &g.role_path, g.effect, g.priority, g.valid.expires_at_ms});
     }
   }
   std::sort(candidates.begin(), candidates.end(), Before);
@@ -63,11 +81,12 @@ PermissionSet CompilePermissionSet(const UserGrants& grants) {
     }
     uint32_t source = 0;
     auto it = std::find_if(sources.begin(), sources.end(), [&](const PermissionSet::Source& s) {
-      return s.policy == *c.policy && s.role_path == *c.role_path;
+      return s.policy == *c.policy && s.role_path == *c.role_path &&
+             s.expires_at_ms == c.expires_at_ms;
     });
     if (it == sources.end()) {
       source = static_cast<uint32_t>(sources.size());
-      sources.push_back({*c.policy, *c.role_path});
+      sources.push_back({*c.policy, *c.role_path, c.expires_at_ms});
     } else {
       source = static_cast<uint32_t>(it - sources.begin());
     }
@@ -77,13 +96,24 @@ PermissionSet CompilePermissionSet(const UserGrants& grants) {
   sources.shrink_to_fit();
   // Sorted and unique so the set is canonical (internable) and HasRole can binary-search.
   std::vector<std::string> roles = grants.roles;
+  for (const auto& [role, valid] : grants.bounded_roles) {
+    note(valid);
+    if (valid.Contains(now_ms)) roles.push_back(role);
+  }
   std::sort(roles.begin(), roles.end());
   roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
-  std::vector<ResourceGrantRow> resource_grants = grants.resource_grants;
+  std::vector<ResourceGrantRow> resource_grants;
+  resource_grants.reserve(grants.resource_grants.size());
+  for (const ResourceGrantRow& g : grants.resource_grants) {
+    note(g.valid);
+    if (!g.valid.Contains(now_ms)) continue;
+    resource_grants.push_back({g.resource, g.permissions, {}});  // the set's valid_until covers it
+  }
   std::sort(resource_grants.begin(), resource_grants.end(),
             [](const ResourceGrantRow& a, const ResourceGrantRow& b) { return a.resource < b.resource; });
   return PermissionSet(MembershipState::kActive, std::move(rules), std::move(sources),
-                       std::move(roles), std::move(resource_grants));
+                       std::move(roles), std::move(resource_grants), valid_until,
+                       membership.expires_at_ms);
 }
 
 }  // namespace permcache

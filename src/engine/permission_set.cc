@@ -47,12 +47,15 @@ bool PatternMatches(std::string_view pattern, std::string_view permission) noexc
 
 PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules,
                              std::vector<Source> sources, std::vector<std::string> roles,
-                             std::vector<ResourceGrantRow> resource_grants)
+                             std::vector<ResourceGrantRow> resource_grants,
+                             int64_t valid_until_ms, int64_t membership_expires_at_ms)
     : membership_(membership),
       rules_(std::move(rules)),
       sources_(std::move(sources)),
       roles_(std::move(roles)),
-      resource_grants_(std::move(resource_grants)) {
+      resource_grants_(std::move(resource_grants)),
+      valid_until_ms_(valid_until_ms),
+      membership_expires_at_ms_(membership_expires_at_ms) {
   memory_bytes_ = sizeof(PermissionSet) + rules_.capacity() * sizeof(Rule) +
                   sources_.capacity() * sizeof(Source);
   uint64_t h = HashBytes(std::string_view(reinterpret_cast<const char*>(&membership_), 1));
@@ -71,7 +74,10 @@ PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules
     memory_bytes_ += heap(s.policy) + heap(s.role_path);
     h = HashCombine(h, HashBytes(s.policy));
     h = HashCombine(h, HashBytes(s.role_path));
+    h = HashCombine(h, static_cast<uint64_t>(s.expires_at_ms));
   }
+  h = HashCombine(h, static_cast<uint64_t>(valid_until_ms_));
+  h = HashCombine(h, static_cast<uint64_t>(membership_expires_at_ms_));
   memory_bytes_ += roles_.capacity() * sizeof(std::string) +
                    resource_grants_.capacity() * sizeof(ResourceGrantRow);
   h = HashCombine(h, roles_.size());
@@ -123,13 +129,28 @@ const std::string* PermissionSet::ResourceGrantMatch(std::string_view resource,
 
 Reason PermissionSet::Explain(std::string_view permission, std::string_view scope) const {
   Reason reason;
-  if (membership_ == MembershipState::kNone) {
-    reason.kind = "no_membership";
-    return reason;
-  }
-  if (membership_ == MembershipState::kSuspended) {
-    reason.kind = "membership_suspended";
-    return reason;
+  auto at = [](int64_t ms) {
+    return ms == Interval::kNoExpiry ? std::nullopt : std::optional<int64_t>(ms);
+  };
+  switch (membership_) {
+    case MembershipState::kActive:
+      break;
+    case MembershipState::kSuspended:
+      reason.kind = "membership_suspended";
+      return reason;
+    case MembershipState::kPending:
+      reason.kind = "membership_pending";
+      return reason;
+    case MembershipState::kNotStarted:
+      reason.kind = "membership_not_started";
+      reason.expires_at_ms = at(membership_expires_at_ms_);  // here: when it starts
+      return reason;
+    case MembershipState::kExpired:
+      reason.kind = "membership_expired";
+      return reason;
+    case MembershipState::kNone:
+      reason.kind = "no_membership";
+      return reason;
   }
   int i = Decide(permission, scope);
   if (i < 0) {
@@ -145,6 +166,7 @@ Reason PermissionSet::Explain(std::string_view permission, std::string_view scop
   reason.matched_pattern = r.pattern;
   reason.role_path = s.role_path;
   reason.business_unit = r.scope;
+  reason.expires_at_ms = at(std::min(s.expires_at_ms, membership_expires_at_ms_));
   return reason;
 }
 

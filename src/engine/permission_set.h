@@ -35,20 +35,29 @@ class PermissionSet {
   struct Source {
     std::string policy;
     std::string role_path;  // empty = direct assignment
+    int64_t expires_at_ms = Interval::kNoExpiry;  // of the assignment it came through
     bool operator==(const Source&) const = default;
   };
 
   PermissionSet() = default;
   // `roles`: held roles (with inherited ones), sorted; `resource_grants`: sorted by resource.
+  // `valid_until_ms`: the first instant at which the set compiled from the same grants would
+  // differ (an interval starts or ends); `membership_expires_at_ms`: when the membership stops
+  // counting (or, not started yet, starts). DESIGN §8.
   PermissionSet(MembershipState membership, std::vector<Rule> rules, std::vector<Source> sources,
                 std::vector<std::string> roles = {},
-                std::vector<ResourceGrantRow> resource_grants = {});
+                std::vector<ResourceGrantRow> resource_grants = {},
+                int64_t valid_until_ms = Interval::kNoExpiry,
+                int64_t membership_expires_at_ms = Interval::kNoExpiry);
 
   MembershipState membership() const { return membership_; }
   const std::vector<Rule>& rules() const { return rules_; }
   const std::vector<Source>& sources() const { return sources_; }
   const std::vector<std::string>& roles() const { return roles_; }
   const std::vector<ResourceGrantRow>& resource_grants() const { return resource_grants_; }
+  // Time is a writer: at or after this instant the set is out of date (no cache may serve it).
+  int64_t valid_until_ms() const { return valid_until_ms_; }
+  int64_t membership_expires_at_ms() const { return membership_expires_at_ms_; }
 
   // Holds `role` (assigned unscoped, or inherited from such a role)? Binary search.
   bool HasRole(std::string_view role) const noexcept;
@@ -76,7 +85,9 @@ class PermissionSet {
   uint64_t ContentHash() const { return hash_; }
   bool operator==(const PermissionSet& o) const {
     return membership_ == o.membership_ && rules_ == o.rules_ && sources_ == o.sources_ &&
-           roles_ == o.roles_ && resource_grants_ == o.resource_grants_;
+           roles_ == o.roles_ && resource_grants_ == o.resource_grants_ &&
+           valid_until_ms_ == o.valid_until_ms_ &&
+           membership_expires_at_ms_ == o.membership_expires_at_ms_;
   }
 
  private:
@@ -85,6 +96,8 @@ class PermissionSet {
   std::vector<Source> sources_;
   std::vector<std::string> roles_;
   std::vector<ResourceGrantRow> resource_grants_;
+  int64_t valid_until_ms_ = Interval::kNoExpiry;
+  int64_t membership_expires_at_ms_ = Interval::kNoExpiry;
   size_t memory_bytes_ = 0;
   uint64_t hash_ = 0;
 };

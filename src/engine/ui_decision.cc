@@ -7,7 +7,7 @@ namespace permcache {
 std::string_view UiRuleName(UiRule rule) {
   switch (rule) {
     case UiRule::kNoMembership: return "no_membership";
-    case UiRule::kMembershipSuspended: return "membership_suspended";
+    case UiRule::kMembershipInactive: return "membership_inactive";
     case UiRule::kUnknownElement: return "unknown_element";
     case UiRule::kInactive: return "element_inactive";
     case UiRule::kPolicy: return "policy";
@@ -23,8 +23,8 @@ UiVerdict DecideUiElement(const PermissionSet& set, std::string_view element,
                           const UiElementRecord& record) noexcept {
   UiVerdict v;
   if (set.membership() != MembershipState::kActive) {
-    v.rule = set.membership() == MembershipState::kSuspended ? UiRule::kMembershipSuspended
-                                                              : UiRule::kNoMembership;
+    v.rule = set.membership() == MembershipState::kNone ? UiRule::kNoMembership
+                                                         : UiRule::kMembershipInactive;
     return v;
   }
   if (!record.exists) {
@@ -73,6 +73,9 @@ UiVerdict DecideUiElement(const PermissionSet& set, std::string_view element,
 }
 
 Reason ExplainUiElement(const PermissionSet& set, const UiVerdict& verdict) {
+  // The set names how its membership stands (membership_suspended, _pending, _not_started,
+  // _expired) and when that changes.
+  if (verdict.rule == UiRule::kMembershipInactive) return set.Explain({}, {});
   Reason reason;
   reason.kind = std::string(UiRuleName(verdict.rule));
   reason.effect = verdict.allowed ? Effect::kAllow : Effect::kDeny;

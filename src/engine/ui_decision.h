@@ -19,7 +19,7 @@ namespace permcache {
 
 enum class UiRule : uint8_t {
   kNoMembership,
-  kMembershipSuspended,
+  kMembershipInactive,  // suspended, pending, not started or expired (explain names which)
   kUnknownElement,
   kInactive,
   kPolicy,  // a `ui:E` policy decided (allow or deny)

@@ -10,16 +10,14 @@ namespace permcache::redis {
 namespace json = boost::json;
 namespace {
 
-std::string_view MembershipName(MembershipState m) {
-  switch (m) {
-    case MembershipState::kActive:
-      return "active";
-    case MembershipState::kSuspended:
-      return "suspended";
-    case MembershipState::kNone:
-      break;
+// The bounds of `v` that are set, as "<prefix>starts_at_ms" / "<prefix>expires_at_ms".
+void PutInterval(const Interval& v, json::object& o, std::string_view prefix = "") {
+  if (v.starts_at_ms != Interval::kNoStart) {
+    o[std::string(prefix) + "starts_at_ms"] = v.starts_at_ms;
   }
-  return "none";
+  if (v.expires_at_ms != Interval::kNoExpiry) {
+    o[std::string(prefix) + "expires_at_ms"] = v.expires_at_ms;
+  }
 }
 
 json::array StringArray(const std::vector<std::string>& v) {
@@ -83,6 +81,16 @@ bool GetInt(const json::object& o, std::string_view key, Int* out, std::string* 
   return true;
 }
 
+// The optional "<prefix>starts_at_ms" / "<prefix>expires_at_ms" of `o`.
+bool GetInterval(const json::object& o, std::string_view prefix, Interval* out,
+                 std::string* error) {
+  const std::string starts = std::string(prefix) + "starts_at_ms";
+  const std::string expires = std::string(prefix) + "expires_at_ms";
+  if (o.contains(starts) && !GetInt(o, starts, &out->starts_at_ms, error)) return false;
+  if (o.contains(expires) && !GetInt(o, expires, &out->expires_at_ms, error)) return false;
+  return true;
+}
+
 // Parses without exceptions escaping: Boost.JSON reports syntax errors through error_code but
 // may still throw (e.g. bad_alloc); nothing may cross our API as an exception (DESIGN §5).
 bool ParseObject(std::string_view text, json::value* out, std::string* error) {
@@ -106,13 +114,15 @@ bool ParseObject(std::string_view text, json::value* out, std::string* error) {
 
 }  // namespace
 
-std::string EncodeEntry(const UserGrants& grants) {
+std::string EncodeEntry(const UserGrants& grants, int64_t now_ms) {
   std::set<std::string> allowed, denied;  // sorted + unique: stable output for other readers
   json::array grant_array;
   grant_array.reserve(grants.grants.size());
-  const bool active = grants.membership == MembershipState::kActive;
+  const bool active = grants.membership == MembershipState::kActive &&
+                      grants.membership_valid.Contains(now_ms);
   for (const Grant& g : grants.grants) {
-    if (active && g.policy_scope.empty() && g.assignment_scope.empty()) {
+    if (active && g.policy_scope.empty() && g.assignment_scope.empty() &&
+        g.valid.Contains(now_ms)) {
       auto& target = g.effect == Effect::kAllow ? allowed : denied;
       target.insert(g.permissions.begin(), g.permissions.end());
     }
@@ -124,19 +134,32 @@ std::string EncodeEntry(const UserGrants& grants) {
     o["policy_scope"] = g.policy_scope;
     o["assignment_scope"] = g.assignment_scope;
     o["role_path"] = g.role_path;
+    PutInterval(g.valid, o);
     grant_array.emplace_back(std::move(o));
   }
   json::object root;
   root["permissions"] = StringArray({allowed.begin(), allowed.end()});
   root["denied"] = StringArray({denied.begin(), denied.end()});
-  root["membership"] = MembershipName(grants.membership);
+  root["membership"] = MembershipStateName(grants.membership);
+  PutInterval(grants.membership_valid, root, "membership_");
   root["grants"] = std::move(grant_array);
   root["roles"] = StringArray(grants.roles);
+  if (!grants.bounded_roles.empty()) {
+    json::array bounded;
+    for (const auto& [role, valid] : grants.bounded_roles) {
+      json::object o;
+      o["role"] = role;
+      PutInterval(valid, o);
+      bounded.emplace_back(std::move(o));
+    }
+    root["bounded_roles"] = std::move(bounded);
+  }
   json::array resource_grants;
   for (const ResourceGrantRow& r : grants.resource_grants) {
     json::object o;
     o["resource"] = r.resource;
     o["permissions"] = StringArray(r.permissions);
+    PutInterval(r.valid, o);
     resource_grants.emplace_back(std::move(o));
   }
   root["resource_grants"] = std::move(resource_grants);
@@ -159,10 +182,15 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
     out.membership = MembershipState::kActive;
   } else if (membership == "suspended") {
     out.membership = MembershipState::kSuspended;
+  } else if (membership == "pending") {
+    out.membership = MembershipState::kPending;
   } else if (membership == "none") {
     out.membership = MembershipState::kNone;
   } else {
     return InvalidArgumentError("redis entry: unknown membership \"" + membership + "\"");
+  }
+  if (!GetInterval(o, "membership_", &out.membership_valid, &error)) {
+    return InvalidArgumentError("redis entry: " + error);
   }
   const json::value* grants = o.if_contains("grants");
   if (grants == nullptr || !grants->is_array()) {
@@ -180,6 +208,7 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
         !GetString(*go, "policy_scope", &g.policy_scope, &error, false) ||
         !GetString(*go, "assignment_scope", &g.assignment_scope, &error, false) ||
         !GetString(*go, "role_path", &g.role_path, &error, false) ||
+        !GetInterval(*go, "", &g.valid, &error) ||
         !GetStringArray(perms != nullptr ? *perms : json::value(), "\"permissions\"",
                         &g.permissions, &error)) {
       return InvalidArgumentError("redis entry: grant: " + error);
@@ -199,6 +228,21 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
   if (roles == nullptr || !GetStringArray(*roles, "\"roles\"", &out.roles, &error)) {
     return InvalidArgumentError("redis entry: " + (roles == nullptr ? "missing \"roles\"" : error));
   }
+  if (const json::value* bounded = o.if_contains("bounded_roles")) {
+    if (!bounded->is_array()) {
+      return InvalidArgumentError("redis entry: \"bounded_roles\" must be an array");
+    }
+    for (const json::value& bv : bounded->get_array()) {
+      const json::object* bo = bv.if_object();
+      std::pair<std::string, Interval> role;
+      if (bo == nullptr || !GetString(*bo, "role", &role.first, &error) ||
+          !GetInterval(*bo, "", &role.second, &error)) {
+        return InvalidArgumentError("redis entry: bounded role: " +
+                                    (bo == nullptr ? std::string("must be an object") : error));
+      }
+      out.bounded_roles.push_back(std::move(role));
+    }
+  }
   const json::value* rgs = o.if_contains("resource_grants");
   if (rgs == nullptr || !rgs->is_array()) {
     return InvalidArgumentError("redis entry: \"resource_grants\" must be an array");
@@ -209,6 +253,7 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
     ResourceGrantRow r;
     const json::value* perms = ro->if_contains("permissions");
     if (!GetString(*ro, "resource", &r.resource, &error) ||
+        !GetInterval(*ro, "", &r.valid, &error) ||
         !GetStringArray(perms != nullptr ? *perms : json::value(), "\"permissions\"",
                         &r.permissions, &error)) {
       return InvalidArgumentError("redis entry: resource grant: " + error);

@@ -4,8 +4,11 @@
 // Entry value (docs/redis.md):
 //   {"permissions":[...], "denied":[...], "membership":"active|suspended|none",
 //    "grants":[{"policy","effect","priority","permissions","policy_scope","assignment_scope",
-//               "role_path"},...], "roles":[held roles], "resource_grants":[{"resource",
-//    "permissions"},...], "revision":N}
+//               "role_path"[,"starts_at_ms"][,"expires_at_ms"]},...], "roles":[held roles],
+//    ["bounded_roles":[{"role","starts_at_ms","expires_at_ms"},...],]
+//    "resource_grants":[{"resource","permissions"[,"starts_at_ms"][,"expires_at_ms"]},...],
+//    ["membership_starts_at_ms":N,]["membership_expires_at_ms":N,] "revision":N}
+// Interval bounds (ms since the Unix epoch) are written only when set; absent = unbounded.
 // "permissions"/"denied" are the sorted, de-duplicated allow/deny patterns of unscoped grants
 // (for other applications, seed 000); "grants" is what the engine rebuilds UserGrants from.
 // "revision" is written last and as a plain integer: the Lua put script reads it with a
@@ -32,7 +35,9 @@
 
 namespace permcache::redis {
 
-std::string EncodeEntry(const UserGrants& grants);
+// `now_ms` (wall clock): the flat "permissions"/"denied" lists hold what counts at that instant
+// (the entry's TTL never outlives its next transition, see RedisCache).
+std::string EncodeEntry(const UserGrants& grants, int64_t now_ms);
 // kInvalidArgument naming the first problem when `json` is not a valid entry.
 StatusOr<UserGrants> DecodeEntry(std::string_view json);
 

@@ -20,6 +20,7 @@
 #include <random>
 
 #include "cache/redis/codec.h"
+#include "common/clock.h"
 #include "cache/redis/connection.h"
 #include "cache/redis/scripts.h"
 
@@ -424,15 +425,20 @@ StatusOr<std::vector<RedisCache::PutOutcome>> RedisCache::MultiPut(std::span<con
     // keys/args of each script call, kept alive while the pipeline is built.
     std::vector<std::array<std::string, 4>> keys(end - begin);
     std::vector<std::array<std::string, 3>> args(end - begin);
+    // Redis expires keys in real time: intervals are weighed against the real wall clock.
+    const int64_t now = WallClockMs();
     for (size_t i = begin; i < end; ++i) {
       const PutItem& it = items[i];
       NoteRevision(it.grants.revision);
       keys[i - begin] = {keys_.Entry(it.tenant, it.user), keys_.UserTombstone(it.tenant, it.user),
                          keys_.TenantTombstone(it.tenant), keys_.GlobalTombstone()};
       const bool active = it.grants.membership == MembershipState::kActive;
-      args[i - begin] = {
-          std::to_string(it.grants.revision), EncodeEntry(it.grants),
-          std::to_string(JitteredTtlMs(active ? config_.ttl : config_.negative_ttl))};
+      int64_t ttl = JitteredTtlMs(active ? config_.ttl : config_.negative_ttl);
+      // Time is a writer (DESIGN §8): the entry never outlives its next transition.
+      const int64_t next = NextTransitionAfter(it.grants, now);
+      if (next != Interval::kNoExpiry) ttl = std::clamp<int64_t>(next - now, 1, ttl);
+      args[i - begin] = {std::to_string(it.grants.revision), EncodeEntry(it.grants, now),
+                         std::to_string(ttl)};
     }
     auto pipeline = [&](Connection& c) -> StatusOr<std::vector<int64_t>> {
       if (keys.size() == 1) {  // the common single Put: no pipeline bookkeeping

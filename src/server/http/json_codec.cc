@@ -561,6 +561,10 @@ void AppendDecisionJson(const Decision& d, std::string* out) {
       w.Key("requirement");
       w.String(r.requirement);
     }
+    if (r.expires_at_ms) {
+      w.Key("expires_at");
+      w.String(FormatInstant(*r.expires_at_ms));
+    }
     w.Key("tier");
     w.String(CacheTierName(r.tier));
     w.Key("entry_age_ms");
@@ -622,61 +626,13 @@ void AppendMembershipJson(const MembershipInfo& info, std::string* out) {
   w.Bool(info.active);
   w.Key("status");
   w.String(info.status);
+  if (info.expires_at_ms) {
+    w.Key("expires_at");
+    w.String(FormatInstant(*info.expires_at_ms));
+  }
   w.Key("revision");
   w.Uint(info.revision);
   w.EndObject();
-}
-
-namespace {
-
-// Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's days_from_civil
-// inverse), valid for every int64 day count we can meet.
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
-void AppendTwoDigits(std::string* out, unsigned v) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
-}
-
-}  // namespace
-
-void AppendRfc3339Utc(int64_t unix_ms, std::string* out) {
-  int64_t secs = unix_ms / 1000;
-  if (unix_ms % 1000 < 0) --secs;  // floor
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  int64_t year;
-  unsigned month, day;
-  CivilFromDays(days, &year, &month, &day);
-  if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999;  // RFC 3339 has 4-digit years
-  const auto y = static_cast<unsigned>(year);
-  AppendTwoDigits(out, y / 100);
-  AppendTwoDigits(out, y % 100);
-  out->push_back('-');
-  AppendTwoDigits(out, month);
-  out->push_back('-');
-  AppendTwoDigits(out, day);
-  out->push_back('T');
-  AppendTwoDigits(out, static_cast<unsigned>(rem / 3600));
-  out->push_back(':');
-  AppendTwoDigits(out, static_cast<unsigned>(rem / 60 % 60));
-  out->push_back(':');
-  AppendTwoDigits(out, static_cast<unsigned>(rem % 60));
-  out->push_back('Z');
 }
 
 void AppendUnlockJson(const UnlockResult& result, std::string* out) {
@@ -685,9 +641,7 @@ void AppendUnlockJson(const UnlockResult& result, std::string* out) {
   w.Key("token");
   w.String(result.token);
   w.Key("expires_at");
-  std::string when;
-  AppendRfc3339Utc(result.expires_at_ms, &when);
-  w.String(when);
+  w.String(FormatInstant(result.expires_at_ms));
   w.EndObject();
 }
 

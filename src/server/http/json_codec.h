@@ -74,11 +74,11 @@ void AppendModelJson(const Model& model, std::string* out);
 // {"permissions":[...],"denied":[...],"scoped":{"bu":{"permissions":[...],"denied":[...]}},
 //  "revision":42}
 void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
-// {"active":true,"status":"active","revision":42}
+// {"active":true,"status":"active"[,"expires_at":"2026-12-31T00:00:00Z"],"revision":42}
+// (status: active, suspended, pending, not_started, expired or none; expires_at: when an active
+// membership stops counting, or when a not-started one starts)
 void AppendMembershipJson(const MembershipInfo& info, std::string* out);
-// Unix milliseconds as RFC 3339 UTC, floored to the second: "2026-12-02T04:45:00Z".
-void AppendRfc3339Utc(int64_t unix_ms, std::string* out);
-// {"token":"...","expires_at":"2026-12-02T04:45:00Z"} (expires_at floored to the second).
+// {"token":"...","expires_at":"2026-12-02T04:45:00.250Z"} (FormatInstant).
 void AppendUnlockJson(const UnlockResult& result, std::string* out);
 // {"elements":{"a":true,"b":false},"revision":42}
 void AppendUiJson(const UiAnswer& answer, std::string* out);

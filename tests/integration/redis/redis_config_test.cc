@@ -151,9 +151,11 @@ UserGrants SampleGrants() {
   return g;
 }
 
+constexpr int64_t kNow = 1'796'000'000'000;
+
 TEST(CodecTest, EntryRoundTripsAndExposesSeedPermissions) {
   UserGrants g = SampleGrants();
-  std::string json = EncodeEntry(g);
+  std::string json = EncodeEntry(g, kNow);
   EXPECT_NE(json.find(R"("permissions":["assets:read","findings:read"])"), std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("denied":["assets:delete"])"), std::string::npos) << json;
@@ -169,8 +171,37 @@ TEST(CodecTest, EntryRoundTripsAndExposesSeedPermissions) {
   EXPECT_EQ(back->resource_grants, g.resource_grants);
 }
 
+// Intervals (DESIGN §8) survive L2, and the flat lists other applications read hold only what
+// counts at the instant the entry was written.
+TEST(CodecTest, IntervalsRoundTripAndTheFlatListsHoldWhatCountsNow) {
+  UserGrants g = SampleGrants();
+  g.membership_valid = {kNow - 1000, kNow + 60'000};
+  g.grants[0].valid = {Interval::kNoStart, kNow + 5000};
+  g.grants.push_back({"later", Effect::kAllow, 0, {"reports:read"}, "", "", "",
+                      {kNow + 1, Interval::kNoExpiry}});
+  g.bounded_roles = {{"auditor", {kNow, kNow + 10}}};
+  g.resource_grants[0].valid = {kNow - 5, kNow + 5};
+  const std::string json = EncodeEntry(g, kNow);
+  EXPECT_NE(json.find(R"("permissions":["assets:read","findings:read"])"), std::string::npos)
+      << "a grant that starts later is not in the flat list: " << json;
+  StatusOr<UserGrants> back = DecodeEntry(json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->membership_valid, g.membership_valid);
+  EXPECT_EQ(back->grants, g.grants);
+  EXPECT_EQ(back->bounded_roles, g.bounded_roles);
+  EXPECT_EQ(back->resource_grants, g.resource_grants);
+  // Past its expiry the membership lists nothing.
+  const std::string later = EncodeEntry(g, kNow + 60'000);
+  EXPECT_NE(later.find(R"("permissions":[])"), std::string::npos) << later;
+  // Pending round-trips.
+  g.membership = MembershipState::kPending;
+  StatusOr<UserGrants> pending = DecodeEntry(EncodeEntry(g, kNow));
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->membership, MembershipState::kPending);
+}
+
 TEST(CodecTest, EntryWithoutRolesFromAnOlderNodeIsRefused) {
-  std::string json = EncodeEntry(SampleGrants());
+  std::string json = EncodeEntry(SampleGrants(), kNow);
   const size_t at = json.find(R"("roles":)");
   ASSERT_NE(at, std::string::npos);
   const size_t end = json.find(']', at);

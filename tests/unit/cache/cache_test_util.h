@@ -22,6 +22,14 @@ inline std::shared_ptr<const PermissionSet> VersionedSet(int32_t version) {
                                                std::move(sources));
 }
 
+// The same with a next transition at `valid_until_ms` (wall clock; DESIGN §8).
+inline std::shared_ptr<const PermissionSet> SetValidUntil(int32_t version, int64_t valid_until_ms) {
+  const std::shared_ptr<const PermissionSet> base = VersionedSet(version);
+  return std::make_shared<const PermissionSet>(MembershipState::kActive, base->rules(),
+                                               base->sources(), std::vector<std::string>{},
+                                               std::vector<ResourceGrantRow>{}, valid_until_ms);
+}
+
 inline int32_t VersionOf(const PermissionSet& set) { return set.rules().at(0).priority; }
 
 // A loader returning `set` at `revision` and counting its calls.

@@ -126,6 +126,34 @@ TEST(L1CacheTest, TtlExpiresEntries) {
   EXPECT_EQ(st.entries, 1u);
 }
 
+// Time is a writer (DESIGN §8): an entry whose set reaches its next transition is a miss at
+// that instant, long before its TTL, and a set already out of date is not installed.
+TEST(L1CacheTest, EntriesDieAtTheirSetsNextTransition) {
+  FakeClock clock;
+  L1Cache c(SmallOptions(100), &clock);
+  const uint64_t h = HashKey("t1", "u1");
+  const int64_t until = clock.WallMs() + 2000;
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(c.Load(h, "t1", "u1", CountingLoader(SetValidUntil(1, until), &calls)).ok());
+  EXPECT_TRUE(c.Visit(h, "t1", "u1", [](const L1Cache::EntryView&) {}));
+  clock.AdvanceWallTo(until - 1);
+  EXPECT_TRUE(c.Visit(h, "t1", "u1", [](const L1Cache::EntryView&) {})) << "one ms before";
+  clock.AdvanceWallTo(until);
+  EXPECT_FALSE(c.Visit(h, "t1", "u1", [](const L1Cache::EntryView&) {})) << "exactly at";
+  // Load does not hand out the dead entry: it loads again.
+  ASSERT_TRUE(c.Load(h, "t1", "u1", CountingLoader(VersionedSet(2), &calls)).ok());
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(Peek(c, "t1", "u1"), 2);
+  EXPECT_EQ(c.GetStats().expirations, 1u);
+
+  // Out of date on arrival: served to the caller, never cached.
+  const uint64_t h2 = HashKey("t1", "u2");
+  auto late = c.Load(h2, "t1", "u2", CountingLoader(SetValidUntil(3, clock.WallMs()), &calls));
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(VersionOf(*late->set), 3);
+  EXPECT_FALSE(c.Visit(h2, "t1", "u2", [](const L1Cache::EntryView&) {}));
+}
+
 TEST(L1CacheTest, ExpiredEntriesAreDroppedByTheFifo) {
   FakeClock clock;
   CacheOptions o = SmallOptions(100);

@@ -18,12 +18,12 @@ PermissionSet Compile(std::vector<Grant> grants, MembershipState m = MembershipS
   ug.membership = m;
   ug.grants = std::move(grants);
   ug.revision = 7;
-  return CompilePermissionSet(ug);
+  return CompilePermissionSet(ug, 0);
 }
 
 TEST(DecideTest, NoMembershipDenies) {
   UserGrants ug;  // unknown tenant or user: no membership, no grants
-  PermissionSet set = CompilePermissionSet(ug);
+  PermissionSet set = CompilePermissionSet(ug, 0);
   EXPECT_FALSE(set.Allowed("assets:read", ""));
   EXPECT_EQ(set.Explain("assets:read", "").kind, "no_membership");
 }

@@ -10,7 +10,7 @@ PermissionSet MakeSet(const std::string& pattern) {
   UserGrants ug;
   ug.membership = MembershipState::kActive;
   ug.grants.push_back(Grant{"p", Effect::kAllow, 0, {pattern}, "", "", "role"});
-  return CompilePermissionSet(ug);
+  return CompilePermissionSet(ug, 0);
 }
 
 TEST(InternerTest, IdenticalSetsShared) {
