@@ -47,9 +47,9 @@ struct MembershipInfo {
   bool active = false;
   // "active" | "suspended" | "pending" | "not_started" | "expired" | "none" (DESIGN §8)
   std::string status;
+  uint64_t revision = 0;
   // An active membership: when it stops counting; not started: when it starts. Unset = never.
   std::optional<int64_t> expires_at_ms;
-  uint64_t revision = 0;
 };
 
 // What to drop from the cache. Exactly one form is used:

@@ -23,7 +23,8 @@ inline std::shared_ptr<const PermissionSet> VersionedSet(int32_t version) {
 }
 
 // The same with a next transition at `valid_until_ms` (wall clock; DESIGN §8).
-inline std::shared_ptr<const PermissionSet> SetValidUntil(int32_t version, int64_t valid_until_ms) {
+inline std::shared_ptr<const PermissionSet> SetValidUntil(int32_t version,
+                                                          int64_t valid_until_ms) {
   const std::shared_ptr<const PermissionSet> base = VersionedSet(version);
   return std::make_shared<const PermissionSet>(MembershipState::kActive, base->rules(),
                                                base->sources(), std::vector<std::string>{},

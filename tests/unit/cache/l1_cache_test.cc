@@ -18,6 +18,7 @@ namespace permcache {
 namespace {
 
 using testing::CountingLoader;
+using testing::SetValidUntil;
 using testing::VersionedSet;
 using testing::VersionOf;
 

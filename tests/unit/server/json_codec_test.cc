@@ -416,6 +416,21 @@ TEST(JsonCodecTest, PermissionsMembershipStats) {
   out.clear();
   AppendMembershipJson({true, "active", 3}, &out);
   EXPECT_EQ(out, R"({"active":true,"status":"active","revision":3})");
+  out.clear();
+  AppendMembershipJson({false, "not_started", 3, 1'796'126'400'000}, &out);
+  EXPECT_EQ(out, R"({"active":false,"status":"not_started","expires_at":"2026-12-01T12:00:00Z",)"
+                 R"("revision":3})");
+  out.clear();
+  Decision d;
+  d.reason = Reason{};
+  d.reason->kind = "membership_expired";
+  AppendDecisionJson(d, &out);
+  EXPECT_EQ(out.find("expires_at"), std::string::npos) << out;
+  d.reason->kind = "policy";
+  d.reason->expires_at_ms = 1'796'126'400'250;
+  out.clear();
+  AppendDecisionJson(d, &out);
+  EXPECT_NE(out.find(R"("expires_at":"2026-12-01T12:00:00.250Z")"), std::string::npos) << out;
   CacheStats s;
   s.hits = 3;
   s.misses = 1;
