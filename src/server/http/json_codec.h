@@ -72,7 +72,7 @@ void AppendDecisionJson(const Decision& decision, std::string* out);
 // {"tenants":[...],"business_units":[...],...}: every section present, same field names as ops.
 void AppendModelJson(const Model& model, std::string* out);
 // {"permissions":[...],"denied":[...],"scoped":{"bu":{"permissions":[...],"denied":[...]}},
-//  "revision":42}
+//  "revision":42}. "revision" comes last: the ETag hashes everything before it (api.cc).
 void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
 // {"active":true,"status":"active","revision":42}
 void AppendMembershipJson(const MembershipInfo& info, std::string* out);
@@ -80,7 +80,7 @@ void AppendMembershipJson(const MembershipInfo& info, std::string* out);
 void AppendRfc3339Utc(int64_t unix_ms, std::string* out);
 // {"token":"...","expires_at":"2026-12-02T04:45:00Z"} (expires_at floored to the second).
 void AppendUnlockJson(const UnlockResult& result, std::string* out);
-// {"elements":{"a":true,"b":false},"revision":42}
+// {"elements":{"a":true,"b":false},"revision":42}, "revision" last as above.
 void AppendUiJson(const UiAnswer& answer, std::string* out);
 // {"resources":[{"resource","type"[,"owner"],"state"}...][,"next_cursor":"c"],"revision":42}
 void AppendResourceListJson(const ResourceList& list, std::string* out);
