@@ -354,8 +354,11 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.push_back(' ');
     head_.append(ReasonPhrase(response_.status));
     // A 304 has no content, so no Content-Type, and no Content-Length: one may only repeat
-    // the length a 200 would have had (RFC 9110 §8.6, §15.4.5).
-    if (response_.status != 304) {
+    // the length a 200 would have had (RFC 9110 §8.6, §15.4.5). Bytes after its head would
+    // be read as the next response: never send any.
+    if (response_.status == 304) {
+      response_.body.clear();
+    } else {
       head_.append("\r\nContent-Type: ");
       head_.append(response_.content_type);
       head_.append("\r\nContent-Length: ");

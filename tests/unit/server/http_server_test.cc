@@ -31,6 +31,7 @@ class EchoHandler : public Handler {
       res->cache_control = "private, no-cache";
       if (r.if_none_match == res->etag) {
         res->status = 304;
+        res->body = "never sent";  // the transport drops it: it would break the framing
         return;
       }
       res->body = "inm=" + std::string(r.if_none_match);
