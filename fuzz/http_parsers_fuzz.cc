@@ -1,6 +1,6 @@
 // Fuzz target: every parser that reads bytes from the network (request-target split, query
-// parameters, percent-decoding, the JSON bodies of check / batch / write / model / invalidate),
-// plus the model validators they feed. The first input byte picks the parser so one corpus
+// parameters, percent-decoding, the JSON bodies of check / batch / write / model / invalidate,
+// the If-None-Match header), plus the model validators they feed. The first input byte picks the parser so one corpus
 // covers them all. Contract under test: any input yields a value or a Status, never a crash,
 // a hang, an uncaught exception or a sanitizer report; accepted write ops pass ValidateOps.
 #include <cstddef>
@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "permcache/model.h"
+#include "server/http/etag.h"
 #include "server/http/json_codec.h"
 #include "server/http/query.h"
 
@@ -71,6 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)ValidatePattern(in);
       (void)ValidatePermission(in);
       (void)ValidateId("id", in);
+      // Byte strings as header values too (the selector byte has no free value left).
+      (void)IfNoneMatchMatches(in, "\"pc-0000000000000000\"");
       break;
   }
   return 0;

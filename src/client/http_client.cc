@@ -230,6 +230,12 @@ StatusOr<HttpResponse> HttpClient::Request(
     if (auto it = res.find(http::field::content_type); it != res.end()) {
       out.content_type = std::string(it->value());
     }
+    if (auto it = res.find(http::field::etag); it != res.end()) {
+      out.etag = std::string(it->value());
+    }
+    if (auto it = res.find(http::field::cache_control); it != res.end()) {
+      out.cache_control = std::string(it->value());
+    }
     const bool keep_alive = res.keep_alive();
     out.body = std::move(res.body());
     if (!keep_alive) impl_->Close();

@@ -34,9 +34,11 @@ StatusOr<Url> ParseUrl(std::string_view url);
 std::string UrlEncode(std::string_view s);
 
 struct HttpResponse {
-  int status = 0;            // HTTP status code, e.g. 200
-  std::string body;          // the body as received
-  std::string content_type;  // the Content-Type header, "" when absent
+  int status = 0;             // HTTP status code, e.g. 200
+  std::string body;           // the body as received
+  std::string content_type;   // the Content-Type header, "" when absent
+  std::string etag;           // the ETag header (quotes included), "" when absent
+  std::string cache_control;  // the Cache-Control header, "" when absent
 };
 
 struct ClientOptions {

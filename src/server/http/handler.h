@@ -20,6 +20,9 @@ struct Request {
   std::string_view method_name;    // as sent ("GET", "DELETE", ...)
   std::string_view target;         // origin-form: "/v1/check?tenant=t1&..."
   std::string_view authorization;  // the Authorization header, empty when absent
+  // The If-None-Match header (field lines sent more than once joined by ", "), empty when
+  // absent.
+  std::string_view if_none_match;
   std::string_view body;
   // The peer's IP address as the transport sees it ("127.0.0.1", "::1"; an IPv4-mapped IPv6
   // peer is given as IPv4). Never taken from X-Forwarded-For or similar headers: behind a
@@ -28,7 +31,8 @@ struct Request {
 };
 
 // One response. The connection reuses it across requests (Reset keeps the body's capacity), so
-// a handler that appends to `body` allocates nothing on the steady state.
+// a handler that appends to `body` allocates nothing on the steady state. A 304 is sent without
+// Content-Type and Content-Length (RFC 9110 §8.6: a 304 must not claim a length of 0).
 struct Response {
   int status = 200;
   // A string literal (static storage): the transport copies nothing.
@@ -39,6 +43,9 @@ struct Response {
   // The Cache-Control header ("no-store" for answers carrying secrets); empty = none. A string
   // literal.
   std::string_view cache_control;
+  // The ETag header (quotes included: "\"pc-0123456789abcdef\""); empty = none. Owned, so
+  // that Reset keeps its capacity.
+  std::string etag;
   // The Retry-After header in seconds (429 answers); negative = none.
   int64_t retry_after_seconds = -1;
   // Close the connection after this response.
@@ -50,6 +57,7 @@ struct Response {
     body.clear();
     allow = {};
     cache_control = {};
+    etag.clear();
     retry_after_seconds = -1;
     close = false;
   }

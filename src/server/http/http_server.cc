@@ -30,6 +30,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <csignal>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -296,6 +297,20 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteResponse(/*http10_keep_alive=*/false);
   }
 
+  // The value of a list header (RFC 9110 §5.3: several field lines mean their values joined by
+  // commas); a view into the message for the common single line, empty when absent.
+  std::string_view JoinedField(const bhttp::request<bhttp::string_body>& msg, bhttp::field name) {
+    auto [it, end] = msg.equal_range(name);
+    if (it == end) return {};
+    if (std::next(it) == end) return it->value();
+    joined_field_.clear();
+    for (; it != end; ++it) {
+      if (!joined_field_.empty()) joined_field_.append(", ");
+      joined_field_.append(it->value());
+    }
+    return joined_field_;
+  }
+
   void OnRequest() {
     auto& msg = parser_->get();
     Request req;
@@ -308,6 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.target = msg.target();
     const auto auth = msg.find(bhttp::field::authorization);
     if (auth != msg.end()) req.authorization = auth->value();
+    req.if_none_match = JoinedField(msg, bhttp::field::if_none_match);
     req.body = msg.body();
     req.remote_address = remote_address_;
     const bool keep_alive = msg.keep_alive();
@@ -337,10 +353,17 @@ class Session : public std::enable_shared_from_this<Session> {
     AppendInt(&head_, response_.status);
     head_.push_back(' ');
     head_.append(ReasonPhrase(response_.status));
-    head_.append("\r\nContent-Type: ");
-    head_.append(response_.content_type);
-    head_.append("\r\nContent-Length: ");
-    AppendUint(&head_, response_.body.size());
+    // A 304 has no content, so no Content-Type, and no Content-Length: one may only repeat
+    // the length a 200 would have had (RFC 9110 §8.6, §15.4.5). Bytes after its head would
+    // be read as the next response: never send any.
+    if (response_.status == 304) {
+      response_.body.clear();
+    } else {
+      head_.append("\r\nContent-Type: ");
+      head_.append(response_.content_type);
+      head_.append("\r\nContent-Length: ");
+      AppendUint(&head_, response_.body.size());
+    }
     if (!response_.allow.empty()) {
       head_.append("\r\nAllow: ");
       head_.append(response_.allow);
@@ -348,6 +371,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!response_.cache_control.empty()) {
       head_.append("\r\nCache-Control: ");
       head_.append(response_.cache_control);
+    }
+    if (!response_.etag.empty()) {
+      head_.append("\r\nETag: ");
+      head_.append(response_.etag);
     }
     if (response_.retry_after_seconds >= 0) {
       head_.append("\r\nRetry-After: ");
@@ -416,6 +443,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Response response_;
   std::string head_;
   std::string remote_address_;  // the peer's IP address; empty if it could not be read
+  std::string joined_field_;    // a list header sent as several field lines, joined
   Clock::time_point deadline_ = Clock::time_point::max();
   Clock::time_point timer_expiry_{};
   bool timer_armed_ = false;

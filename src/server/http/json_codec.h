@@ -72,7 +72,7 @@ void AppendDecisionJson(const Decision& decision, std::string* out);
 // {"tenants":[...],"business_units":[...],...}: every section present, same field names as ops.
 void AppendModelJson(const Model& model, std::string* out);
 // {"permissions":[...],"denied":[...],"scoped":{"bu":{"permissions":[...],"denied":[...]}},
-//  "revision":42}
+//  "revision":42}. "revision" comes last: the ETag hashes everything before it (api.cc).
 void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
 // {"active":true,"status":"active"[,"expires_at":"2026-12-31T00:00:00Z"],"revision":42}
 // (status: active, suspended, pending, not_started, expired or none; expires_at: when an active
@@ -80,7 +80,7 @@ void AppendPermissionsJson(const EffectivePermissions& perms, std::string* out);
 void AppendMembershipJson(const MembershipInfo& info, std::string* out);
 // {"token":"...","expires_at":"2026-12-02T04:45:00.250Z"} (FormatInstant).
 void AppendUnlockJson(const UnlockResult& result, std::string* out);
-// {"elements":{"a":true,"b":false},"revision":42}
+// {"elements":{"a":true,"b":false},"revision":42}, "revision" last as above.
 void AppendUiJson(const UiAnswer& answer, std::string* out);
 // {"resources":[{"resource","type"[,"owner"],"state"}...][,"next_cursor":"c"],"revision":42}
 void AppendResourceListJson(const ResourceList& list, std::string* out);

@@ -22,6 +22,7 @@ int HttpStatusFor(StatusCode code) {
 std::string_view ReasonPhrase(int http_status) {
   switch (http_status) {
     case 200: return "OK";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

@@ -117,6 +117,68 @@ TEST_F(ApiTest, PermissionsEndpoint) {
       << jane->body;
 }
 
+// Seed 000's pollers: a conditional GET is a 304 until this user's answer changes, and only then.
+TEST_F(ApiTest, PermissionsConditionalGetFollowsTheUsersAnswer) {
+  const std::string t = TenantFor();
+  Write(HospitalOps(t));
+  const std::string path = "/v1/tenants/" + t + "/users/jane/permissions";
+  auto conditional = [&](const std::string& if_none_match) {
+    return anon_->Request("GET", path, {}, "application/json",
+                          {{"If-None-Match", if_none_match}});
+  };
+  auto first = anon_->Get(path);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->status, 200) << first->body;
+  const std::string t1 = first->etag;
+  EXPECT_TRUE(t1.starts_with("\"pc-") && t1.size() == 21) << t1;
+  EXPECT_EQ(first->cache_control, "private, no-cache");
+  EXPECT_EQ(json::serialize(ParseJson(first->body).at("permissions")), "[\"ui:menu_patients\"]");
+
+  auto same = conditional(t1);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->status, 304);
+  EXPECT_EQ(same->body, "");
+  EXPECT_EQ(same->etag, t1);
+  EXPECT_EQ(same->cache_control, "private, no-cache");
+
+  // Revoke jane's only role: the old tag now gets the new answer and a new tag.
+  const uint64_t revoke =
+      Write(Op("delete_user_role", {{"tenant", t}, {"user", "jane"}, {"role", "nurse"}}));
+  auto changed = conditional(t1);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  ASSERT_EQ(changed->status, 200) << changed->body;
+  const std::string t2 = changed->etag;
+  EXPECT_TRUE(t2.starts_with("\"pc-") && t2.size() == 21) << t2;
+  EXPECT_NE(t2, t1);
+  const json::value v = ParseJson(changed->body);
+  EXPECT_EQ(json::serialize(v.at("permissions")), "[]") << changed->body;
+  EXPECT_GE(v.at("revision").to_number<uint64_t>(), revoke);
+
+  // A write that touches another user moves the revision, not jane's tag.
+  const uint64_t other =
+      Write(Op("delete_user_role", {{"tenant", t}, {"user", "greg"}, {"role", "doctor"}}));
+  ASSERT_GT(other, revoke);
+  auto still = conditional(t2);
+  ASSERT_TRUE(still.ok()) << still.status().ToString();
+  EXPECT_EQ(still->status, 304) << still->body;
+  EXPECT_EQ(still->etag, t2);
+  auto full = anon_->Get(path);
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->etag, t2);
+  EXPECT_GE(ParseJson(full->body).at("revision").to_number<uint64_t>(), other) << full->body;
+
+  // The sidebar call is tagged the same way.
+  const std::string ui = "/v1/tenants/" + t + "/users/jane/ui";
+  auto sidebar = anon_->Get(ui);
+  ASSERT_TRUE(sidebar.ok()) << sidebar.status().ToString();
+  ASSERT_EQ(sidebar->status, 200) << sidebar->body;
+  auto sidebar_again =
+      anon_->Request("GET", ui, {}, "application/json", {{"If-None-Match", sidebar->etag}});
+  ASSERT_TRUE(sidebar_again.ok()) << sidebar_again.status().ToString();
+  EXPECT_EQ(sidebar_again->status, 304);
+  EXPECT_EQ(sidebar_again->etag, sidebar->etag);
+}
+
 TEST_F(ApiTest, MembershipEndpoint) {
   const std::string t = TenantFor();
   Write(HospitalOps(t));

@@ -77,7 +77,11 @@ TEST(ExitCodeTest, Mapping) {
 
 TEST(ExitCodeTest, StatusFromResponse) {
   auto status_of = [](int code, const std::string& body) {
-    return StatusFromResponse(client::HttpResponse{code, body, "application/json"});
+    client::HttpResponse response;
+    response.status = code;
+    response.body = body;
+    response.content_type = "application/json";
+    return StatusFromResponse(response);
   };
   EXPECT_TRUE(status_of(200, "{}").ok());
   Status s = status_of(400, R"({"error":{"code":"invalid_argument","message":"op 3: bad"}})");

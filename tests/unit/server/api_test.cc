@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/http/etag.h"
 #include "server/metrics.h"
 #include "server/server_hooks.h"
 #include "unit/server/fake_checker.h"
@@ -34,6 +35,27 @@ class ApiTest : public ::testing::Test {
     return res;
   }
   Response Get(std::string_view target) { return Call(Method::kGet, target); }
+  // GET with an If-None-Match header.
+  Response GetIfNoneMatch(std::string_view target, std::string_view if_none_match) {
+    Request req;
+    req.method = Method::kGet;
+    req.method_name = "GET";
+    req.target = target;
+    req.if_none_match = if_none_match;
+    Response res;
+    api_.Handle(req, &res);
+    return res;
+  }
+  // `r` is a 304 for `tag`: no body, the tag and the caching rule repeated.
+  static ::testing::AssertionResult IsNotModified(const Response& r, const std::string& tag) {
+    if (r.status == 304 && r.body.empty() && r.etag == tag &&
+        r.cache_control == "private, no-cache") {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "status " << r.status << " etag " << r.etag
+                                         << " cache-control '" << r.cache_control << "' body "
+                                         << r.body;
+  }
   Response Post(std::string_view target, std::string_view body, std::string_view auth = "") {
     return Call(Method::kPost, target, body, auth);
   }
@@ -137,6 +159,103 @@ TEST_F(ApiTest, PermissionsAndMembership) {
   EXPECT_EQ(Get("/v1/tenants/t1/users//permissions").status, 404);
   EXPECT_EQ(Get("/v1/tenants/t1/users/jane/permissions/x").status, 404);
   EXPECT_EQ(Post("/v1/tenants/t1/users/jane/permissions", "").status, 405);
+}
+
+TEST_F(ApiTest, PermissionsConditionalGet) {
+  constexpr std::string_view kPath = "/v1/tenants/t1/users/jane/permissions";
+  const Response first = Get(kPath);
+  ASSERT_EQ(first.status, 200);
+  const std::string tag = first.etag;
+  ASSERT_EQ(tag.size(), 21u) << tag;
+  EXPECT_TRUE(tag.starts_with("\"pc-") && tag.ends_with("\"")) << tag;
+  EXPECT_EQ(first.cache_control, "private, no-cache");
+  // The body is unchanged: revision included.
+  EXPECT_EQ(first.body, R"({"permissions":["t1:jane"],"denied":[],"scoped":{},"revision":42})");
+
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, tag), tag));
+  for (const std::string& value : {"W/" + tag, "\"x\", " + tag, std::string("*")}) {
+    EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, value), tag)) << value;
+  }
+  std::string too_long(kMaxIfNoneMatchBytes, ' ');
+  too_long += tag;
+  for (const std::string& value : {std::string("\"pc-0000000000000000\""), tag + " junk",
+                                   tag.substr(0, tag.size() - 1), too_long}) {
+    const Response r = GetIfNoneMatch(kPath, value);
+    EXPECT_EQ(r.status, 200) << value.substr(0, 40);
+    EXPECT_EQ(r.body, first.body);
+    EXPECT_EQ(r.etag, tag);
+  }
+
+  // A write elsewhere moves only the revision: the tag stays, the body says the new revision.
+  checker_.revision = 43;
+  Response r = Get(kPath);
+  EXPECT_EQ(r.body, R"({"permissions":["t1:jane"],"denied":[],"scoped":{},"revision":43})");
+  EXPECT_EQ(r.etag, tag);
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, tag), tag));
+
+  // The answer changes: a new tag, and the old one gets the new answer.
+  checker_.extra_permissions = {"assets:read"};
+  r = GetIfNoneMatch(kPath, tag);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body,
+            R"({"permissions":["t1:jane","assets:read"],"denied":[],"scoped":{},"revision":43})");
+  EXPECT_NE(r.etag, tag);
+  EXPECT_EQ(r.etag.size(), 21u);
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, r.etag), r.etag));
+  // Another user's answer has its own tag.
+  EXPECT_NE(Get("/v1/tenants/t1/users/sam/permissions").etag, r.etag);
+
+  // 304s are counted per route like any status.
+  EXPECT_NE(Get("/metrics").body.find(
+                R"(permcache_http_requests_total{route="/v1/tenants/{t}/users/{u}/permissions",)"
+                R"(method="GET",code="304"} 6)"),
+            std::string::npos);
+  // Answers without a tag stay as they were.
+  EXPECT_EQ(Get("/v1/tenants/t1/users/jane/membership").etag, "");
+  EXPECT_EQ(GetIfNoneMatch("/v1/tenants/t1/users/jane/membership", "*").status, 200);
+}
+
+TEST_F(ApiTest, UiConditionalGet) {
+  constexpr std::string_view kPath = "/v1/tenants/t1/users/jane/ui?elements=alpha,beta";
+  const Response first = Get(kPath);
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, R"({"elements":{"alpha":true,"beta":false},"revision":42})");
+  const std::string tag = first.etag;
+  ASSERT_EQ(tag.size(), 21u) << tag;
+  EXPECT_EQ(first.cache_control, "private, no-cache");
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, tag), tag));
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, "W/" + tag), tag));
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, "\"x\", " + tag), tag));
+  EXPECT_TRUE(IsNotModified(GetIfNoneMatch(kPath, "*"), tag));
+  Response r = GetIfNoneMatch(kPath, "\"pc-0000000000000000\"");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, first.body);
+  r = GetIfNoneMatch(kPath, "\"unterminated");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, first.body);
+  r = GetIfNoneMatch(kPath, std::string(kMaxIfNoneMatchBytes, ',') + tag);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, first.body);
+
+  // Other elements asked: another answer, another tag.
+  EXPECT_NE(Get("/v1/tenants/t1/users/jane/ui?elements=alpha").etag, tag);
+
+  checker_.revision = 50;
+  r = Get(kPath);
+  EXPECT_EQ(r.body, R"({"elements":{"alpha":true,"beta":false},"revision":50})");
+  EXPECT_EQ(r.etag, tag);
+
+  checker_.hidden_elements = {"alpha"};
+  r = GetIfNoneMatch(kPath, tag);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"elements":{"alpha":false,"beta":false},"revision":50})");
+  EXPECT_NE(r.etag, tag);
+
+  // Conditions apply to answers only: an invalid request is still a 400, untagged.
+  r = GetIfNoneMatch("/v1/tenants/t1/users/jane/ui?elements=a,a", "*");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.etag, "");
+  EXPECT_NE(r.body.find("invalid_argument"), std::string::npos);
 }
 
 TEST_F(ApiTest, WriteModelInvalidateWithoutToken) {

@@ -1,6 +1,7 @@
 // A scripted Checker for API tests: records calls, answers what the test sets.
 #pragma once
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -48,7 +49,8 @@ class FakeChecker final : public Checker {
     written.assign(ops.begin(), ops.end());
     return ++revision;
   }
-  // Resource routes: "secret" unlocks; the sidebar answers true for elements starting "a".
+  // Resource routes: "secret" unlocks; the sidebar answers true for elements starting "a"
+  // (unless hidden_elements names them).
   StatusOr<UnlockResult> Unlock(const UnlockRequest& r, int64_t* retry_after_seconds) override {
     {
       std::lock_guard<std::mutex> l(mu);
@@ -72,7 +74,9 @@ class FakeChecker final : public Checker {
     a.revision = revision;
     std::vector<std::string> all = {"alpha", "beta"};
     for (const auto& e : elements.empty() ? std::span<const std::string>(all) : elements) {
-      a.elements.emplace_back(e, e.starts_with("a"));
+      const bool hidden =
+          std::find(hidden_elements.begin(), hidden_elements.end(), e) != hidden_elements.end();
+      a.elements.emplace_back(e, e.starts_with("a") && !hidden);
     }
     return a;
   }
@@ -92,6 +96,8 @@ class FakeChecker final : public Checker {
   StatusOr<EffectivePermissions> Permissions(std::string_view t, std::string_view u) override {
     EffectivePermissions p;
     p.permissions = {std::string(t) + ":" + std::string(u)};
+    p.permissions.insert(p.permissions.end(), extra_permissions.begin(),
+                         extra_permissions.end());
     p.revision = revision;
     return p;
   }
@@ -144,6 +150,10 @@ class FakeChecker final : public Checker {
     std::string tenant, resource, client;  // never the password
   } last_unlock;
   std::vector<std::string> last_ui;  // tenant, user, then the elements asked for
+  // Answer changes without a write (the revision stays): appended to every permission list;
+  // elements answered false even when they start with "a".
+  std::vector<std::string> extra_permissions;
+  std::vector<std::string> hidden_elements;
   struct LastList {
     std::string tenant, user, permission, type;
     size_t limit = 0;

@@ -26,6 +26,17 @@ class EchoHandler : public Handler {
       res->retry_after_seconds = 7;
       return;
     }
+    if (r.target == "/conditional") {  // If-None-Match in, ETag out; a 304 when it matches
+      res->etag = "\"pc-1\"";
+      res->cache_control = "private, no-cache";
+      if (r.if_none_match == res->etag) {
+        res->status = 304;
+        res->body = "never sent";  // the transport drops it: it would break the framing
+        return;
+      }
+      res->body = "inm=" + std::string(r.if_none_match);
+      return;
+    }
     res->body = std::string(r.method_name) + " " + std::string(r.target) + " auth=" +
                 std::string(r.authorization) + " body=" + std::string(r.body);
     res->content_type = "text/plain";
@@ -154,6 +165,38 @@ TEST_F(HttpServerTest, PeerAddressAndExtraHeaders) {
   r = c.Read();
   EXPECT_EQ(r.head.find("Cache-Control"), std::string::npos) << r.head;
   EXPECT_EQ(r.head.find("Retry-After"), std::string::npos) << r.head;
+}
+
+TEST_F(HttpServerTest, ETagIfNoneMatchAndNotModified) {
+  StartServer();
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  // A list header sent as several field lines reaches the handler joined.
+  c.Send("GET /conditional HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"a\"\r\n"
+         "if-none-match: W/\"b\"\r\n\r\n");
+  Reply r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "inm=\"a\", W/\"b\"");
+  EXPECT_NE(r.head.find("\r\nETag: \"pc-1\"\r\n"), std::string::npos) << r.head;
+  EXPECT_NE(r.head.find("\r\nCache-Control: private, no-cache\r\n"), std::string::npos)
+      << r.head;
+  // A 304 carries the tag but neither Content-Type nor Content-Length, and the keep-alive
+  // connection stays framed: the next answer is read intact.
+  c.Send("GET /conditional HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"pc-1\"\r\n\r\n"
+         "GET /conditional HTTP/1.1\r\nHost: h\r\n\r\n");
+  r = c.Read();
+  EXPECT_EQ(r.status, 304);
+  EXPECT_NE(r.head.find("HTTP/1.1 304 Not Modified\r\n"), std::string::npos) << r.head;
+  EXPECT_NE(r.head.find("\r\nETag: \"pc-1\"\r\n"), std::string::npos) << r.head;
+  EXPECT_EQ(r.head.find("Content-Length"), std::string::npos) << r.head;
+  EXPECT_EQ(r.head.find("Content-Type"), std::string::npos) << r.head;
+  r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "inm=");
+  // Other answers carry no ETag.
+  c.Send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  r = c.Read();
+  EXPECT_EQ(r.head.find("ETag"), std::string::npos) << r.head;
 }
 
 TEST_F(HttpServerTest, ConnectionCloseAndHttp10) {
