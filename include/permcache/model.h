@@ -19,11 +19,12 @@
 namespace permcache {
 
 enum class Effect : uint8_t { kAllow = 0, kDeny = 1 };
-enum class MembershipStatus : uint8_t { kActive = 0, kSuspended = 1 };
+// kPending: not approved yet (seed 004); it counts like a suspended membership.
+enum class MembershipStatus : uint8_t { kActive = 0, kSuspended = 1, kPending = 2 };
 
 std::string_view EffectName(Effect e);                    // "allow" | "deny"
 std::optional<Effect> ParseEffect(std::string_view s);
-std::string_view MembershipStatusName(MembershipStatus s);  // "active" | "suspended"
+std::string_view MembershipStatusName(MembershipStatus s);  // "active" | "suspended" | "pending"
 std::optional<MembershipStatus> ParseMembershipStatus(std::string_view s);
 
 // A resource's visibility (DESIGN §7, seed 001's media states).
@@ -66,9 +67,12 @@ struct BusinessUnit {
   std::string tenant, business_unit;
   bool operator==(const BusinessUnit&) const = default;
 };
+// starts_at_ms / expires_at_ms (DESIGN §8): optional bounds of the interval in which the
+// membership, assignment or grant counts, ms since the Unix epoch (RFC 3339 on the wire).
 struct Membership {
   std::string tenant, user;
   MembershipStatus status = MembershipStatus::kActive;
+  std::optional<int64_t> starts_at_ms, expires_at_ms;
   bool operator==(const Membership&) const = default;
 };
 struct Role {
@@ -91,10 +95,12 @@ struct RolePolicy {
 struct UserRole {
   std::string tenant, user, role;
   std::string business_unit;  // empty = applies everywhere in the tenant
+  std::optional<int64_t> starts_at_ms, expires_at_ms;
   bool operator==(const UserRole&) const = default;
 };
 struct UserPolicy {
   std::string tenant, user, policy;
+  std::optional<int64_t> starts_at_ms, expires_at_ms;
   bool operator==(const UserPolicy&) const = default;
 };
 
@@ -111,6 +117,7 @@ struct Resource {
 struct ResourceGrant {
   std::string tenant, resource, user;
   std::vector<std::string> permissions;
+  std::optional<int64_t> starts_at_ms, expires_at_ms;
   bool operator==(const ResourceGrant&) const = default;
 };
 // A UI element (seed 002): shown when any required role or any required permission is held.
@@ -187,6 +194,9 @@ struct WriteOp {
   std::vector<std::string> required_roles;              // put_ui_element
   std::vector<std::string> required_permissions;        // put_ui_element
   bool active = true;                                   // put_ui_element
+  // put_membership, put_user_role, put_user_policy, put_resource_grant: the validity interval
+  // (absent = unbounded), ms since the Unix epoch.
+  std::optional<int64_t> starts_at_ms, expires_at_ms;
   bool operator==(const WriteOp&) const = default;
 };
 

@@ -11,7 +11,7 @@ namespace {
 using F = Field;
 using T = FieldType;
 
-constexpr std::array<FieldSpec, 20> kFields = {{
+constexpr std::array<FieldSpec, 22> kFields = {{
     {F::kTenant, "tenant", T::kId, "", 0},
     {F::kBusinessUnit, "business_unit", T::kId, "", 0},
     {F::kUser, "user", T::kId, "", 0},
@@ -33,6 +33,8 @@ constexpr std::array<FieldSpec, 20> kFields = {{
     {F::kRequiredPermissions, "required_permissions", T::kPermissionList, "permissions",
      kMaxRequirements},
     {F::kActive, "active", T::kBool, "", 0},
+    {F::kStartsAt, "starts_at", T::kInstant, "", 0},
+    {F::kExpiresAt, "expires_at", T::kInstant, "", 0},
 }};
 
 constexpr OpField Req(Field f) { return {f, true, false}; }
@@ -41,7 +43,8 @@ constexpr OpField NonEmpty(Field f) { return {f, true, true}; }
 
 constexpr OpField kTenantF[] = {Req(F::kTenant)};
 constexpr OpField kBuF[] = {Req(F::kTenant), Req(F::kBusinessUnit)};
-constexpr OpField kPutMemberF[] = {Req(F::kTenant), Req(F::kUser), Opt(F::kStatus)};
+constexpr OpField kPutMemberF[] = {Req(F::kTenant), Req(F::kUser), Opt(F::kStatus),
+                                   Opt(F::kStartsAt), Opt(F::kExpiresAt)};
 constexpr OpField kUserF[] = {Req(F::kTenant), Req(F::kUser)};
 constexpr OpField kPutRoleF[] = {Req(F::kTenant), Req(F::kRole), Opt(F::kInherits)};
 constexpr OpField kRoleF[] = {Req(F::kTenant), Req(F::kRole)};
@@ -52,12 +55,17 @@ constexpr OpField kPolicyF[] = {Req(F::kTenant), Req(F::kPolicy)};
 constexpr OpField kRolePolicyF[] = {Req(F::kTenant), Req(F::kRole), Req(F::kPolicy)};
 constexpr OpField kUserRoleF[] = {Req(F::kTenant), Req(F::kUser), Req(F::kRole),
                                   Opt(F::kBusinessUnit)};
+constexpr OpField kPutUserRoleF[] = {Req(F::kTenant),       Req(F::kUser),     Req(F::kRole),
+                                     Opt(F::kBusinessUnit), Opt(F::kStartsAt), Opt(F::kExpiresAt)};
 constexpr OpField kUserPolicyF[] = {Req(F::kTenant), Req(F::kUser), Req(F::kPolicy)};
+constexpr OpField kPutUserPolicyF[] = {Req(F::kTenant), Req(F::kUser), Req(F::kPolicy),
+                                       Opt(F::kStartsAt), Opt(F::kExpiresAt)};
 constexpr OpField kPutResourceF[] = {Req(F::kTenant), Req(F::kResource), Req(F::kType),
                                      Opt(F::kOwner),  Req(F::kState),    Opt(F::kPassword)};
 constexpr OpField kResourceF[] = {Req(F::kTenant), Req(F::kResource)};
-constexpr OpField kPutGrantF[] = {Req(F::kTenant), Req(F::kResource), Req(F::kUser),
-                                  NonEmpty(F::kPermissions)};
+constexpr OpField kPutGrantF[] = {Req(F::kTenant),           Req(F::kResource),
+                                  Req(F::kUser),             NonEmpty(F::kPermissions),
+                                  Opt(F::kStartsAt),         Opt(F::kExpiresAt)};
 constexpr OpField kGrantF[] = {Req(F::kTenant), Req(F::kResource), Req(F::kUser)};
 constexpr OpField kPutElementF[] = {Req(F::kTenant), Req(F::kElement), Opt(F::kRequiredRoles),
                                     Opt(F::kRequiredPermissions), Opt(F::kActive)};
@@ -77,9 +85,9 @@ constexpr std::array<OpSpec, kOpKindCount> kOps = {{
     {OpKind::kDeletePolicy, "delete_policy", kPolicyF, ""},
     {OpKind::kPutRolePolicy, "put_role_policy", kRolePolicyF, "role_policies"},
     {OpKind::kDeleteRolePolicy, "delete_role_policy", kRolePolicyF, ""},
-    {OpKind::kPutUserRole, "put_user_role", kUserRoleF, "user_roles"},
+    {OpKind::kPutUserRole, "put_user_role", kPutUserRoleF, "user_roles"},
     {OpKind::kDeleteUserRole, "delete_user_role", kUserRoleF, ""},
-    {OpKind::kPutUserPolicy, "put_user_policy", kUserPolicyF, "user_policies"},
+    {OpKind::kPutUserPolicy, "put_user_policy", kPutUserPolicyF, "user_policies"},
     {OpKind::kDeleteUserPolicy, "delete_user_policy", kUserPolicyF, ""},
     {OpKind::kPutResource, "put_resource", kPutResourceF, "resources"},
     {OpKind::kDeleteResource, "delete_resource", kResourceF, ""},
@@ -115,7 +123,7 @@ constexpr std::array<const OpSpec*, 11> kSections = {
 };
 
 constexpr std::string_view kEffectNames[] = {"allow", "deny"};
-constexpr std::string_view kStatusNames[] = {"active", "suspended"};
+constexpr std::string_view kStatusNames[] = {"active", "suspended", "pending"};
 constexpr std::string_view kStateNames[] = {"public", "unlisted", "private", "restricted"};
 
 // ---- entity <-> op bindings: which entity member each field of its put op is ----
@@ -150,7 +158,9 @@ struct Entity<Membership> {
   static constexpr OpKind kPut = OpKind::kPutMembership;
   static constexpr auto kBinds =
       std::make_tuple(B(F::kTenant, &Membership::tenant), B(F::kUser, &Membership::user),
-                      B(F::kStatus, &Membership::status));
+                      B(F::kStatus, &Membership::status),
+                      B(F::kStartsAt, &Membership::starts_at_ms),
+                      B(F::kExpiresAt, &Membership::expires_at_ms));
 };
 template <>
 struct Entity<Role> {
@@ -183,7 +193,9 @@ struct Entity<UserRole> {
   static constexpr OpKind kPut = OpKind::kPutUserRole;
   static constexpr auto kBinds =
       std::make_tuple(B(F::kTenant, &UserRole::tenant), B(F::kUser, &UserRole::user),
-                      B(F::kRole, &UserRole::role), B(F::kBusinessUnit, &UserRole::business_unit));
+                      B(F::kRole, &UserRole::role), B(F::kBusinessUnit, &UserRole::business_unit),
+                      B(F::kStartsAt, &UserRole::starts_at_ms),
+                      B(F::kExpiresAt, &UserRole::expires_at_ms));
 };
 template <>
 struct Entity<UserPolicy> {
@@ -191,7 +203,9 @@ struct Entity<UserPolicy> {
   static constexpr OpKind kPut = OpKind::kPutUserPolicy;
   static constexpr auto kBinds =
       std::make_tuple(B(F::kTenant, &UserPolicy::tenant), B(F::kUser, &UserPolicy::user),
-                      B(F::kPolicy, &UserPolicy::policy));
+                      B(F::kPolicy, &UserPolicy::policy),
+                      B(F::kStartsAt, &UserPolicy::starts_at_ms),
+                      B(F::kExpiresAt, &UserPolicy::expires_at_ms));
 };
 template <>
 struct Entity<Resource> {
@@ -208,7 +222,9 @@ struct Entity<ResourceGrant> {
   static constexpr OpKind kPut = OpKind::kPutResourceGrant;
   static constexpr auto kBinds = std::make_tuple(
       B(F::kTenant, &ResourceGrant::tenant), B(F::kResource, &ResourceGrant::resource),
-      B(F::kUser, &ResourceGrant::user), B(F::kPermissions, &ResourceGrant::permissions));
+      B(F::kUser, &ResourceGrant::user), B(F::kPermissions, &ResourceGrant::permissions),
+      B(F::kStartsAt, &ResourceGrant::starts_at_ms),
+      B(F::kExpiresAt, &ResourceGrant::expires_at_ms));
 };
 template <>
 struct Entity<UiElement> {
@@ -298,6 +314,8 @@ FieldRef RefOf(WriteOp& op, Field field) {
     case F::kRequiredRoles: return &op.required_roles;
     case F::kRequiredPermissions: return &op.required_permissions;
     case F::kActive: return &op.active;
+    case F::kStartsAt: return &op.starts_at_ms;
+    case F::kExpiresAt: return &op.expires_at_ms;
   }
   return &op.tenant;
 }

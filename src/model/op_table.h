@@ -24,7 +24,7 @@ namespace permcache::model {
 enum class Field : uint8_t {
   kTenant, kBusinessUnit, kUser, kStatus, kRole, kInherits, kPolicy, kEffect, kPriority,
   kPermissions, kScope, kResource, kType, kOwner, kState, kPassword, kElement,
-  kRequiredRoles, kRequiredPermissions, kActive,
+  kRequiredRoles, kRequiredPermissions, kActive, kStartsAt, kExpiresAt,
 };
 
 enum class FieldType : uint8_t {
@@ -39,6 +39,7 @@ enum class FieldType : uint8_t {
   kMembershipStatus,  // MembershipStatus by name
   kResourceState,     // ResourceState by name
   kSecret,            // std::optional<std::string>, write-only: parsed, never written out
+  kInstant,           // std::optional<int64_t> ms since the Unix epoch; RFC 3339 in JSON
 };
 
 struct FieldSpec {
@@ -70,12 +71,13 @@ std::span<const OpSpec* const> ModelSections();
 
 // A typed pointer to the WriteOp member behind a field.
 using FieldRef = std::variant<std::string*, std::vector<std::string>*, int32_t*, bool*, Effect*,
-                              MembershipStatus*, ResourceState*, std::optional<std::string>*>;
+                              MembershipStatus*, ResourceState*, std::optional<std::string>*,
+                              std::optional<int64_t>*>;
 FieldRef RefOf(WriteOp& op, Field field);
 
 // Names of the values of an enum field type, indexed by the enum's value.
 std::span<const std::string_view> EnumNames(FieldType type);
-// "\"active\" or \"suspended\"", "\"public\", \"unlisted\", ... or \"restricted\"".
+// "\"active\", \"suspended\" or \"pending\"", "\"public\", \"unlisted\", ... or \"restricted\"".
 std::string EnumChoices(FieldType type);
 
 // The put op that recreates one model entity, and the entity a put op describes.

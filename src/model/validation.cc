@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "model/op_table.h"
@@ -174,6 +175,29 @@ Status ValidateCrossField(const WriteOp& op) {
                                     " inherits itself");
       }
     }
+  }
+  // Validity intervals (DESIGN §8): only where the op table lists them (a bound silently
+  // ignored would keep a grant alive), within RFC 3339's years, and not empty.
+  bool timed = false;
+  for (const model::OpField& of : model::SpecOf(op.kind).fields) {
+    timed = timed || of.field == model::Field::kExpiresAt;
+  }
+  if (!timed && (op.starts_at_ms || op.expires_at_ms)) {
+    return InvalidArgumentError("starts_at / expires_at do not apply to " +
+                                std::string(OpKindName(op.kind)));
+  }
+  constexpr int64_t kFirstMs = -62'135'596'800'000;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kLastMs = 253'402'300'799'999;   // 9999-12-31T23:59:59.999Z
+  for (const auto& [name, at] : {std::pair{"starts_at", op.starts_at_ms},
+                                 std::pair{"expires_at", op.expires_at_ms}}) {
+    if (at && (*at < kFirstMs || *at > kLastMs)) {
+      return InvalidArgumentError(std::string(name) + " is outside the years 0001-9999");
+    }
+  }
+  if (op.starts_at_ms && op.expires_at_ms && *op.expires_at_ms <= *op.starts_at_ms) {
+    return InvalidArgumentError("expires_at (" + FormatInstant(*op.expires_at_ms) +
+                                ") must be after starts_at (" + FormatInstant(*op.starts_at_ms) +
+                                ")");
   }
   if (op.kind == OpKind::kPutResource && op.state != ResourceState::kRestricted) {
     // "" (clear) is fine on any state; a password to keep on a public resource is a mistake.

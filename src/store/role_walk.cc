@@ -19,8 +19,8 @@ Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoade
       PERMCACHE_ASSIGN_OR_RETURN(const RoleData* data, load(role));
       for (const PolicyRow& p : data->policies) {
         if (!granted.insert(p.policy).second) continue;
-        out->push_back(
-            Grant{p.policy, p.effect, p.priority, p.permissions, p.scope, a.business_unit, path});
+        out->push_back(Grant{p.policy, p.effect, p.priority, p.permissions, p.scope,
+                             a.business_unit, path, a.valid});
       }
       for (const auto& parent : data->parents) {
         if (visited.insert(parent).second) queue.emplace_back(parent, path + ">" + parent);
@@ -35,7 +35,9 @@ StatusOr<std::vector<std::string>> HeldRoles(const std::vector<RoleAssignment>& 
   std::set<std::string> held;  // also the visited set: each role is expanded once
   std::deque<std::string> queue;
   for (const RoleAssignment& a : assignments) {
-    if (a.business_unit.empty() && held.insert(a.role).second) queue.push_back(a.role);
+    if (a.business_unit.empty() && a.valid.unbounded() && held.insert(a.role).second) {
+      queue.push_back(a.role);
+    }
   }
   while (!queue.empty()) {
     std::string role = std::move(queue.front());
@@ -46,6 +48,26 @@ StatusOr<std::vector<std::string>> HeldRoles(const std::vector<RoleAssignment>& 
     }
   }
   return std::vector<std::string>(held.begin(), held.end());
+}
+
+StatusOr<std::vector<std::pair<std::string, Interval>>> BoundedRoles(
+    const std::vector<RoleAssignment>& assignments, const RoleLoader& load) {
+  std::vector<std::pair<std::string, Interval>> out;
+  for (const RoleAssignment& a : assignments) {
+    if (!a.business_unit.empty() || a.valid.unbounded()) continue;
+    std::set<std::string> seen{a.role};
+    std::deque<std::string> queue{a.role};
+    while (!queue.empty()) {
+      std::string role = std::move(queue.front());
+      queue.pop_front();
+      PERMCACHE_ASSIGN_OR_RETURN(const RoleData* data, load(role));
+      for (const auto& parent : data->parents) {
+        if (seen.insert(parent).second) queue.push_back(parent);
+      }
+      out.emplace_back(std::move(role), a.valid);
+    }
+  }
+  return out;
 }
 
 }  // namespace permcache::store

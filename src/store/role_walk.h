@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "permcache/status.h"
@@ -26,20 +27,26 @@ struct RoleData {
 struct RoleAssignment {
   std::string role;
   std::string business_unit;  // "" = everywhere in the tenant
+  Interval valid;             // when the assignment counts (DESIGN §8)
 };
 
 // Returns the data of one role (an unknown role: empty data). The pointer must stay valid for
 // the rest of the walk.
 using RoleLoader = std::function<StatusOr<const RoleData*>(const std::string& role)>;
 
-// Appends the grants every assignment reaches to `out`, assignments in the given order.
+// Appends the grants every assignment reaches to `out`, assignments in the given order; each
+// grant carries its assignment's interval.
 Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoader& load,
                  std::vector<Grant>* out);
 
-// UserGrants::roles: the roles of the unscoped assignments (business_unit "") and every role
-// they inherit transitively, sorted and unique. Scoped assignments hold their role only inside
-// their unit, and UI elements have no unit, so they do not count.
+// UserGrants::roles: the roles of the unscoped (business_unit "") unbounded assignments and
+// every role they inherit transitively, sorted and unique. Scoped assignments hold their role
+// only inside their unit, and UI elements have no unit, so they do not count.
 StatusOr<std::vector<std::string>> HeldRoles(const std::vector<RoleAssignment>& assignments,
                                              const RoleLoader& load);
+// UserGrants::bounded_roles: the same for the unscoped assignments with an interval, each role
+// (and what it inherits) paired with its assignment's interval.
+StatusOr<std::vector<std::pair<std::string, Interval>>> BoundedRoles(
+    const std::vector<RoleAssignment>& assignments, const RoleLoader& load);
 
 }  // namespace permcache::store

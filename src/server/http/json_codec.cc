@@ -285,6 +285,18 @@ Status ReadOpField(const Fields& f, const model::OpField& of, WriteOp* op) {
       *std::get<std::optional<std::string>*>(ref) = std::move(secret);
       return Status::Ok();
     }
+    case model::FieldType::kInstant: {
+      if (!f.Has(spec.name)) return Status::Ok();
+      std::string text;
+      PERMCACHE_RETURN_IF_ERROR(f.String(spec.name, false, &text));
+      const std::optional<int64_t> ms = ParseInstant(text);
+      if (!ms) {
+        return f.Error("field " + Quoted(spec.name) + " must be an RFC 3339 instant such as "
+                       "\"2026-12-01T12:00:00Z\" (got \"" + text.substr(0, 40) + "\")");
+      }
+      *std::get<std::optional<int64_t>*>(ref) = *ms;
+      return Status::Ok();
+    }
     case model::FieldType::kEffect:
     case model::FieldType::kMembershipStatus:
     case model::FieldType::kResourceState: {
@@ -364,6 +376,13 @@ void AppendOpFields(WriteOp& op, JsonWriter& w) {
         w.Bool(*std::get<bool*>(ref));
         break;
       case model::FieldType::kSecret: break;
+      case model::FieldType::kInstant: {
+        const std::optional<int64_t>& ms = *std::get<std::optional<int64_t>*>(ref);
+        if (!ms) break;
+        w.Key(spec.name);
+        w.String(FormatInstant(*ms));
+        break;
+      }
       case model::FieldType::kEffect:
         w.Key(spec.name);
         w.String(EffectName(*std::get<Effect*>(ref)));

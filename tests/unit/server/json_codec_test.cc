@@ -94,7 +94,7 @@ TEST(JsonCodecTest, OpErrorsNameTheIndexAndField) {
       "field \"inherits\"[1] must be a string");
   ExpectInvalid(Ops(R"({"ops":[{"op":"put_membership","tenant":"t","user":"u","status":"x"}]})")
                     .status(),
-                "field \"status\" must be \"active\" or \"suspended\"");
+                "field \"status\" must be \"active\", \"suspended\" or \"pending\"");
 }
 
 TEST(JsonCodecTest, PolicyFieldTypes) {
