@@ -455,7 +455,12 @@ Status RunMembership(CommandContext& ctx, const std::string& tenant, const std::
   const auto& o = a.body.as_object();
   const auto* active = o.if_contains("active");
   const bool is_active = active && active->is_bool() && active->as_bool();
-  *ctx.out << (is_active ? "active" : "not active") << " (status " << Field(o, "status") << ")\n";
+  *ctx.out << (is_active ? "active" : "not active") << " (status " << Field(o, "status");
+  // An active membership's end, or a not-started one's start (DESIGN §8).
+  if (o.contains("expires_at")) {
+    *ctx.out << (is_active ? ", expires " : ", starts ") << Field(o, "expires_at");
+  }
+  *ctx.out << ")\n";
   return Status::Ok();
 }
 

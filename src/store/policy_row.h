@@ -1,5 +1,6 @@
 // PolicyRow: one stored policy as a backend reads it back, decoded and checked the same way by
-// every backend (effect name, priority range, the '\n'-joined pattern list).
+// every backend (effect name, priority range, the '\n'-joined pattern list); and the stored
+// membership status as UserGrants carries it.
 //
 // Thread safety: plain values and pure functions.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "permcache/model.h"
 #include "permcache/status.h"
+#include "permcache/store.h"
 
 namespace permcache::store {
 
@@ -31,5 +33,15 @@ StatusOr<PolicyRow> DecodePolicyRow(std::string policy, std::string_view effect,
 // pattern list as one '\n'-joined string.
 std::string JoinPermissions(const std::vector<std::string>& permissions);
 std::vector<std::string> SplitPermissions(std::string_view joined);
+
+// A stored membership status as UserGrants::membership (the interval is decided later).
+inline MembershipState MembershipStateOf(MembershipStatus status) {
+  switch (status) {
+    case MembershipStatus::kActive: return MembershipState::kActive;
+    case MembershipStatus::kPending: return MembershipState::kPending;
+    case MembershipStatus::kSuspended: break;
+  }
+  return MembershipState::kSuspended;
+}
 
 }  // namespace permcache::store

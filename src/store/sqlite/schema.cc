@@ -187,12 +187,42 @@ CREATE TABLE ui_element_roles (
 CREATE INDEX ui_element_roles_by_role ON ui_element_roles (tenant, role);
 )sql";
 
+// Version 5: validity intervals (DESIGN §8). starts_at_ms / expires_at_ms are ms since the Unix
+// epoch, NULL = unbounded; an interval must not be empty. memberships is rebuilt because its
+// status CHECK gains 'pending' (SQLite cannot alter a CHECK); nothing references it, and it has
+// no index of its own.
+constexpr const char kSchemaV5[] = R"sql(
+CREATE TABLE memberships_v5 (
+  tenant        TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  user          TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'pending')),
+  starts_at_ms  INTEGER,
+  expires_at_ms INTEGER,
+  CHECK (starts_at_ms IS NULL OR expires_at_ms IS NULL OR expires_at_ms > starts_at_ms),
+  PRIMARY KEY (tenant, user)
+) STRICT, WITHOUT ROWID;
+INSERT INTO memberships_v5 (tenant, user, status) SELECT tenant, user, status FROM memberships;
+DROP TABLE memberships;
+ALTER TABLE memberships_v5 RENAME TO memberships;
+
+ALTER TABLE user_roles ADD COLUMN starts_at_ms INTEGER;
+ALTER TABLE user_roles ADD COLUMN expires_at_ms INTEGER
+  CHECK (starts_at_ms IS NULL OR expires_at_ms IS NULL OR expires_at_ms > starts_at_ms);
+ALTER TABLE user_policies ADD COLUMN starts_at_ms INTEGER;
+ALTER TABLE user_policies ADD COLUMN expires_at_ms INTEGER
+  CHECK (starts_at_ms IS NULL OR expires_at_ms IS NULL OR expires_at_ms > starts_at_ms);
+ALTER TABLE resource_grants ADD COLUMN starts_at_ms INTEGER;
+ALTER TABLE resource_grants ADD COLUMN expires_at_ms INTEGER
+  CHECK (starts_at_ms IS NULL OR expires_at_ms IS NULL OR expires_at_ms > starts_at_ms);
+)sql";
+
 // Append only: a released migration never changes (files in the field already ran it).
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 
 }  // namespace

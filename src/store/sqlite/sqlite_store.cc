@@ -86,6 +86,26 @@ WHERE type IS NOT excluded.type OR owner IS NOT excluded.owner OR state IS NOT e
 
 constexpr std::string_view kTokenKeyName = "token_signing_key";
 
+// The upsert tail of a link row whose only payload is its interval: a put with another interval
+// updates it (a change), the same one again changes nothing.
+constexpr std::string_view kUpdateInterval =
+    "ON CONFLICT DO UPDATE SET starts_at_ms = excluded.starts_at_ms, "
+    "  expires_at_ms = excluded.expires_at_ms "
+    "WHERE starts_at_ms IS NOT excluded.starts_at_ms "
+    "  OR expires_at_ms IS NOT excluded.expires_at_ms";
+
+// A nullable ms column (NULL = unbounded).
+std::optional<int64_t> OptionalAt(const Statement& s, int column) {
+  return s.IsNull(column) ? std::nullopt : std::optional<int64_t>(s.Int(column));
+}
+// The interval in columns (column, column + 1) = (starts_at_ms, expires_at_ms).
+Interval IntervalAt(const Statement& s, int column) {
+  Interval v;
+  if (!s.IsNull(column)) v.starts_at_ms = s.Int(column);
+  if (!s.IsNull(column + 1)) v.expires_at_ms = s.Int(column + 1);
+  return v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -187,10 +207,14 @@ class SqliteWriteTxn final : public store::WriteTxn {
     return assignments || unit_row;
   }
   StatusOr<bool> PutMembership(const WriteOp& op) override {
-    return Changes(
-        "INSERT INTO memberships (tenant, user, status) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT DO UPDATE SET status = excluded.status WHERE status <> excluded.status",
-        {op.tenant, op.user, MembershipStatusName(op.status)});
+    return TimedChanges(
+        "INSERT INTO memberships (tenant, user, status, starts_at_ms, expires_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT DO UPDATE SET status = excluded.status, "
+        "  starts_at_ms = excluded.starts_at_ms, expires_at_ms = excluded.expires_at_ms "
+        "WHERE status IS NOT excluded.status OR starts_at_ms IS NOT excluded.starts_at_ms "
+        "  OR expires_at_ms IS NOT excluded.expires_at_ms",
+        {op.tenant, op.user, MembershipStatusName(op.status)}, op);
   }
   StatusOr<bool> DeleteMembership(const WriteOp& op) override {
     return Changes("DELETE FROM memberships WHERE tenant = ?1 AND user = ?2", {op.tenant, op.user});
@@ -252,10 +276,10 @@ class SqliteWriteTxn final : public store::WriteTxn {
                    {op.tenant, op.role, op.policy});
   }
   StatusOr<bool> PutUserRole(const WriteOp& op) override {
-    return Changes(
-        "INSERT INTO user_roles (tenant, user, role, business_unit) VALUES (?1, ?2, ?3, ?4) "
-        "ON CONFLICT DO NOTHING",
-        {op.tenant, op.user, op.role, op.business_unit});
+    return TimedChanges(
+        "INSERT INTO user_roles (tenant, user, role, business_unit, starts_at_ms, expires_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) " + std::string(kUpdateInterval),
+        {op.tenant, op.user, op.role, op.business_unit}, op);
   }
   StatusOr<bool> DeleteUserRole(const WriteOp& op) override {
     return Changes(
@@ -264,10 +288,10 @@ class SqliteWriteTxn final : public store::WriteTxn {
         {op.tenant, op.user, op.role, op.business_unit});
   }
   StatusOr<bool> PutUserPolicy(const WriteOp& op) override {
-    return Changes(
-        "INSERT INTO user_policies (tenant, user, policy) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT DO NOTHING",
-        {op.tenant, op.user, op.policy});
+    return TimedChanges(
+        "INSERT INTO user_policies (tenant, user, policy, starts_at_ms, expires_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) " + std::string(kUpdateInterval),
+        {op.tenant, op.user, op.policy}, op);
   }
   StatusOr<bool> DeleteUserPolicy(const WriteOp& op) override {
     return Changes("DELETE FROM user_policies WHERE tenant = ?1 AND user = ?2 AND policy = ?3",
@@ -296,12 +320,16 @@ class SqliteWriteTxn final : public store::WriteTxn {
   }
   StatusOr<bool> PutResourceGrant(const WriteOp& op) override {
     PERMCACHE_RETURN_IF_ERROR(CheckJoinable("resource grant", op.permissions));
-    return Changes(
-        "INSERT INTO resource_grants (tenant, resource, user, permissions) "
-        "VALUES (?1, ?2, ?3, ?4) "
-        "ON CONFLICT DO UPDATE SET permissions = excluded.permissions "
-        "WHERE permissions IS NOT excluded.permissions",
-        {op.tenant, op.resource, op.user, JoinPermissions(op.permissions)});
+    return TimedChanges(
+        "INSERT INTO resource_grants "
+        "  (tenant, resource, user, permissions, starts_at_ms, expires_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET permissions = excluded.permissions, "
+        "  starts_at_ms = excluded.starts_at_ms, expires_at_ms = excluded.expires_at_ms "
+        "WHERE permissions IS NOT excluded.permissions "
+        "  OR starts_at_ms IS NOT excluded.starts_at_ms "
+        "  OR expires_at_ms IS NOT excluded.expires_at_ms",
+        {op.tenant, op.resource, op.user, JoinPermissions(op.permissions)}, op);
   }
   StatusOr<bool> DeleteResourceGrant(const WriteOp& op) override {
     return Changes(
@@ -370,6 +398,22 @@ class SqliteWriteTxn final : public store::WriteTxn {
     return Changed();
   }
   bool Changed() const { return sqlite3_changes(conn_.db()) > 0; }
+  // Changes() with the op's interval bound after `args` (NULL = unbounded).
+  StatusOr<bool> TimedChanges(std::string_view sql, std::initializer_list<std::string_view> args,
+                              const WriteOp& op) {
+    PERMCACHE_ASSIGN_OR_RETURN(Statement stmt, conn_.Prepare(sql));
+    int i = 1;
+    for (std::string_view a : args) stmt.Bind(i++, a);
+    for (const std::optional<int64_t>& at : {op.starts_at_ms, op.expires_at_ms}) {
+      if (at) {
+        stmt.Bind(i++, *at);
+      } else {
+        stmt.BindNull(i++);
+      }
+    }
+    PERMCACHE_RETURN_IF_ERROR(stmt.Run());
+    return Changed();
+  }
 
   // True when the query returns a row.
   StatusOr<bool> Query(std::string_view sql, std::initializer_list<std::string_view> args) {
@@ -577,14 +621,15 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT status FROM memberships WHERE tenant = ?1 AND user = ?2"));
+        conn.Prepare("SELECT status, starts_at_ms, expires_at_ms FROM memberships "
+                     "WHERE tenant = ?1 AND user = ?2"));
     stmt.Bind(1, tenant).Bind(2, user);
     PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) {
       std::optional<MembershipStatus> status = ParseMembershipStatus(stmt.Text(0));
       if (!status) return InternalError("membership has an unknown status (damaged store)");
-      out.membership = *status == MembershipStatus::kActive ? MembershipState::kActive
-                                                            : MembershipState::kSuspended;
+      out.membership = store::MembershipStateOf(*status);
+      out.membership_valid = IntervalAt(stmt, 1);
     }
   }
   if (out.membership != MembershipState::kActive) {
@@ -596,7 +641,8 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT p.policy, p.effect, p.priority, p.permissions, p.scope "
+        conn.Prepare("SELECT p.policy, p.effect, p.priority, p.permissions, p.scope, "
+                     "  up.starts_at_ms, up.expires_at_ms "
                      "FROM user_policies up JOIN policies p "
                      "  ON p.tenant = up.tenant AND p.policy = up.policy "
                      "WHERE up.tenant = ?1 AND up.user = ?2 ORDER BY p.policy"));
@@ -606,7 +652,8 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
       if (!row) break;
       PERMCACHE_ASSIGN_OR_RETURN(PolicyRow p, ReadPolicyRow(stmt, 0));
       out.grants.push_back(Grant{std::move(p.policy), p.effect, p.priority,
-                                 std::move(p.permissions), std::move(p.scope), "", ""});
+                                 std::move(p.permissions), std::move(p.scope), "", "",
+                                 IntervalAt(stmt, 5)});
     }
   }
 
@@ -616,13 +663,13 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT role, business_unit FROM user_roles "
+        conn.Prepare("SELECT role, business_unit, starts_at_ms, expires_at_ms FROM user_roles "
                      "WHERE tenant = ?1 AND user = ?2 ORDER BY role, business_unit"));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      assignments.push_back({stmt.Text(0), stmt.Text(1)});
+      assignments.push_back({stmt.Text(0), stmt.Text(1), IntervalAt(stmt, 2)});
     }
   }
   std::unordered_map<std::string, store::RoleData> roles;  // loaded once per call, shared by walks
@@ -659,17 +706,18 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   // Each assignment is walked up the inherit edges by the shared role walk (store/role_walk.h).
   PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(assignments, load_role, &out.grants));
   PERMCACHE_ASSIGN_OR_RETURN(out.roles, store::HeldRoles(assignments, load_role));
+  PERMCACHE_ASSIGN_OR_RETURN(out.bounded_roles, store::BoundedRoles(assignments, load_role));
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT resource, permissions FROM resource_grants "
-                     "WHERE tenant = ?1 AND user = ?2 ORDER BY resource"));
+        conn.Prepare("SELECT resource, permissions, starts_at_ms, expires_at_ms "
+                     "FROM resource_grants WHERE tenant = ?1 AND user = ?2 ORDER BY resource"));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
-      out.resource_grants.push_back(
-          ResourceGrantRow{stmt.Text(0), store::SplitPermissions(stmt.Text(1))});
+      out.resource_grants.push_back(ResourceGrantRow{
+          stmt.Text(0), store::SplitPermissions(stmt.Text(1)), IntervalAt(stmt, 2)});
     }
   }
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
@@ -857,13 +905,14 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
                  return Status::Ok();
                }));
   PERMCACHE_RETURN_IF_ERROR(
-      each_row("SELECT tenant, user, status FROM memberships WHERE ?1 = '' OR tenant = ?1 "
-               "ORDER BY tenant, user",
+      each_row("SELECT tenant, user, status, starts_at_ms, expires_at_ms FROM memberships "
+               "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, user",
                [&](const Statement& s) -> Status {
                  std::optional<MembershipStatus> status = ParseMembershipStatus(s.Text(2));
                  if (!status)
                    return InternalError("membership has an unknown status (damaged store)");
-                 model.memberships.push_back(Membership{s.Text(0), s.Text(1), *status});
+                 model.memberships.push_back(
+                     Membership{s.Text(0), s.Text(1), *status, OptionalAt(s, 3), OptionalAt(s, 4)});
                  return Status::Ok();
                }));
   PERMCACHE_RETURN_IF_ERROR(
@@ -909,17 +958,19 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
                  return Status::Ok();
                }));
   PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, user, role, business_unit FROM user_roles WHERE ?1 = '' OR tenant = ?1 "
-      "ORDER BY tenant, user, role, business_unit",
+      "SELECT tenant, user, role, business_unit, starts_at_ms, expires_at_ms FROM user_roles "
+      "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, user, role, business_unit",
       [&](const Statement& s) {
-        model.user_roles.push_back(UserRole{s.Text(0), s.Text(1), s.Text(2), s.Text(3)});
+        model.user_roles.push_back(UserRole{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
+                                            OptionalAt(s, 4), OptionalAt(s, 5)});
         return Status::Ok();
       }));
   PERMCACHE_RETURN_IF_ERROR(
-      each_row("SELECT tenant, user, policy FROM user_policies WHERE ?1 = '' OR tenant = ?1 "
-               "ORDER BY tenant, user, policy",
+      each_row("SELECT tenant, user, policy, starts_at_ms, expires_at_ms FROM user_policies "
+               "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, user, policy",
                [&](const Statement& s) {
-                 model.user_policies.push_back(UserPolicy{s.Text(0), s.Text(1), s.Text(2)});
+                 model.user_policies.push_back(UserPolicy{s.Text(0), s.Text(1), s.Text(2),
+                                                          OptionalAt(s, 3), OptionalAt(s, 4)});
                  return Status::Ok();
                }));
   // Passwords are write-only: the hash never leaves the store through the model.
@@ -933,11 +984,12 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
         return Status::Ok();
       }));
   PERMCACHE_RETURN_IF_ERROR(each_row(
-      "SELECT tenant, resource, user, permissions FROM resource_grants "
-      "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, resource, user",
+      "SELECT tenant, resource, user, permissions, starts_at_ms, expires_at_ms "
+      "FROM resource_grants WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, resource, user",
       [&](const Statement& s) {
         model.resource_grants.push_back(ResourceGrant{s.Text(0), s.Text(1), s.Text(2),
-                                                      store::SplitPermissions(s.Text(3))});
+                                                      store::SplitPermissions(s.Text(3)),
+                                                      OptionalAt(s, 4), OptionalAt(s, 5)});
         return Status::Ok();
       }));
   PERMCACHE_RETURN_IF_ERROR(each_row(

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cache/redis/redis_cache.h"
+#include "common/clock.h"
 #include "support/redis_server.h"
 #include "support/stale_hunt.h"
 #include "support/temp_dir.h"
@@ -226,6 +227,31 @@ TEST_F(MultiNodeTest, RecordsAreSharedThroughL2AndEveryChangeReachesEveryNode) {
     EXPECT_FALSE(element(*b, "u2"));
     return b->Stats().element_record_misses > misses;
   })) << "B never dropped its cached element record";
+}
+
+// Time is a writer in L2 too (DESIGN §8): an entry never outlives its next transition, and
+// another node reading it compiles it at its own instant.
+TEST_F(MultiNodeTest, L2EntriesNeverOutliveTheirNextTransition) {
+  auto seed = OpenChecker(db_);
+  ASSERT_NE(seed, nullptr);
+  const int64_t expiry = SystemClock::Get()->WallMs() + 1500;
+  WriteOp member = PutMember("t", "u3");
+  member.expires_at_ms = expiry;
+  ASSERT_TRUE(seed->Write(std::vector<WriteOp>{member}).ok());
+  auto a = Node();
+  auto b = Node();
+  EXPECT_TRUE(Allowed(*a, "t", "u3", "perm:0"));  // A fills L2
+  auto ttl = redis_->Cli({"PTTL", "perms:u3:t"});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(std::stoll(*ttl), 0);
+  EXPECT_LE(std::stoll(*ttl), 1500) << "the default 15 min TTL would outlive the expiry";
+  EXPECT_TRUE(Allowed(*b, "t", "u3", "perm:0"));  // B from L2
+  EXPECT_GE(b->Stats().l2_hits, 1u);
+  while (SystemClock::Get()->WallMs() < expiry) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_FALSE(Allowed(*a, "t", "u3", "perm:0"));
+  EXPECT_FALSE(Allowed(*b, "t", "u3", "perm:0"));
 }
 
 // Five failed unlocks in one window per (client, resource), counted for all nodes in Redis: a

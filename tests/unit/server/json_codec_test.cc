@@ -281,6 +281,46 @@ TEST(JsonCodecTest, Unlock) {
   EXPECT_EQ(extra.message().find("zzsecretzz"), std::string::npos);
 }
 
+// Validity intervals on the wire (DESIGN §8): RFC 3339 in, UTC ms inside, UTC out.
+TEST(JsonCodecTest, IntervalsAreRfc3339AndErrorsNameTheField) {
+  auto ops = ParseWriteJson(
+      R"({"ops":[{"op":"put_membership","tenant":"t","user":"u","status":"pending",)"
+      R"("starts_at":"2026-12-01T13:00:00+01:00","expires_at":"2026-12-02T12:00:00.5Z"}]})",
+      kDepth);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  EXPECT_EQ((*ops)[0].status, MembershipStatus::kPending);
+  EXPECT_EQ((*ops)[0].starts_at_ms, 1'796'126'400'000);
+  EXPECT_EQ((*ops)[0].expires_at_ms, 1'796'212'800'500);
+  Model m;
+  m.memberships.push_back({"t", "u", MembershipStatus::kPending, 1'796'126'400'000, std::nullopt});
+  std::string out;
+  AppendModelJson(m, &out);
+  EXPECT_NE(out.find(R"("status":"pending","starts_at":"2026-12-01T12:00:00Z"})"),
+            std::string::npos)
+      << out;
+  ExpectInvalid(ParseWriteJson(R"({"ops":[{"op":"put_user_role","tenant":"t","user":"u",)"
+                               R"("role":"r","expires_at":"tomorrow"}]})",
+                               kDepth)
+                    .status(),
+                "field \"expires_at\" must be an RFC 3339 instant");
+  ExpectInvalid(ParseWriteJson(R"({"ops":[{"op":"put_user_role","tenant":"t","user":"u",)"
+                               R"("role":"r","expires_at":1796126400}]})",
+                               kDepth)
+                    .status(),
+                "expires_at");
+  ExpectInvalid(ParseWriteJson(R"({"ops":[{"op":"delete_user_role","tenant":"t","user":"u",)"
+                               R"("role":"r","expires_at":"2026-12-01T12:00:00Z"}]})",
+                               kDepth)
+                    .status(),
+                "unknown field \"expires_at\"");
+  auto reversed = ParseWriteJson(R"({"ops":[{"op":"put_user_policy","tenant":"t","user":"u",)"
+                                 R"("policy":"p","starts_at":"2026-12-02T00:00:00Z",)"
+                                 R"("expires_at":"2026-12-01T00:00:00Z"}]})",
+                                 kDepth);
+  ASSERT_TRUE(reversed.ok());
+  ExpectInvalid(ValidateOps(*reversed), "expires_at (2026-12-01T00:00:00Z) must be after starts_at");
+}
+
 TEST(JsonCodecTest, UnlockAnswerCarriesTheExpiryInRfc3339) {
   std::string out;
   AppendUnlockJson({"tok", 1'700'000'000'000}, &out);
