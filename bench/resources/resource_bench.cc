@@ -87,6 +87,28 @@ int main(int argc, char** argv) {
     ur.role = "viewer";
     ops.push_back(ur);
   }
+  // Issue 8: the same users again, but their role assignment expires in a day, so every set has
+  // a next transition and the hit path tests it.
+  const int64_t in_a_day =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      86'400'000;
+  for (size_t u = 0; u < users; ++u) {
+    WriteOp m = Op(OpKind::kPutMembership);
+    m.user = "timed" + std::to_string(u);
+    ops.push_back(m);
+    WriteOp ur = Op(OpKind::kPutUserRole);
+    ur.user = m.user;
+    ur.role = "viewer";
+    ur.expires_at_ms = in_a_day;  // one expiry: one shared set, like the plain users'
+    ops.push_back(ur);
+    WriteOp md = m, urd = ur;
+    md.user = urd.user = "distinct" + std::to_string(u);
+    urd.expires_at_ms = in_a_day + static_cast<int64_t>(u);  // distinct: one set per user
+    ops.push_back(md);
+    ops.push_back(urd);
+  }
   for (size_t r = 0; r < resources; ++r) {
     WriteOp res = Op(OpKind::kPutResource);
     res.resource = "v" + std::to_string(r);
@@ -108,12 +130,19 @@ int main(int argc, char** argv) {
     Must(c.Write(std::span<const WriteOp>(ops.data() + at, n)).ok(), "write");
   }
 
-  std::vector<std::string> user_ids(users), resource_ids(resources);
+  std::vector<std::string> user_ids(users), timed_ids(users), distinct_ids(users);
+  std::vector<std::string> resource_ids(resources);
   for (size_t u = 0; u < users; ++u) user_ids[u] = "u" + std::to_string(u);
+  for (size_t u = 0; u < users; ++u) timed_ids[u] = "timed" + std::to_string(u);
+  for (size_t u = 0; u < users; ++u) distinct_ids[u] = "distinct" + std::to_string(u);
   for (size_t r = 0; r < resources; ++r) resource_ids[r] = "v" + std::to_string(r);
   // Warm: every user's set and every record in L1.
   for (size_t u = 0; u < users; ++u) {
     Must(c.Check({.tenant = "m", .user = user_ids[u], .permission = "docs:read"}).ok(), "warm");
+    Must(c.Check({.tenant = "m", .user = timed_ids[u], .permission = "docs:read"})->allowed,
+         "warm timed");
+    Must(c.Check({.tenant = "m", .user = distinct_ids[u], .permission = "docs:read"})->allowed,
+         "warm distinct");
   }
   for (size_t r = 0; r < resources; ++r) {
     Must(c.Check({.tenant = "m", .user = user_ids[0], .permission = "media:view",
@@ -150,6 +179,16 @@ int main(int argc, char** argv) {
       [&](size_t i) {  // sidebar
         sink = c.UiElements("m", user_ids[(i * 7919) % users], elements)->elements[0].second;
       },
+      [&](size_t i) {  // timed: plain Check on sets with a next transition
+        sink = c.Check({.tenant = "m", .user = timed_ids[(i * 7919) % users],
+                        .permission = "docs:read"})
+                   ->allowed;
+      },
+      [&](size_t i) {  // distinct: the same, every user with their own expiry (own set)
+        sink = c.Check({.tenant = "m", .user = distinct_ids[(i * 7919) % users],
+                        .permission = "docs:read"})
+                   ->allowed;
+      },
   };
   constexpr int kRounds = 9;
   std::vector<std::vector<double>> rounds(variants.size());
@@ -164,7 +203,8 @@ int main(int argc, char** argv) {
     median.push_back(r[r.size() / 2]);
   }
   const double plain = median[0], resource = median[1], anonymous = median[2],
-               element = median[3], sidebar = median[4];
+               element = median[3], sidebar = median[4], timed = median[5],
+               distinct = median[6];
   // Unlock at the production cost (19 MiB, t=2, p=1).
   WriteOp restricted = Op(OpKind::kPutResource);
   restricted.resource = "locked";
@@ -199,6 +239,12 @@ int main(int argc, char** argv) {
   std::printf("| element check hit | %.0f ns | plain Check | %.2fx |\n", element, element / plain);
   std::printf("| sidebar, 20 elements, one call | %.0f ns | 20 element checks %.0f ns | %.2fx |\n",
               sidebar, 20 * element, sidebar / (20 * element));
+  std::printf("| plain Check hit, every user's role expires at the same instant (issue 8: the "
+              "hit path tests the set's next transition) | %.0f ns | plain Check | %.2fx |\n",
+              timed, timed / plain);
+  std::printf("| the same, each user's role expires at another instant (one set per user) "
+              "| %.0f ns | plain Check | %.2fx |\n",
+              distinct, distinct / plain);
   std::printf("| unlock p50 / max (Argon2id m=19 MiB t=2 p=1) | %.1f / %.1f ms | - | - |\n",
               unlock_ms[unlock_ms.size() / 2], unlock_ms.back());
   std::printf("| put_resource with a password (hash + write) | %.1f ms | - | - |\n", write_ms);
