@@ -1,6 +1,8 @@
 #include "store/postgres/pg_ops.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace permcache::postgres {
@@ -9,6 +11,18 @@ namespace {
 using Params = std::vector<std::optional<std::string>>;
 
 PgStatement Stmt(const char* sql, Params params) { return PgStatement{sql, std::move(params)}; }
+
+std::optional<std::string> Ms(const std::optional<int64_t>& ms) {
+  if (!ms) return std::nullopt;
+  return std::to_string(*ms);
+}
+
+// ms since the epoch -> timestamptz, exact to the microsecond over years 0001-9999 (NULL stays
+// NULL). `n * interval '1 millisecond'` is not: the product is taken in double precision and
+// is microseconds off near year 9999; whole seconds and the remaining ms both multiply exactly.
+#define PC_TS(n)                                                                          \
+  "(timestamptz 'epoch' + (" n "::bigint / 1000) * interval '1 second' + (" n "::bigint % " \
+  "1000) * interval '1 millisecond')"
 
 }  // namespace
 
@@ -52,12 +66,16 @@ std::vector<PgStatement> OpStatements(const WriteOp& op) {
       return {Stmt("DELETE FROM permcache.resources WHERE tenant = $1 AND resource = $2",
                    {t, op.resource})};
     case OpKind::kPutResourceGrant:
-      return {Stmt("INSERT INTO permcache.resource_grants (tenant, resource, user_id, permissions) "
-                   "VALUES ($1, $2, $3, $4::text[]) "
+      return {Stmt("INSERT INTO permcache.resource_grants AS g "
+                   "  (tenant, resource, user_id, permissions, starts_at, expires_at) "
+                   "VALUES ($1, $2, $3, $4::text[], " PC_TS("$5") ", " PC_TS("$6") ") "
                    "ON CONFLICT (tenant, resource, user_id) DO UPDATE "
-                   "SET permissions = EXCLUDED.permissions "
-                   "WHERE resource_grants.permissions IS DISTINCT FROM EXCLUDED.permissions",
-                   {t, op.resource, op.user, TextArrayLiteral(op.permissions)})};
+                   "SET permissions = EXCLUDED.permissions, starts_at = EXCLUDED.starts_at, "
+                   "  expires_at = EXCLUDED.expires_at "
+                   "WHERE (g.permissions, g.starts_at, g.expires_at) IS DISTINCT FROM "
+                   "  (EXCLUDED.permissions, EXCLUDED.starts_at, EXCLUDED.expires_at)",
+                   {t, op.resource, op.user, TextArrayLiteral(op.permissions),
+                    Ms(op.starts_at_ms), Ms(op.expires_at_ms)})};
     case OpKind::kDeleteResourceGrant:
       return {Stmt("DELETE FROM permcache.resource_grants "
                    "WHERE tenant = $1 AND resource = $2 AND user_id = $3",
@@ -104,10 +122,15 @@ std::vector<PgStatement> OpStatements(const WriteOp& op) {
       return {Stmt("DELETE FROM permcache.business_units WHERE tenant = $1 AND business_unit = $2",
                    {t, op.business_unit})};
     case OpKind::kPutMembership:
-      return {Stmt("INSERT INTO permcache.memberships (tenant, user_id, status) VALUES ($1, $2, $3) "
-                   "ON CONFLICT (tenant, user_id) DO UPDATE SET status = EXCLUDED.status "
-                   "WHERE memberships.status IS DISTINCT FROM EXCLUDED.status",
-                   {t, op.user, std::string(MembershipStatusName(op.status))})};
+      return {Stmt("INSERT INTO permcache.memberships AS m "
+                   "  (tenant, user_id, status, starts_at, expires_at) "
+                   "VALUES ($1, $2, $3, " PC_TS("$4") ", " PC_TS("$5") ") "
+                   "ON CONFLICT (tenant, user_id) DO UPDATE SET status = EXCLUDED.status, "
+                   "  starts_at = EXCLUDED.starts_at, expires_at = EXCLUDED.expires_at "
+                   "WHERE (m.status, m.starts_at, m.expires_at) IS DISTINCT FROM "
+                   "  (EXCLUDED.status, EXCLUDED.starts_at, EXCLUDED.expires_at)",
+                   {t, op.user, std::string(MembershipStatusName(op.status)),
+                    Ms(op.starts_at_ms), Ms(op.expires_at_ms)})};
     case OpKind::kDeleteMembership:
       return {Stmt("DELETE FROM permcache.memberships WHERE tenant = $1 AND user_id = $2",
                    {t, op.user})};
@@ -163,17 +186,29 @@ std::vector<PgStatement> OpStatements(const WriteOp& op) {
                    "WHERE tenant = $1 AND role = $2 AND policy = $3",
                    {t, op.role, op.policy})};
     case OpKind::kPutUserRole:
-      return {Stmt("INSERT INTO permcache.user_roles (tenant, user_id, role, business_unit) "
-                   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                   {t, op.user, op.role, op.business_unit})};
+      // A put of the same assignment with another interval replaces the interval.
+      return {Stmt("INSERT INTO permcache.user_roles AS a "
+                   "  (tenant, user_id, role, business_unit, starts_at, expires_at) "
+                   "VALUES ($1, $2, $3, $4, " PC_TS("$5") ", " PC_TS("$6") ") "
+                   "ON CONFLICT (tenant, user_id, role, business_unit) DO UPDATE "
+                   "SET starts_at = EXCLUDED.starts_at, expires_at = EXCLUDED.expires_at "
+                   "WHERE (a.starts_at, a.expires_at) IS DISTINCT FROM "
+                   "  (EXCLUDED.starts_at, EXCLUDED.expires_at)",
+                   {t, op.user, op.role, op.business_unit, Ms(op.starts_at_ms),
+                    Ms(op.expires_at_ms)})};
     case OpKind::kDeleteUserRole:
       return {Stmt("DELETE FROM permcache.user_roles "
                    "WHERE tenant = $1 AND user_id = $2 AND role = $3 AND business_unit = $4",
                    {t, op.user, op.role, op.business_unit})};
     case OpKind::kPutUserPolicy:
-      return {Stmt("INSERT INTO permcache.user_policies (tenant, user_id, policy) "
-                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                   {t, op.user, op.policy})};
+      return {Stmt("INSERT INTO permcache.user_policies AS a "
+                   "  (tenant, user_id, policy, starts_at, expires_at) "
+                   "VALUES ($1, $2, $3, " PC_TS("$4") ", " PC_TS("$5") ") "
+                   "ON CONFLICT (tenant, user_id, policy) DO UPDATE "
+                   "SET starts_at = EXCLUDED.starts_at, expires_at = EXCLUDED.expires_at "
+                   "WHERE (a.starts_at, a.expires_at) IS DISTINCT FROM "
+                   "  (EXCLUDED.starts_at, EXCLUDED.expires_at)",
+                   {t, op.user, op.policy, Ms(op.starts_at_ms), Ms(op.expires_at_ms)})};
     case OpKind::kDeleteUserPolicy:
       return {Stmt("DELETE FROM permcache.user_policies "
                    "WHERE tenant = $1 AND user_id = $2 AND policy = $3",
@@ -181,5 +216,7 @@ std::vector<PgStatement> OpStatements(const WriteOp& op) {
   }
   return {};
 }
+
+#undef PC_TS
 
 }  // namespace permcache::postgres

@@ -35,6 +35,12 @@ constexpr const char* kGrantsResources = "pc_grants_resources";
 constexpr const char* kLoadResource = "pc_load_resource";
 constexpr const char* kHeadStatement = "pc_head";
 
+// A stored bound in ms since the epoch (NULL stays NULL). Bounds written by permcache are whole
+// ms; one with finer precision (a direct write of now()) is rounded inward, so the engine never
+// counts an instant the table's readers would not: starts_at up, expires_at down.
+#define PC_START_MS(col) "ceil(extract(epoch FROM " col ") * 1000)::bigint"
+#define PC_EXPIRY_MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
+
 // Roles reachable from the user's assignments ($1 tenant, $2 user). UNION keeps it finite on
 // any graph.
 #define PC_REACHABLE_ROLES                                                                   \
@@ -46,15 +52,18 @@ constexpr const char* kHeadStatement = "pc_head";
 
 constexpr std::pair<const char*, const char*> kPrepared[] = {
     {kGrantsMembership,
-     "SELECT status FROM permcache.memberships WHERE tenant = $1 AND user_id = $2"},
+     "SELECT status, " PC_START_MS("starts_at") ", " PC_EXPIRY_MS("expires_at") " "
+     "FROM permcache.memberships WHERE tenant = $1 AND user_id = $2"},
     {kGrantsDirect,
      "SELECT p.policy, p.effect, p.priority, array_to_string(p.permissions, E'\\n'), "
-     "  coalesce(p.scope, '') "
+     "  coalesce(p.scope, ''), " PC_START_MS("up.starts_at") ", "
+     PC_EXPIRY_MS("up.expires_at") " "
      "FROM permcache.user_policies up JOIN permcache.policies p "
      "  ON p.tenant = up.tenant AND p.policy = up.policy "
      "WHERE up.tenant = $1 AND up.user_id = $2 ORDER BY p.policy COLLATE \"C\""},
     {kGrantsAssignments,
-     "SELECT role, business_unit FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2 "
+     "SELECT role, business_unit, " PC_START_MS("starts_at") ", " PC_EXPIRY_MS("expires_at") " "
+     "FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2 "
      "ORDER BY role COLLATE \"C\", business_unit COLLATE \"C\""},
     {kGrantsRoleEdges,
      PC_REACHABLE_ROLES
@@ -70,7 +79,8 @@ constexpr std::pair<const char*, const char*> kPrepared[] = {
      "WHERE rp.tenant = $1 AND rp.role IN (SELECT role FROM reach) "
      "ORDER BY rp.role COLLATE \"C\", p.policy COLLATE \"C\""},
     {kGrantsResources,
-     "SELECT resource, array_to_string(permissions, E'\\n') FROM permcache.resource_grants "
+     "SELECT resource, array_to_string(permissions, E'\\n'), " PC_START_MS("starts_at") ", "
+     PC_EXPIRY_MS("expires_at") " FROM permcache.resource_grants "
      "WHERE tenant = $1 AND user_id = $2 ORDER BY resource COLLATE \"C\""},
     {kLoadResource,
      "SELECT type, coalesce(owner, ''), state, version, coalesce(password_hash, '') "
@@ -102,6 +112,20 @@ StatusOr<store::PolicyRow> PolicyRowAt(const PgRows& rows, size_t r, size_t firs
   PERMCACHE_ASSIGN_OR_RETURN(int64_t priority, ParseInt(rows.Text(r, first + 2)));
   return store::DecodePolicyRow(rows.Text(r, first), rows.Text(r, first + 1), priority,
                                 rows.Text(r, first + 3), rows.Text(r, first + 4));
+}
+
+// The optional bound in column `col` (NULL = none).
+StatusOr<std::optional<int64_t>> BoundAt(const PgRows& rows, size_t r, size_t col) {
+  if (rows.IsNull(r, col)) return std::optional<int64_t>();
+  PERMCACHE_ASSIGN_OR_RETURN(int64_t ms, ParseInt(rows.Text(r, col)));
+  return std::optional<int64_t>(ms);
+}
+
+// The interval in columns first (starts_at) and first + 1 (expires_at).
+StatusOr<Interval> IntervalAt(const PgRows& rows, size_t r, size_t first) {
+  PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> starts, BoundAt(rows, r, first));
+  PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> expires, BoundAt(rows, r, first + 1));
+  return Interval{starts.value_or(Interval::kNoStart), expires.value_or(Interval::kNoExpiry)};
 }
 
 PgStatement Plain(const char* sql, Params params = {}) { return PgStatement{sql, std::move(params)}; }
@@ -381,19 +405,27 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
   if (res[2].size() > 0) {
     std::optional<MembershipStatus> status = ParseMembershipStatus(res[2].Text(0, 0));
     if (!status) return InternalError("membership has an unknown status (damaged store)");
-    out.membership = *status == MembershipStatus::kActive ? MembershipState::kActive
-                                                          : MembershipState::kSuspended;
+    switch (*status) {
+      case MembershipStatus::kActive: out.membership = MembershipState::kActive; break;
+      case MembershipStatus::kSuspended: out.membership = MembershipState::kSuspended; break;
+      case MembershipStatus::kPending: out.membership = MembershipState::kPending; break;
+    }
+    PERMCACHE_ASSIGN_OR_RETURN(out.membership_valid, IntervalAt(res[2], 0, 1));
   }
+  // Suspended and pending: no grants. Active outside its interval still has them (the engine
+  // decides the instant).
   if (out.membership != MembershipState::kActive) return out;
 
   for (size_t r = 0; r < res[3].size(); ++r) {
     PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[3], r, 0));
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[3], r, 5));
     out.grants.push_back(Grant{std::move(p.policy), p.effect, p.priority,
-                               std::move(p.permissions), std::move(p.scope), "", ""});
+                               std::move(p.permissions), std::move(p.scope), "", "", valid});
   }
   std::vector<store::RoleAssignment> assignments;
   for (size_t r = 0; r < res[4].size(); ++r) {
-    assignments.push_back({res[4].Text(r, 0), res[4].Text(r, 1)});
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[4], r, 2));
+    assignments.push_back({res[4].Text(r, 0), res[4].Text(r, 1), valid});
   }
   std::unordered_map<std::string, store::RoleData> roles;
   for (size_t r = 0; r < res[5].size(); ++r) {
@@ -411,9 +443,11 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
   PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(assignments, load, &out.grants));
   // The edges above cover every role reachable from any assignment, unscoped ones included.
   PERMCACHE_ASSIGN_OR_RETURN(out.roles, store::HeldRoles(assignments, load));
+  PERMCACHE_ASSIGN_OR_RETURN(out.bounded_roles, store::BoundedRoles(assignments, load));
   for (size_t r = 0; r < res[7].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[7], r, 2));
     out.resource_grants.push_back(
-        ResourceGrantRow{res[7].Text(r, 0), store::SplitPermissions(res[7].Text(r, 1))});
+        ResourceGrantRow{res[7].Text(r, 0), store::SplitPermissions(res[7].Text(r, 1)), valid});
   }
   return out;
 }
@@ -543,7 +577,8 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
       Plain("SELECT tenant, business_unit FROM permcache.business_units "
             "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", business_unit COLLATE \"C\"",
             t),
-      Plain("SELECT tenant, user_id, status FROM permcache.memberships "
+      Plain("SELECT tenant, user_id, status, " PC_START_MS("starts_at") ", "
+            PC_EXPIRY_MS("expires_at") " FROM permcache.memberships "
             "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\"",
             t),
       Plain("SELECT tenant, role FROM permcache.roles WHERE $1 = '' OR tenant = $1 "
@@ -561,11 +596,13 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
             "WHERE $1 = '' OR tenant = $1 "
             "ORDER BY tenant COLLATE \"C\", role COLLATE \"C\", policy COLLATE \"C\"",
             t),
-      Plain("SELECT tenant, user_id, role, business_unit FROM permcache.user_roles "
+      Plain("SELECT tenant, user_id, role, business_unit, " PC_START_MS("starts_at") ", "
+            PC_EXPIRY_MS("expires_at") " FROM permcache.user_roles "
             "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\", "
             "  role COLLATE \"C\", business_unit COLLATE \"C\"",
             t),
-      Plain("SELECT tenant, user_id, policy FROM permcache.user_policies "
+      Plain("SELECT tenant, user_id, policy, " PC_START_MS("starts_at") ", "
+            PC_EXPIRY_MS("expires_at") " FROM permcache.user_policies "
             "WHERE $1 = '' OR tenant = $1 "
             "ORDER BY tenant COLLATE \"C\", user_id COLLATE \"C\", policy COLLATE \"C\"",
             t),
@@ -573,7 +610,8 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
       Plain("SELECT tenant, resource, type, coalesce(owner, ''), state FROM permcache.resources "
             "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", resource COLLATE \"C\"",
             t),
-      Plain("SELECT tenant, resource, user_id, array_to_string(permissions, E'\\n') "
+      Plain("SELECT tenant, resource, user_id, array_to_string(permissions, E'\\n'), "
+            PC_START_MS("starts_at") ", " PC_EXPIRY_MS("expires_at") " "
             "FROM permcache.resource_grants WHERE $1 = '' OR tenant = $1 "
             "ORDER BY tenant COLLATE \"C\", resource COLLATE \"C\", user_id COLLATE \"C\"",
             t),
@@ -599,7 +637,10 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
   for (size_t r = 0; r < res[3].size(); ++r) {
     std::optional<MembershipStatus> status = ParseMembershipStatus(res[3].Text(r, 2));
     if (!status) return InternalError("membership has an unknown status (damaged store)");
-    model.memberships.push_back(Membership{res[3].Text(r, 0), res[3].Text(r, 1), *status});
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> starts, BoundAt(res[3], r, 3));
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> expires, BoundAt(res[3], r, 4));
+    model.memberships.push_back(
+        Membership{res[3].Text(r, 0), res[3].Text(r, 1), *status, starts, expires});
   }
   for (size_t r = 0; r < res[4].size(); ++r) {
     model.roles.push_back(Role{res[4].Text(r, 0), res[4].Text(r, 1), {}});
@@ -630,12 +671,16 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
         RolePolicy{res[7].Text(r, 0), res[7].Text(r, 1), res[7].Text(r, 2)});
   }
   for (size_t r = 0; r < res[8].size(); ++r) {
-    model.user_roles.push_back(
-        UserRole{res[8].Text(r, 0), res[8].Text(r, 1), res[8].Text(r, 2), res[8].Text(r, 3)});
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> starts, BoundAt(res[8], r, 4));
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> expires, BoundAt(res[8], r, 5));
+    model.user_roles.push_back(UserRole{res[8].Text(r, 0), res[8].Text(r, 1), res[8].Text(r, 2),
+                                        res[8].Text(r, 3), starts, expires});
   }
   for (size_t r = 0; r < res[9].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> starts, BoundAt(res[9], r, 3));
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> expires, BoundAt(res[9], r, 4));
     model.user_policies.push_back(
-        UserPolicy{res[9].Text(r, 0), res[9].Text(r, 1), res[9].Text(r, 2)});
+        UserPolicy{res[9].Text(r, 0), res[9].Text(r, 1), res[9].Text(r, 2), starts, expires});
   }
   for (size_t r = 0; r < res[10].size(); ++r) {
     std::optional<ResourceState> state = ParseResourceState(res[10].Text(r, 4));
@@ -644,9 +689,12 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
                                        res[10].Text(r, 3), *state});
   }
   for (size_t r = 0; r < res[11].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> starts, BoundAt(res[11], r, 4));
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> expires, BoundAt(res[11], r, 5));
     model.resource_grants.push_back(ResourceGrant{res[11].Text(r, 0), res[11].Text(r, 1),
                                                   res[11].Text(r, 2),
-                                                  store::SplitPermissions(res[11].Text(r, 3))});
+                                                  store::SplitPermissions(res[11].Text(r, 3)),
+                                                  starts, expires});
   }
   for (size_t r = 0; r < res[12].size(); ++r) {
     // Role ids contain no '\n' (ValidateId), so the joined list splits back exactly.
@@ -751,5 +799,8 @@ std::unique_ptr<ChangeFeed> PostgresStore::StartChangeFeed(ChangeFeed::Callbacks
 }
 
 Status PostgresStore::Ping() { return ReadPipeline({Plain("SELECT 1")}, "ping").status(); }
+
+#undef PC_START_MS
+#undef PC_EXPIRY_MS
 
 }  // namespace permcache::postgres

@@ -18,11 +18,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -184,13 +186,15 @@ class PgCaptureTest : public ::testing::Test {
     EXPECT_THAT(Changes(before), IsEmpty()) << sql;
   }
 
-  // (policy|business_unit|assignment_type|source|effect|priority|permissions|scope) rows of
-  // user_effective_policies, per "tenant/user".
+  // (policy|business_unit|assignment_type|source|effect|priority|permissions|scope|starts|
+  // expires) rows of user_effective_policies, per "tenant/user" (bounds in ms, '-' = none).
   std::map<std::string, std::vector<std::string>> EffectiveRows() {
     std::map<std::string, std::vector<std::string>> out;
     const std::string rows = Sql(
         "SELECT organization_id, user_id, policy_id, business_unit_id, assignment_type, "
-        "source_id, effect, priority, array_to_string(resources, ','), coalesce(scope, '') "
+        "source_id, effect, priority, array_to_string(resources, ','), coalesce(scope, ''), "
+        "coalesce((extract(epoch FROM starts_at) * 1000)::bigint::text, '-'), "
+        "coalesce((extract(epoch FROM expires_at) * 1000)::bigint::text, '-') "
         "FROM permcache.user_effective_policies");
     std::istringstream in(rows);
     std::string line;
@@ -203,7 +207,8 @@ class PgCaptureTest : public ::testing::Test {
     return out;
   }
 
-  // The same rows as LoadGrants reports them.
+  // The same rows as LoadGrants reports them; a row's interval is the intersection of the
+  // membership's and the grant's.
   std::vector<std::string> GrantRows(const std::string& tenant, const std::string& user) {
     StatusOr<UserGrants> g = store_->LoadGrants(tenant, user);
     EXPECT_TRUE(g.ok()) << g.status().ToString();
@@ -213,10 +218,14 @@ class PgCaptureTest : public ::testing::Test {
       std::string perms;
       for (const std::string& p : gr.permissions) perms += (perms.empty() ? "" : ",") + p;
       const bool direct = gr.role_path.empty();
+      const int64_t starts = std::max(g->membership_valid.starts_at_ms, gr.valid.starts_at_ms);
+      const int64_t expires = std::min(g->membership_valid.expires_at_ms, gr.valid.expires_at_ms);
       out.push_back(gr.policy + "|" + gr.assignment_scope + "|" + (direct ? "direct" : "role") +
                     "|" + (direct ? gr.policy : gr.role_path.substr(0, gr.role_path.find('>'))) +
                     "|" + std::string(EffectName(gr.effect)) + "|" +
-                    std::to_string(gr.priority) + "|" + perms + "|" + gr.policy_scope);
+                    std::to_string(gr.priority) + "|" + perms + "|" + gr.policy_scope + "|" +
+                    (starts == Interval::kNoStart ? "-" : std::to_string(starts)) + "|" +
+                    (expires == Interval::kNoExpiry ? "-" : std::to_string(expires)));
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -849,8 +858,22 @@ TEST_F(PgCaptureTest, RepeatableReadAndSerializableWritersCommitConcurrently) {
 
 class RandomWrites {
  public:
-  explicit RandomWrites(uint32_t seed) : rng_(seed) {}
+  // Intervals come from a second generator, so they leave the sequence of writes as it was.
+  explicit RandomWrites(uint32_t seed) : rng_(seed), bounds_rng_(seed + 1) {}
   int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  int PickBound(int n) { return std::uniform_int_distribution<int>(0, n - 1)(bounds_rng_); }
+  // A valid interval (some unbounded on one or both sides), ms.
+  std::pair<std::optional<int64_t>, std::optional<int64_t>> Bounds() {
+    constexpr int64_t kA = 1'796'126'400'000, kB = kA + 3'600'123, kC = kA + 86'400'000;
+    static const std::pair<std::optional<int64_t>, std::optional<int64_t>> kPool[] = {
+        {std::nullopt, std::nullopt}, {kA, std::nullopt}, {std::nullopt, kC},
+        {kA, kB},                     {kB, kC},           {kA, kC}};
+    return kPool[PickBound(6)];
+  }
+  std::string SqlInstant(const std::optional<int64_t>& ms) {
+    if (!ms) return "NULL";
+    return "timestamptz 'epoch' + " + std::to_string(*ms) + " * interval '1 millisecond'";
+  }
   std::string T() { return Pick(3) == 0 ? "t2" : "t1"; }
   std::string R() { return "r" + std::to_string(Pick(6)); }
   std::string P() { return "p" + std::to_string(Pick(6)); }
@@ -890,6 +913,18 @@ class RandomWrites {
     return ops;
   }
   WriteOp StoreOp() {
+    WriteOp op = UnboundedStoreOp();
+    if ((op.kind == OpKind::kPutMembership || op.kind == OpKind::kPutUserRole ||
+         op.kind == OpKind::kPutUserPolicy) &&
+        PickBound(2) == 0) {
+      std::tie(op.starts_at_ms, op.expires_at_ms) = Bounds();
+    }
+    if (op.kind == OpKind::kPutMembership && PickBound(6) == 0) {
+      op.status = MembershipStatus::kPending;  // no rows, like suspended
+    }
+    return op;
+  }
+  WriteOp UnboundedStoreOp() {
     const std::string t = T();
     switch (Pick(13)) {
       case 0: {
@@ -924,8 +959,21 @@ class RandomWrites {
     }
   }
 
-  // One direct SQL statement of another application.
+  // One direct SQL statement of another application; sometimes followed by an UPDATE of only
+  // an interval.
   std::string SqlOp() {
+    std::string sql = UnboundedSqlOp();
+    if (PickBound(4) == 0) {
+      static const char* kTables[] = {"memberships", "user_roles", "user_policies"};
+      const auto [starts, expires] = Bounds();
+      sql += std::string("; UPDATE permcache.") + kTables[PickBound(3)] +
+             " SET starts_at = " + SqlInstant(starts) + ", expires_at = " + SqlInstant(expires) +
+             " WHERE tenant = '" + (PickBound(3) == 0 ? "t2" : "t1") + "' AND user_id = 'u" +
+             std::to_string(PickBound(7)) + "'";
+    }
+    return sql;
+  }
+  std::string UnboundedSqlOp() {
     const std::string t = Q(T());
     switch (Pick(18)) {
       case 0:
@@ -1010,6 +1058,7 @@ class RandomWrites {
 
  private:
   std::mt19937 rng_;
+  std::mt19937 bounds_rng_;
 };
 
 TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
@@ -1037,7 +1086,7 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
   setup.push_back(PutRole("t1", "r2", {"r1", "r0"}));
   MustApply(setup);
 
-  uint64_t max_rows = 0, max_bu_rows = 0, max_deny_rows = 0, max_inherited = 0;
+  uint64_t max_rows = 0, max_bu_rows = 0, max_deny_rows = 0, max_inherited = 0, max_bounded = 0;
   auto check = [&](int step) {
     max_rows = std::max(max_rows, SqlNumber("SELECT count(*) FROM permcache.user_effective_policies"));
     max_bu_rows = std::max(max_bu_rows, SqlNumber("SELECT count(*) FROM "
@@ -1046,6 +1095,10 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
     max_deny_rows = std::max(max_deny_rows, SqlNumber("SELECT count(*) FROM "
                                                       "permcache.user_effective_policies "
                                                       "WHERE effect = 'deny'"));
+    max_bounded = std::max(max_bounded, SqlNumber("SELECT count(*) FROM "
+                                                  "permcache.user_effective_policies WHERE "
+                                                  "starts_at IS NOT NULL OR "
+                                                  "expires_at IS NOT NULL"));
     // Rows reached through an inherited role (the policy is not on the assigned role itself).
     max_inherited = std::max(
         max_inherited,
@@ -1111,11 +1164,13 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
   EXPECT_GE(ok_sql, 100);
   // The mix reached real states: inherited, deny and BU-scoped rows existed at some check.
   std::cout << "max effective rows " << max_rows << ", BU-scoped " << max_bu_rows << ", deny "
-            << max_deny_rows << ", inherited " << max_inherited << "\n";
+            << max_deny_rows << ", inherited " << max_inherited << ", bounded " << max_bounded
+            << "\n";
   EXPECT_GT(max_rows, 15u);
   EXPECT_GT(max_bu_rows, 0u);
   EXPECT_GT(max_deny_rows, 0u);
   EXPECT_GT(max_inherited, 0u);
+  EXPECT_GT(max_bounded, 0u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1266,6 +1266,174 @@ BEGIN
 END $$;
 \echo ok - records: CHECKs (23514), reference and pattern-type errors with the C++ messages
 
+-- ---------------------------------------------------------------------------------------------
+-- Validity intervals (migration 4): starts_at / expires_at, pending memberships.
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  PERFORM pctest.fixture('i1');
+  INSERT INTO permcache.resources (tenant, resource, type, state)
+    VALUES ('i1', 'doc', 'media', 'private');
+  INSERT INTO permcache.resource_grants VALUES ('i1', 'doc', 'u1', '{media:view}');
+  COMMIT;
+  h := pctest.head();
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.memberships SET starts_at = '2026-12-02Z', expires_at = '2026-12-01Z'
+       WHERE tenant = 'i1' AND user_id = 'u1'$q$, '23514', NULL, 'memberships_interval_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.user_roles SET starts_at = '2026-12-01Z', expires_at = '2026-12-01Z'
+       WHERE tenant = 'i1' AND user_id = 'u1'$q$, '23514', NULL, 'user_roles_interval_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.user_policies SET starts_at = '2026-12-02Z', expires_at = '2026-12-01Z'
+       WHERE tenant = 'i1'$q$, '23514', NULL, 'user_policies_interval_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.resource_grants SET starts_at = '2026-12-02Z', expires_at = '2026-12-01Z'
+       WHERE tenant = 'i1'$q$, '23514', NULL, 'resource_grants_interval_check');
+  -- Years outside 0001-9999 (and infinity: NULL is "unbounded") are refused as validation does.
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.user_roles SET expires_at = 'infinity' WHERE tenant = 'i1'$q$,
+    '23514', NULL, 'user_roles_interval_range_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.memberships SET starts_at = '10000-01-01Z' WHERE tenant = 'i1'$q$,
+    '23514', NULL, 'memberships_interval_range_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.user_policies SET starts_at = '0001-01-01Z'::timestamptz - interval '1 us'
+       WHERE tenant = 'i1'$q$, '23514', NULL, 'user_policies_interval_range_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.resource_grants SET expires_at = '-infinity' WHERE tenant = 'i1'$q$,
+    '23514', NULL, 'resource_grants_interval_range_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.memberships SET status = 'invited' WHERE tenant = 'i1'$q$,
+    '23514', NULL, 'memberships_status_check');
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'refused writes record nothing');
+
+  -- One bound alone, and the first and last instants allowed, are fine.
+  UPDATE permcache.user_roles SET starts_at = '0001-01-01Z'
+    WHERE tenant = 'i1' AND user_id = 'u2';
+  UPDATE permcache.resource_grants SET expires_at = '9999-12-31 23:59:59.999Z'
+    WHERE tenant = 'i1';
+  INSERT INTO permcache.memberships VALUES ('i1', 'u7', 'pending');
+  INSERT INTO permcache.user_roles (tenant, user_id, role) VALUES ('i1', 'u7', 'base');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'i1/u1 i1/u2 i1/u7', 'bounds and a pending member');
+  PERFORM pctest.eq(pctest.eff('i1', 'u7'), '', 'pending: no rows, like suspended');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - intervals: CHECKs (23514) for empty intervals and years outside 0001-9999, status pending accepted and without effective rows
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  -- A direct UPDATE of only expires_at is a change of that user, recorded once; the same
+  -- interval again is none.
+  h := pctest.head();
+  UPDATE permcache.user_roles SET expires_at = '2026-12-02 12:00:00Z'
+    WHERE tenant = 'i1' AND user_id = 'u1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'one revision');
+  PERFORM pctest.eq(pctest.changes(h), 'i1/u1', 'expires_at of a user role: that user, once');
+  h := pctest.head();
+  UPDATE permcache.user_roles SET expires_at = '2026-12-02 12:00:00Z'
+    WHERE tenant = 'i1' AND user_id = 'u1';
+  UPDATE permcache.user_roles SET starts_at = starts_at WHERE tenant = 'i1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'the same interval again: no revision');
+  UPDATE permcache.memberships SET expires_at = '2026-12-03Z' WHERE tenant = 'i1' AND user_id = 'u4';
+  UPDATE permcache.user_policies SET starts_at = '2026-11-30Z' WHERE tenant = 'i1';
+  UPDATE permcache.resource_grants SET expires_at = NULL WHERE tenant = 'i1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'i1/u1 i1/u4',
+                    'membership, user policy, resource grant intervals: their users, once each');
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'one revision for the transaction');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - intervals: a direct UPDATE of only expires_at (or starts_at) records the user once, the same interval again nothing
+
+DO $$
+DECLARE
+  seed constant text :=
+    'SELECT policy_id FROM permcache.user_effective_policies '
+    'WHERE user_id = $1 AND organization_id = $2 '
+    '  AND (starts_at IS NULL OR starts_at <= now()) AND (expires_at IS NULL OR now() < expires_at) '
+    'ORDER BY policy_id, assignment_type';
+  got text;
+BEGIN
+  -- The row's interval is the intersection of the membership's and the assignment's.
+  UPDATE permcache.memberships SET starts_at = '2026-01-01Z', expires_at = '2027-01-01Z'
+    WHERE tenant = 'i1' AND user_id = 'u2';
+  UPDATE permcache.user_roles SET starts_at = '2026-06-01Z', expires_at = '2028-01-01Z'
+    WHERE tenant = 'i1' AND user_id = 'u2';
+  COMMIT;
+  PERFORM pctest.eq((SELECT string_agg(policy_id || ' ' || starts_at::text || ' ' || expires_at::text,
+                                       ', ' ORDER BY policy_id)
+                     FROM permcache.user_effective_policies
+                     WHERE organization_id = 'i1' AND user_id = 'u2'),
+                    'pbase 2026-06-01 00:00:00+00 2027-01-01 00:00:00+00, '
+                    'pmid 2026-06-01 00:00:00+00 2027-01-01 00:00:00+00', 'intersection (role)');
+  PERFORM pctest.eq((SELECT row(starts_at, expires_at)::text FROM permcache.user_effective_policies
+                     WHERE organization_id = 'i1' AND user_id = 'u4' AND assignment_type = 'direct'),
+                    '("2026-11-30 00:00:00+00","2026-12-03 00:00:00+00")', 'intersection (direct)');
+  PERFORM pctest.eq((SELECT row(starts_at, expires_at)::text FROM permcache.user_effective_policies
+                     WHERE organization_id = 'i1' AND user_id = 'u4' AND assignment_type = 'role'),
+                    '(,"2026-12-03 00:00:00+00")', 'membership bound only');
+  -- A change of only an interval rewrites the row (recompute-and-diff compares the interval).
+  UPDATE permcache.memberships SET expires_at = NULL WHERE tenant = 'i1' AND user_id = 'u2';
+  COMMIT;
+  PERFORM pctest.eq((SELECT string_agg(DISTINCT coalesce(expires_at::text, 'none'), ',')
+                     FROM permcache.user_effective_policies
+                     WHERE organization_id = 'i1' AND user_id = 'u2'),
+                    '2028-01-01 00:00:00+00', 'only the membership''s bound changed: rows follow');
+
+  -- The seed's query with now(): the row inside its interval, not before or after it.
+  UPDATE permcache.memberships SET starts_at = NULL, expires_at = NULL WHERE tenant = 'i1';
+  UPDATE permcache.user_roles SET starts_at = now() - interval '1 hour',
+                                  expires_at = now() + interval '1 hour'
+    WHERE tenant = 'i1' AND user_id = 'u1';
+  UPDATE permcache.user_roles SET starts_at = now() + interval '1 hour', expires_at = NULL
+    WHERE tenant = 'i1' AND user_id = 'u2';
+  UPDATE permcache.user_policies SET starts_at = NULL, expires_at = now() - interval '1 second'
+    WHERE tenant = 'i1' AND user_id = 'u4';
+  UPDATE permcache.user_roles SET starts_at = NULL, expires_at = NULL
+    WHERE tenant = 'i1' AND user_id = 'u4';
+  COMMIT;
+  EXECUTE seed INTO got USING 'u1', 'i1';
+  PERFORM pctest.eq(got, 'pbase', 'inside its interval: counted');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE organization_id = 'i1' AND user_id = 'u2'), 2::bigint,
+                    'not started yet: the rows are there');
+  EXECUTE seed INTO got USING 'u2', 'i1';
+  PERFORM pctest.eq(got, NULL::text, 'not started yet: not counted');
+  EXECUTE 'SELECT string_agg(p, '' '') FROM (' || seed || ') s(p)' INTO got USING 'u4', 'i1';
+  PERFORM pctest.eq(got, 'pscoped', 'expired direct policy: not counted, the role still is');
+  -- An active membership outside its interval: rows kept, none counted.
+  UPDATE permcache.memberships SET expires_at = now() - interval '1 minute',
+                                   starts_at = now() - interval '1 day'
+    WHERE tenant = 'i1' AND user_id = 'u1';
+  COMMIT;
+  EXECUTE seed INTO got USING 'u1', 'i1';
+  PERFORM pctest.eq(got, NULL::text, 'expired membership: not counted');
+  PERFORM pctest.eq(pctest.eff('i1', 'u1'), 'pbase@role:base', 'expired membership: row kept');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+
+  -- reconcile compares the interval too, and fixes it.
+  UPDATE permcache.user_effective_policies SET expires_at = NULL
+    WHERE organization_id = 'i1' AND user_id = 'u1';
+  COMMIT;
+  PERFORM pctest.eq((SELECT string_agg(diff, ' ' ORDER BY diff) FROM permcache.reconcile(false)
+                     WHERE organization_id = 'i1'), 'extra missing', 'interval difference found');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.reconcile(true)), 2::bigint, 'fixed');
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile after the fix');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE organization_id = 'i1' AND user_id = 'u1' AND expires_at IS NOT NULL),
+                    1::bigint, 'the fix restored the interval');
+END $$;
+\echo ok - intervals: effective rows carry the intersection of membership and assignment intervals; the seed query with now() counts them only inside it; reconcile compares intervals
+
 DO $$
 BEGIN
   PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'pc_pending empty');

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -149,6 +150,47 @@ TEST_P(PostgresStoreTest, RetentionPrunesOldRevisionsAndReportsHowFar) {
   ASSERT_EQ(changes->size(), 1u);
   EXPECT_EQ((*changes)[0].revision, 5u);
   EXPECT_EQ(MustApply({PutTenant("t9")}).revision, 6u);
+}
+
+TEST_P(PostgresStoreTest, IntervalBoundsAreExactToTheMillisecondBothWays) {
+  MustApply(HospitalOps());
+  // The first and last ms validation allows, and one at a non-zero ms: timestamptz holds each
+  // exactly (checked against literals) and each comes back as the same ms.
+  constexpr int64_t kFirst = -62'135'596'800'000;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kOdd = 1'796'126'400'123;      // 2026-12-01T12:00:00.123Z
+  constexpr int64_t kLast = 253'402'300'799'999;   // 9999-12-31T23:59:59.999Z
+  WriteOp member = PutMember("t1", "frank");
+  member.starts_at_ms = kFirst + 1;
+  member.expires_at_ms = kLast;
+  WriteOp role = PutUserRole("t1", "frank", "nurse");
+  role.starts_at_ms = kFirst;
+  role.expires_at_ms = kOdd;
+  MustApply({member, role});
+  EXPECT_EQ(Sql("SELECT starts_at = '0001-01-01 00:00:00.001+00' "
+                "  AND expires_at = '9999-12-31 23:59:59.999+00' "
+                "FROM permcache.memberships WHERE tenant = 't1' AND user_id = 'frank'"),
+            "t");
+  EXPECT_EQ(Sql("SELECT starts_at = '0001-01-01 00:00:00+00' "
+                "  AND expires_at = '2026-12-01 12:00:00.123+00' "
+                "FROM permcache.user_roles WHERE tenant = 't1' AND user_id = 'frank'"),
+            "t");
+  UserGrants g = Grants("t1", "frank");
+  EXPECT_EQ(g.membership_valid, (Interval{kFirst + 1, kLast}));
+  ASSERT_EQ(g.grants.size(), 1u);
+  EXPECT_EQ(g.grants[0].valid, (Interval{kFirst, kOdd}));
+  const Model m = ExportOf(*store_, "t1");
+  auto it = std::find_if(m.user_roles.begin(), m.user_roles.end(),
+                         [](const UserRole& x) { return x.user == "frank"; });
+  ASSERT_NE(it, m.user_roles.end());
+  EXPECT_EQ(it->starts_at_ms, kFirst);
+  EXPECT_EQ(it->expires_at_ms, kOdd);
+
+  // A direct writer's bound finer than a ms is rounded inward (the engine never counts an
+  // instant the effective table's readers would not): starts_at up, expires_at down.
+  Sql("UPDATE permcache.memberships SET starts_at = '2026-12-01 12:00:00.1231+00', "
+      "  expires_at = '2026-12-01 12:00:00.5009+00' WHERE tenant = 't1' AND user_id = 'frank'");
+  EXPECT_EQ(Grants("t1", "frank").membership_valid,
+            (Interval{kOdd + 1, 1'796'126'400'500}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresStoreTest, ::testing::Values(Backend::kPostgres),
