@@ -405,11 +405,7 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
   if (res[2].size() > 0) {
     std::optional<MembershipStatus> status = ParseMembershipStatus(res[2].Text(0, 0));
     if (!status) return InternalError("membership has an unknown status (damaged store)");
-    switch (*status) {
-      case MembershipStatus::kActive: out.membership = MembershipState::kActive; break;
-      case MembershipStatus::kSuspended: out.membership = MembershipState::kSuspended; break;
-      case MembershipStatus::kPending: out.membership = MembershipState::kPending; break;
-    }
+    out.membership = store::MembershipStateOf(*status);
     PERMCACHE_ASSIGN_OR_RETURN(out.membership_valid, IntervalAt(res[2], 0, 1));
   }
   // Suspended and pending: no grants. Active outside its interval still has them (the engine
