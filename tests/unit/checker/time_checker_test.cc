@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <mutex>
-#include <thread>
 
 #include "common/clock.h"
 #include "permcache/checker.h"
@@ -140,50 +138,6 @@ TEST_F(TimeCheckerTest, AnExpiredMembershipSaysSo) {
   info = checker_->Membership("t", "u");
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->status, "expired");
-}
-
-// The same with real time, real stores and two nodes: both cache the allow, the membership
-// expires 1.5 s later, and both deny with no write. Then a role assignment that starts later is
-// allowed from then on, and an expiring one drops just that role.
-TEST(TimeTwoNodesTest, ExpiryAndStartReachBothNodesWithNoWrite) {
-  TempDir dir;
-  const std::string db = dir.File("two.db");
-  auto a = OpenChecker(db);
-  auto b = OpenChecker(db);
-  ASSERT_TRUE(a && b);
-  const int64_t now = SystemClock::Get()->WallMs();
-  WriteOp member = PutMember("t", "u");
-  member.expires_at_ms = now + 1500;
-  WriteOp later = PutUserRole("t", "v", "w");
-  later.starts_at_ms = now + 1500;
-  WriteOp ending = PutUserRole("t", "v", "r");
-  ending.expires_at_ms = now + 1500;
-  ASSERT_TRUE(a->Write(std::vector<WriteOp>{PutTenant("t"), PutRole("t", "r"), PutRole("t", "w"),
-                                            PutPolicy("t", "p", {"docs:read"}),
-                                            PutPolicy("t", "q", {"docs:write"}),
-                                            PutRolePolicy("t", "r", "p"),
-                                            PutRolePolicy("t", "w", "q"), member,
-                                            PutUserRole("t", "u", "r"), PutMember("t", "v"),
-                                            later, ending})
-                  .ok());
-  for (Checker* node : {a.get(), b.get()}) {
-    EXPECT_TRUE(Allowed(*node, "t", "u", "docs:read"));
-    EXPECT_TRUE(Allowed(*node, "t", "v", "docs:read"));
-    EXPECT_FALSE(Allowed(*node, "t", "v", "docs:write"));
-  }
-  const uint64_t revision = a->AppliedRevision();
-  while (SystemClock::Get()->WallMs() < now + 1500) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  for (Checker* node : {a.get(), b.get()}) {
-    EXPECT_FALSE(Allowed(*node, "t", "u", "docs:read")) << "expired with no write";
-    EXPECT_FALSE(Allowed(*node, "t", "v", "docs:read")) << "the expiring role dropped";
-    EXPECT_TRUE(Allowed(*node, "t", "v", "docs:write")) << "the later role started";
-    auto info = node->Membership("t", "u");
-    ASSERT_TRUE(info.ok());
-    EXPECT_EQ(info->status, "expired");
-  }
-  EXPECT_EQ(a->AppliedRevision(), revision) << "no write happened";
 }
 
 }  // namespace
