@@ -15,12 +15,10 @@ class Clock {
   // Monotonic milliseconds since an arbitrary origin (TTLs, ages). May be coarse.
   virtual int64_t NowMs() const = 0;
   // Wall-clock milliseconds since the Unix epoch (UTC), exact: validity intervals are decided
-  // against it (compiles, token expiry).
+  // against it (compiles, the hit path's "has this set's next transition come?", token expiry).
+  // Not a coarse clock: CLOCK_REALTIME_COARSE can lag by far more than its resolution when the
+  // tick is deferred (tickless kernels, VMs), which would serve an answer past its expiry.
   virtual int64_t WallMs() const = 0;
-  // A cheap value never below the exact WallMs() of this instant (a coarse clock plus its
-  // resolution): the hit path tests "has this set's next transition come?" with it, so a
-  // cached answer dies at most one resolution early and never late.
-  virtual int64_t WallUpperBoundMs() const { return WallMs(); }
 };
 
 }  // namespace permcache

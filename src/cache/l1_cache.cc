@@ -203,8 +203,8 @@ void L1Cache::Install(Shard& s, uint64_t hash, std::string_view tenant, std::str
                       const Loaded& loaded, int64_t started_ms, int64_t now_ms) {
   // Only one flight per key can install, so a live entry here is unexpected; replace it.
   if (CacheEntry* old = s.index.Find(hash, tenant, user)) Kill(s, old, hash);
-  // Out of date on arrival (its transition is within the clock's resolution): serve it to this
-  // caller only; the next check reads again, and compiles past the transition.
+  // Out of date on arrival (its transition came while it was loaded): serve it to this caller
+  // only; the next check reads again, and compiles past the transition.
   if (OutOfDate(*loaded.set)) return;
   if (now_ms - s.base_ms > kRebaseAfterMs) Rebase(s, now_ms);
 

@@ -161,15 +161,15 @@ class L1Cache {
 
   Shard& ShardFor(uint64_t hash) const { return shards_[(hash >> 48) & shard_mask_]; }
   // True if `e` is older than the TTL at `now_ms`, or its set's next transition has come (time
-  // is a writer, DESIGN §8: tested against the clock's cheap upper bound, so an entry dies at
-  // most one clock resolution early and never late). REQUIRES: s.mu held (shared is enough).
+  // is a writer, DESIGN §8: tested against the exact wall clock, read only for sets that have
+  // a transition, so an entry is never served past it). REQUIRES: s.mu held (shared is enough).
   bool Expired(const Shard& s, const internal::CacheEntry& e, int64_t now_ms) const {
     if ((now_ms - s.base_ms) - static_cast<int64_t>(e.filled_rel_ms) >= ttl_ms_) return true;
     return OutOfDate(s.sets.Get(e.set_index));
   }
   bool OutOfDate(const PermissionSet& set) const {
     const int64_t until = set.valid_until_ms();
-    return until != Interval::kNoExpiry && until <= clock_->WallUpperBoundMs();
+    return until != Interval::kNoExpiry && until <= clock_->WallMs();
   }
 
   // All below REQUIRE s.mu held exclusively.

@@ -12,31 +12,25 @@
 
 namespace permcache {
 
-// CLOCK_MONOTONIC_COARSE: a few ns per read (no syscall), ~4 ms resolution: plenty for TTLs of
-// seconds to minutes, and cheap enough for the check hot path.
+// NowMs: CLOCK_MONOTONIC_COARSE, a few ns per read (no syscall), ~4 ms resolution (more when
+// the tick is deferred): fine for TTLs, which only bound memory and staleness after a lost
+// message. WallMs: the exact CLOCK_REALTIME (vDSO, ~20 ns), read on the hit path only for sets
+// that have a next transition.
 class SystemClock final : public Clock {
  public:
   int64_t NowMs() const override { return Ms(CLOCK_MONOTONIC_COARSE); }
   int64_t WallMs() const override { return Ms(CLOCK_REALTIME); }
-  // CLOCK_REALTIME_COARSE lags the exact clock by less than its resolution (~4 ms).
-  int64_t WallUpperBoundMs() const override { return Ms(CLOCK_REALTIME_COARSE) + coarse_res_ms_; }
   static const SystemClock* Get() {
     static const SystemClock clock;
     return &clock;
   }
 
  private:
-  SystemClock() {
-    timespec res{};
-    clock_getres(CLOCK_REALTIME_COARSE, &res);
-    coarse_res_ms_ = static_cast<int64_t>(res.tv_sec) * 1000 + res.tv_nsec / 1'000'000 + 1;
-  }
   static int64_t Ms(clockid_t id) {
     timespec ts;
     clock_gettime(id, &ts);
     return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
   }
-  int64_t coarse_res_ms_ = 5;
 };
 
 // Wall-clock ms since the Unix epoch: for instants other nodes compare (commit times, token
