@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_support.h"
 #include "permcache/checker.h"
 #include "server/demo_model.h"
 #include "server/http/json_codec.h"
@@ -23,12 +24,8 @@ namespace {
 
 using namespace permcache;
 using namespace permcache::http;
-
-constexpr size_t kDepth = 32;
-
-void Expect(bool ok) {
-  if (!ok) __builtin_trap();  // a broken invariant is a crash the fuzzer reports
-}
+using permcache::fuzz::Expect;
+using permcache::fuzz::kDepth;
 
 // Errors a request may get; kInternal (or anything else) is a bug.
 void ExpectClientError(const Status& s) {

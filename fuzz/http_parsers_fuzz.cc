@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_support.h"
 #include "permcache/model.h"
 #include "server/http/etag.h"
 #include "server/http/json_codec.h"
@@ -17,12 +18,8 @@ namespace {
 
 using namespace permcache;
 using namespace permcache::http;
-
-constexpr size_t kDepth = 32;
-
-void Expect(bool ok) {
-  if (!ok) __builtin_trap();  // a broken invariant is a crash the fuzzer reports
-}
+using permcache::fuzz::Expect;
+using permcache::fuzz::kDepth;
 
 }  // namespace
 

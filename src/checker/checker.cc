@@ -183,13 +183,8 @@ StatusOr<UserGrants> CheckerImpl::ReadGrants(std::string_view tenant, std::strin
     // A miss or an L2 error: the store answers either way (never fail because of L2).
     (got.ok() ? l2_misses_ : l2_errors_).fetch_add(1, std::memory_order_relaxed);
   }
-  const auto start = std::chrono::steady_clock::now();
-  auto grants = store_->LoadGrants(tenant, user);
-  if (observer) observer->OnStoreRead(SecondsSince(start));
-  if (!grants.ok()) {
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-    return UnavailableError("store read failed: " + grants.status().message());
-  }
+  auto grants = FromStore([&] { return store_->LoadGrants(tenant, user); });
+  if (!grants.ok()) return grants.status();
   *tier = CacheTier::kStore;
   // Put refuses itself when the key was invalidated after grants->revision (no resurrection).
   if (use_l2 && !remote_->Put(tenant, user, *grants).ok()) {

@@ -67,6 +67,19 @@ class CheckerImpl final : public Checker {
   void ApplyChange(const ChangeSet& change, RevisionTracker::Origin origin);
   // Drops the local L1 entries an admin invalidation names; returns how many.
   uint64_t InvalidateLocal(const InvalidateRequest& request);
+  // One store read: timed for the observer; an error is counted and comes back as kUnavailable
+  // ("store read failed: ..."), so no answer is ever made from a failed read.
+  template <class Read>
+  auto FromStore(Read&& read) -> decltype(read()) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = read();
+    if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
+    if (!result.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return UnavailableError("store read failed: " + result.status().message());
+    }
+    return result;
+  }
   // Reads (tenant, user) from L2 or the store and compiles it (the cache loader).
   StatusOr<L1Cache::Loaded> Load(std::string_view tenant, std::string_view user);
   StatusOr<UserGrants> ReadGrants(std::string_view tenant, std::string_view user,

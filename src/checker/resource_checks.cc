@@ -94,13 +94,8 @@ StatusOr<CheckerImpl::RecordRef<V>> CheckerImpl::GetRecord(RecordCache<V>& cache
     }
   }
   if (record == nullptr) {
-    const auto start = std::chrono::steady_clock::now();
-    auto loaded = ((*store_).*source.load)(tenant, id);
-    if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
-    if (!loaded.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return UnavailableError("store read failed: " + loaded.status().message());
-    }
+    auto loaded = FromStore([&] { return ((*store_).*source.load)(tenant, id); });
+    if (!loaded.ok()) return loaded.status();
     V value = std::move(*loaded);
     if constexpr (std::is_same_v<V, ResourceRecord>) {
       value.password_hash.clear();  // no cache holds it: unlock reads the store
@@ -137,11 +132,8 @@ StatusOr<std::shared_ptr<const std::vector<std::string>>> CheckerImpl::GetElemen
     if (auto hit = element_lists_.Get(tenant, {}, now)) return hit;
     generation = element_lists_.Generation(tenant, {});
   }
-  auto ids = store_->ListUiElements(tenant);
-  if (!ids.ok()) {
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-    return UnavailableError("store read failed: " + ids.status().message());
-  }
+  auto ids = FromStore([&] { return store_->ListUiElements(tenant); });
+  if (!ids.ok()) return ids.status();
   auto ptr = std::make_shared<const std::vector<std::string>>(std::move(*ids));
   if (use_cache) {
     element_lists_.Install(tenant, {}, generation, ptr, now + options_.resources.record_ttl.count());
@@ -165,11 +157,8 @@ bool CheckerImpl::InvalidateRecordKey(std::string_view tenant, std::string_view 
 StatusOr<std::string> CheckerImpl::SigningKey() {
   std::lock_guard<std::mutex> lock(key_mu_);
   if (signing_key_.empty()) {
-    auto key = store_->TokenSigningKey();
-    if (!key.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return UnavailableError("store read failed: " + key.status().message());
-    }
+    auto key = FromStore([&] { return store_->TokenSigningKey(); });
+    if (!key.ok()) return key.status();
     if (key->size() < 16) return InternalError("the store's token signing key is too short");
     signing_key_ = std::move(*key);
   }
@@ -294,13 +283,9 @@ StatusOr<UnlockResult> CheckerImpl::Unlock(const UnlockRequest& req, int64_t* re
   }
   if (req.client.size() > kMaxClientBytes) return InvalidArgumentError("client is too long");
   // The store's record: the only copy with the password hash, and the freshest.
-  const auto start = std::chrono::steady_clock::now();
-  StatusOr<ResourceRecord> loaded = store_->LoadResource(req.tenant, req.resource);
-  if (options_.observer) options_.observer->OnStoreRead(SecondsSince(start));
-  if (!loaded.ok()) {
-    store_errors_.fetch_add(1, std::memory_order_relaxed);
-    return UnavailableError("store read failed: " + loaded.status().message());
-  }
+  StatusOr<ResourceRecord> loaded =
+      FromStore([&] { return store_->LoadResource(req.tenant, req.resource); });
+  if (!loaded.ok()) return loaded.status();
   const ResourceRecord& record = *loaded;
   if (!record.exists) {
     return NotFoundError("resource '" + std::string(req.resource) + "' does not exist in tenant '" +
@@ -406,11 +391,8 @@ StatusOr<ResourceList> CheckerImpl::ListResources(const ResourceListRequest& req
   size_t scanned = 0;
   while (scanned < kListScanBudget) {
     const size_t batch = std::min<size_t>(500, kListScanBudget - scanned);
-    auto rows = store_->ScanResources(req.tenant, type, after, batch);
-    if (!rows.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return UnavailableError("store read failed: " + rows.status().message());
-    }
+    auto rows = FromStore([&] { return store_->ScanResources(req.tenant, type, after, batch); });
+    if (!rows.ok()) return rows.status();
     for (const ResourceRow& row : *rows) {
       ++scanned;
       after = row.resource;

@@ -33,13 +33,9 @@ class SystemClock final : public Clock {
   }
 };
 
-// Wall-clock ms since the Unix epoch: for instants other nodes compare (commit times, token
-// expiry), never for TTLs (use a Clock).
-inline int64_t WallClockMs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
+// Wall-clock ms since the Unix epoch of the real system clock, for instants other nodes compare
+// (commit times, Redis TTLs) where no Checker clock is at hand; never for TTLs in-process.
+inline int64_t WallClockMs() { return SystemClock::Get()->WallMs(); }
 
 // Seconds elapsed since `start`, for latency observations.
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {

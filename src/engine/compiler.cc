@@ -32,19 +32,18 @@ bool Before(const Candidate& a, const Candidate& b) {
 }  // namespace
 
 PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
-  int64_t valid_until = Interval::kNoExpiry;
-  auto note = [&](const Interval& v) {
-    valid_until = std::min(valid_until, v.NextTransitionAfter(now_ms));
-  };
   MembershipState state = grants.membership;
   const Interval& membership = grants.membership_valid;
   if (state == MembershipState::kActive) {
-    note(membership);
     if (now_ms < membership.starts_at_ms) state = MembershipState::kNotStarted;
     if (now_ms >= membership.expires_at_ms) state = MembershipState::kExpired;
   }
   if (state != MembershipState::kActive) {
-    // Nothing else can count before the membership does, so only its own transition matters.
+    // Nothing else can count before the membership does, so only its own transition matters
+    // (none for a suspended or pending one: time cannot change those).
+    const bool timed = grants.membership == MembershipState::kActive;
+    const int64_t valid_until =
+        timed ? membership.NextTransitionAfter(now_ms) : Interval::kNoExpiry;
     const int64_t starts = state == MembershipState::kNotStarted ? membership.starts_at_ms
                                                                  : Interval::kNoExpiry;
     return PermissionSet(state, {}, {}, {}, {}, valid_until, starts);
@@ -52,7 +51,6 @@ PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
   static const std::string kEmpty;
   std::vector<Candidate> candidates;
   for (const Grant& g : grants.grants) {
-    note(g.valid);
     if (!g.valid.Contains(now_ms)) continue;
     // A policy scoped to one unit reached through a role assigned in another never applies.
     if (!g.policy_scope.empty() && !g.assignment_scope.empty() &&
@@ -97,7 +95,6 @@ PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
   // Sorted and unique so the set is canonical (internable) and HasRole can binary-search.
   std::vector<std::string> roles = grants.roles;
   for (const auto& [role, valid] : grants.bounded_roles) {
-    note(valid);
     if (valid.Contains(now_ms)) roles.push_back(role);
   }
   std::sort(roles.begin(), roles.end());
@@ -105,15 +102,14 @@ PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
   std::vector<ResourceGrantRow> resource_grants;
   resource_grants.reserve(grants.resource_grants.size());
   for (const ResourceGrantRow& g : grants.resource_grants) {
-    note(g.valid);
     if (!g.valid.Contains(now_ms)) continue;
     resource_grants.push_back({g.resource, g.permissions, {}});  // the set's valid_until covers it
   }
   std::sort(resource_grants.begin(), resource_grants.end(),
             [](const ResourceGrantRow& a, const ResourceGrantRow& b) { return a.resource < b.resource; });
   return PermissionSet(MembershipState::kActive, std::move(rules), std::move(sources),
-                       std::move(roles), std::move(resource_grants), valid_until,
-                       membership.expires_at_ms);
+                       std::move(roles), std::move(resource_grants),
+                       NextTransitionAfter(grants, now_ms), membership.expires_at_ms);
 }
 
 }  // namespace permcache

@@ -132,25 +132,16 @@ Reason PermissionSet::Explain(std::string_view permission, std::string_view scop
   auto at = [](int64_t ms) {
     return ms == Interval::kNoExpiry ? std::nullopt : std::optional<int64_t>(ms);
   };
-  switch (membership_) {
-    case MembershipState::kActive:
-      break;
-    case MembershipState::kSuspended:
-      reason.kind = "membership_suspended";
-      return reason;
-    case MembershipState::kPending:
-      reason.kind = "membership_pending";
-      return reason;
-    case MembershipState::kNotStarted:
-      reason.kind = "membership_not_started";
-      reason.expires_at_ms = at(membership_expires_at_ms_);  // here: when it starts
-      return reason;
-    case MembershipState::kExpired:
-      reason.kind = "membership_expired";
-      return reason;
-    case MembershipState::kNone:
-      reason.kind = "no_membership";
-      return reason;
+  if (membership_ != MembershipState::kActive) {
+    // "no_membership", else "membership_" + the state: suspended, pending, not_started, expired.
+    reason.kind = membership_ == MembershipState::kNone
+                      ? "no_membership"
+                      : "membership_" + std::string(MembershipStateName(membership_));
+    // Not started: when it starts (kept in membership_expires_at_ms_, see the constructor).
+    if (membership_ == MembershipState::kNotStarted) {
+      reason.expires_at_ms = at(membership_expires_at_ms_);
+    }
+    return reason;
   }
   int i = Decide(permission, scope);
   if (i < 0) {
