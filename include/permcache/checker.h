@@ -50,6 +50,9 @@ struct MembershipInfo {
   uint64_t revision = 0;
   // An active membership: when it stops counting; not started: when it starts. Unset = never.
   std::optional<int64_t> expires_at_ms;
+  // "group:G" when the membership comes through group G (the user has none of their own),
+  // empty otherwise.
+  std::string via;
 };
 
 // What to drop from the cache. Exactly one form is used:

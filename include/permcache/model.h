@@ -129,6 +129,30 @@ struct UiElement {
   bool operator==(const UiElement&) const = default;
 };
 
+// A group of users (seed 004's organisations, DESIGN §8). Members of an active group, while
+// the group's interval holds, get its roles and policies; a member without a membership of
+// their own is an active member of the tenant through the group. status is kActive or
+// kSuspended (a group is never pending).
+struct Group {
+  std::string tenant, group;
+  MembershipStatus status = MembershipStatus::kActive;
+  std::optional<int64_t> starts_at_ms, expires_at_ms;
+  bool operator==(const Group&) const = default;
+};
+struct GroupMember {
+  std::string tenant, group, user;
+  bool operator==(const GroupMember&) const = default;
+};
+struct GroupRole {
+  std::string tenant, group, role;
+  std::string business_unit;  // empty = applies everywhere in the tenant
+  bool operator==(const GroupRole&) const = default;
+};
+struct GroupPolicy {
+  std::string tenant, group, policy;
+  bool operator==(const GroupPolicy&) const = default;
+};
+
 // A whole model (or one tenant of it). Same shapes as the write ops.
 struct Model {
   std::vector<Tenant> tenants;
@@ -142,6 +166,10 @@ struct Model {
   std::vector<Resource> resources;
   std::vector<ResourceGrant> resource_grants;
   std::vector<UiElement> ui_elements;
+  std::vector<Group> groups;
+  std::vector<GroupMember> group_members;
+  std::vector<GroupRole> group_roles;
+  std::vector<GroupPolicy> group_policies;
   bool operator==(const Model&) const = default;
 };
 
@@ -168,8 +196,16 @@ enum class OpKind : uint8_t {
   kDeleteResourceGrant,
   kPutUiElement,
   kDeleteUiElement,
+  kPutGroup,
+  kDeleteGroup,
+  kPutGroupMember,
+  kDeleteGroupMember,
+  kPutGroupRole,
+  kDeleteGroupRole,
+  kPutGroupPolicy,
+  kDeleteGroupPolicy,
 };
-inline constexpr size_t kOpKindCount = static_cast<size_t>(OpKind::kDeleteUiElement) + 1;
+inline constexpr size_t kOpKindCount = static_cast<size_t>(OpKind::kDeleteGroupPolicy) + 1;
 std::string_view OpKindName(OpKind k);  // "put_tenant", ...
 std::optional<OpKind> ParseOpKind(std::string_view s);
 
@@ -177,7 +213,8 @@ std::optional<OpKind> ParseOpKind(std::string_view s);
 struct WriteOp {
   OpKind kind = OpKind::kPutTenant;
   std::string tenant, user, role, policy, business_unit;
-  MembershipStatus status = MembershipStatus::kActive;  // put_membership
+  std::string group;                                    // group ops
+  MembershipStatus status = MembershipStatus::kActive;  // put_membership, put_group
   std::vector<std::string> inherits;                    // put_role
   Effect effect = Effect::kAllow;                       // put_policy
   int32_t priority = 0;                                 // put_policy
@@ -194,8 +231,8 @@ struct WriteOp {
   std::vector<std::string> required_roles;              // put_ui_element
   std::vector<std::string> required_permissions;        // put_ui_element
   bool active = true;                                   // put_ui_element
-  // put_membership, put_user_role, put_user_policy, put_resource_grant: the validity interval
-  // (absent = unbounded), ms since the Unix epoch.
+  // put_membership, put_user_role, put_user_policy, put_resource_grant, put_group: the
+  // validity interval (absent = unbounded), ms since the Unix epoch.
   std::optional<int64_t> starts_at_ms, expires_at_ms;
   bool operator==(const WriteOp&) const = default;
 };

@@ -67,12 +67,29 @@ struct ResourceGrantRow {
   bool operator==(const ResourceGrantRow&) const = default;
 };
 
+// A group the user is a member of (DESIGN §8), as the store has it.
+struct GroupRow {
+  std::string group;
+  bool active = false;  // the group's status: active (else suspended)
+  Interval valid;       // the group's interval
+  bool operator==(const GroupRow&) const = default;
+};
+
 // Everything the engine needs to compile the permission set of one (tenant, user), read in
 // one consistent snapshot at `revision`.
+//
+// Groups: an active group's roles become assignments whose role_path starts "group:G>" and
+// its policies grants with role_path "group:G", each carrying the group's interval. The user's
+// own membership decides when there is one (a suspended or pending one wins over any group);
+// without one, an active group valid at the instant makes the user an active member "via" it
+// (EffectiveMembershipAt).
 struct UserGrants {
   MembershipState membership = MembershipState::kNone;  // kNone, kActive, kSuspended or kPending
   Interval membership_valid;  // when an active membership counts
-  std::vector<Grant> grants;  // empty unless membership is active
+  // Every group the user is a member of, sorted by id.
+  std::vector<GroupRow> groups;
+  // Empty unless the membership is active, or there is none and an active group exists.
+  std::vector<Grant> grants;
   // Roles held through unscoped assignments, with every role they inherit (transitively):
   // sorted, unique. Empty unless membership is active. (UI elements' required_roles.)
   std::vector<std::string> roles;
@@ -89,12 +106,56 @@ struct UserGrants {
 // must not outlive it.
 inline int64_t NextTransitionAfter(const UserGrants& g, int64_t now_ms) {
   int64_t next = g.membership_valid.NextTransitionAfter(now_ms);
+  for (const GroupRow& x : g.groups) next = std::min(next, x.valid.NextTransitionAfter(now_ms));
   for (const Grant& x : g.grants) next = std::min(next, x.valid.NextTransitionAfter(now_ms));
   for (const auto& r : g.bounded_roles) next = std::min(next, r.second.NextTransitionAfter(now_ms));
   for (const ResourceGrantRow& x : g.resource_grants) {
     next = std::min(next, x.valid.NextTransitionAfter(now_ms));
   }
   return next;
+}
+
+// Does the store read the grants of `g` (whose membership and groups are filled)? With an
+// active own membership, or with none and an active group; never for a suspended or pending
+// own membership. Time does not enter: the compiler decides each instant.
+inline bool GrantsCount(const UserGrants& g) {
+  if (g.membership != MembershipState::kNone) return g.membership == MembershipState::kActive;
+  return std::any_of(g.groups.begin(), g.groups.end(), [](const GroupRow& x) { return x.active; });
+}
+
+// The membership as it stands at `now_ms` (DESIGN §8).
+struct EffectiveMembership {
+  MembershipState state = MembershipState::kNone;
+  // An active membership: when it stops counting; not started: when it starts.
+  int64_t expires_at_ms = Interval::kNoExpiry;
+  std::string_view via;  // the group it comes through, empty = the user's own (or none)
+};
+inline EffectiveMembership EffectiveMembershipAt(const UserGrants& g, int64_t now_ms) {
+  const auto timed = [&](const Interval& valid, std::string_view via) -> EffectiveMembership {
+    if (now_ms < valid.starts_at_ms) return {MembershipState::kNotStarted, valid.starts_at_ms, via};
+    if (now_ms >= valid.expires_at_ms) return {MembershipState::kExpired, Interval::kNoExpiry, via};
+    return {MembershipState::kActive, valid.expires_at_ms, via};
+  };
+  if (g.membership == MembershipState::kActive) return timed(g.membership_valid, "");
+  if (g.membership != MembershipState::kNone) return {g.membership, Interval::kNoExpiry, ""};
+  // Through a group: one valid now (the one lasting longest), else the next to start, else an
+  // expired one, else a suspended one.
+  const GroupRow* best = nullptr;
+  int best_rank = 0;
+  for (const GroupRow& x : g.groups) {
+    const int rank = !x.active                   ? 1
+                     : x.valid.Contains(now_ms)  ? 4
+                     : now_ms < x.valid.starts_at_ms ? 3
+                                                     : 2;
+    const bool better =
+        rank > best_rank ||
+        (rank == best_rank && rank == 4 && x.valid.expires_at_ms > best->valid.expires_at_ms) ||
+        (rank == best_rank && rank == 3 && x.valid.starts_at_ms < best->valid.starts_at_ms);
+    if (better) best = &x, best_rank = rank;
+  }
+  if (best == nullptr) return {};
+  if (best_rank == 1) return {MembershipState::kSuspended, Interval::kNoExpiry, best->group};
+  return timed(best->valid, best->group);
 }
 
 // One resource as the decision needs it (DESIGN §7). `version` grows whenever state, password

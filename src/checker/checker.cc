@@ -338,6 +338,7 @@ StatusOr<MembershipInfo> CheckerImpl::Membership(std::string_view tenant, std::s
   if (const int64_t at = ref.set->membership_expires_at_ms(); at != Interval::kNoExpiry) {
     info.expires_at_ms = at;
   }
+  if (!ref.set->membership_via().empty()) info.via = "group:" + ref.set->membership_via();
   return info;
 }
 

@@ -460,6 +460,7 @@ Status RunMembership(CommandContext& ctx, const std::string& tenant, const std::
   if (o.contains("expires_at")) {
     *ctx.out << (is_active ? ", expires " : ", starts ") << Field(o, "expires_at");
   }
+  if (o.contains("via")) *ctx.out << ", via " << Field(o, "via");
   *ctx.out << ")\n";
   return Status::Ok();
 }

@@ -32,21 +32,12 @@ bool Before(const Candidate& a, const Candidate& b) {
 }  // namespace
 
 PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
-  MembershipState state = grants.membership;
-  const Interval& membership = grants.membership_valid;
-  if (state == MembershipState::kActive) {
-    if (now_ms < membership.starts_at_ms) state = MembershipState::kNotStarted;
-    if (now_ms >= membership.expires_at_ms) state = MembershipState::kExpired;
-  }
-  if (state != MembershipState::kActive) {
-    // Nothing else can count before the membership does, so only its own transition matters
-    // (none for a suspended or pending one: time cannot change those).
-    const bool timed = grants.membership == MembershipState::kActive;
-    const int64_t valid_until =
-        timed ? membership.NextTransitionAfter(now_ms) : Interval::kNoExpiry;
-    const int64_t starts = state == MembershipState::kNotStarted ? membership.starts_at_ms
-                                                                 : Interval::kNoExpiry;
-    return PermissionSet(state, {}, {}, {}, {}, valid_until, starts);
+  const EffectiveMembership membership = EffectiveMembershipAt(grants, now_ms);
+  if (membership.state != MembershipState::kActive) {
+    // Nothing counts before the membership does: the set changes when the own membership's
+    // or a group's interval next starts or ends (never, for a suspended or pending one).
+    return PermissionSet(membership.state, {}, {}, {}, {}, NextTransitionAfter(grants, now_ms),
+                         membership.expires_at_ms, std::string(membership.via));
   }
   static const std::string kEmpty;
   std::vector<Candidate> candidates;
@@ -109,7 +100,8 @@ PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
             [](const ResourceGrantRow& a, const ResourceGrantRow& b) { return a.resource < b.resource; });
   return PermissionSet(MembershipState::kActive, std::move(rules), std::move(sources),
                        std::move(roles), std::move(resource_grants),
-                       NextTransitionAfter(grants, now_ms), membership.expires_at_ms);
+                       NextTransitionAfter(grants, now_ms), membership.expires_at_ms,
+                       std::string(membership.via));
 }
 
 }  // namespace permcache

@@ -48,14 +48,16 @@ bool PatternMatches(std::string_view pattern, std::string_view permission) noexc
 PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules,
                              std::vector<Source> sources, std::vector<std::string> roles,
                              std::vector<ResourceGrantRow> resource_grants,
-                             int64_t valid_until_ms, int64_t membership_expires_at_ms)
+                             int64_t valid_until_ms, int64_t membership_expires_at_ms,
+                             std::string membership_via)
     : membership_(membership),
       rules_(std::move(rules)),
       sources_(std::move(sources)),
       roles_(std::move(roles)),
       resource_grants_(std::move(resource_grants)),
       valid_until_ms_(valid_until_ms),
-      membership_expires_at_ms_(membership_expires_at_ms) {
+      membership_expires_at_ms_(membership_expires_at_ms),
+      membership_via_(std::move(membership_via)) {
   memory_bytes_ = sizeof(PermissionSet) + rules_.capacity() * sizeof(Rule) +
                   sources_.capacity() * sizeof(Source);
   uint64_t h = HashBytes(std::string_view(reinterpret_cast<const char*>(&membership_), 1));
@@ -78,6 +80,8 @@ PermissionSet::PermissionSet(MembershipState membership, std::vector<Rule> rules
   }
   h = HashCombine(h, static_cast<uint64_t>(valid_until_ms_));
   h = HashCombine(h, static_cast<uint64_t>(membership_expires_at_ms_));
+  memory_bytes_ += heap(membership_via_);
+  h = HashCombine(h, HashBytes(membership_via_));
   memory_bytes_ += roles_.capacity() * sizeof(std::string) +
                    resource_grants_.capacity() * sizeof(ResourceGrantRow);
   h = HashCombine(h, roles_.size());

@@ -48,7 +48,8 @@ class PermissionSet {
                 std::vector<std::string> roles = {},
                 std::vector<ResourceGrantRow> resource_grants = {},
                 int64_t valid_until_ms = Interval::kNoExpiry,
-                int64_t membership_expires_at_ms = Interval::kNoExpiry);
+                int64_t membership_expires_at_ms = Interval::kNoExpiry,
+                std::string membership_via = {});
 
   MembershipState membership() const { return membership_; }
   const std::vector<Rule>& rules() const { return rules_; }
@@ -58,6 +59,8 @@ class PermissionSet {
   // Time is a writer: at or after this instant the set is out of date (no cache may serve it).
   int64_t valid_until_ms() const { return valid_until_ms_; }
   int64_t membership_expires_at_ms() const { return membership_expires_at_ms_; }
+  // The group the membership comes through ("" = the user's own, or none).
+  const std::string& membership_via() const { return membership_via_; }
 
   // Holds `role` (assigned unscoped, or inherited from such a role)? Binary search.
   bool HasRole(std::string_view role) const noexcept;
@@ -87,7 +90,8 @@ class PermissionSet {
     return membership_ == o.membership_ && rules_ == o.rules_ && sources_ == o.sources_ &&
            roles_ == o.roles_ && resource_grants_ == o.resource_grants_ &&
            valid_until_ms_ == o.valid_until_ms_ &&
-           membership_expires_at_ms_ == o.membership_expires_at_ms_;
+           membership_expires_at_ms_ == o.membership_expires_at_ms_ &&
+           membership_via_ == o.membership_via_;
   }
 
  private:
@@ -98,6 +102,7 @@ class PermissionSet {
   std::vector<ResourceGrantRow> resource_grants_;
   int64_t valid_until_ms_ = Interval::kNoExpiry;
   int64_t membership_expires_at_ms_ = Interval::kNoExpiry;
+  std::string membership_via_;
   size_t memory_bytes_ = 0;
   uint64_t hash_ = 0;
 };

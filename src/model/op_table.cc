@@ -11,7 +11,7 @@ namespace {
 using F = Field;
 using T = FieldType;
 
-constexpr std::array<FieldSpec, 22> kFields = {{
+constexpr std::array<FieldSpec, 24> kFields = {{
     {F::kTenant, "tenant", T::kId, "", 0},
     {F::kBusinessUnit, "business_unit", T::kId, "", 0},
     {F::kUser, "user", T::kId, "", 0},
@@ -35,6 +35,8 @@ constexpr std::array<FieldSpec, 22> kFields = {{
     {F::kActive, "active", T::kBool, "", 0},
     {F::kStartsAt, "starts_at", T::kInstant, "", 0},
     {F::kExpiresAt, "expires_at", T::kInstant, "", 0},
+    {F::kGroup, "group", T::kId, "", 0},
+    {F::kGroupStatus, "status", T::kGroupStatus, "", 0},
 }};
 
 constexpr OpField Req(Field f) { return {f, true, false}; }
@@ -70,6 +72,13 @@ constexpr OpField kGrantF[] = {Req(F::kTenant), Req(F::kResource), Req(F::kUser)
 constexpr OpField kPutElementF[] = {Req(F::kTenant), Req(F::kElement), Opt(F::kRequiredRoles),
                                     Opt(F::kRequiredPermissions), Opt(F::kActive)};
 constexpr OpField kElementF[] = {Req(F::kTenant), Req(F::kElement)};
+constexpr OpField kPutGroupF[] = {Req(F::kTenant), Req(F::kGroup), Opt(F::kGroupStatus),
+                                  Opt(F::kStartsAt), Opt(F::kExpiresAt)};
+constexpr OpField kGroupF[] = {Req(F::kTenant), Req(F::kGroup)};
+constexpr OpField kGroupMemberF[] = {Req(F::kTenant), Req(F::kGroup), Req(F::kUser)};
+constexpr OpField kGroupRoleF[] = {Req(F::kTenant), Req(F::kGroup), Req(F::kRole),
+                                   Opt(F::kBusinessUnit)};
+constexpr OpField kGroupPolicyF[] = {Req(F::kTenant), Req(F::kGroup), Req(F::kPolicy)};
 
 // Indexed by OpKind.
 constexpr std::array<OpSpec, kOpKindCount> kOps = {{
@@ -95,6 +104,14 @@ constexpr std::array<OpSpec, kOpKindCount> kOps = {{
     {OpKind::kDeleteResourceGrant, "delete_resource_grant", kGrantF, ""},
     {OpKind::kPutUiElement, "put_ui_element", kPutElementF, "ui_elements"},
     {OpKind::kDeleteUiElement, "delete_ui_element", kElementF, ""},
+    {OpKind::kPutGroup, "put_group", kPutGroupF, "groups"},
+    {OpKind::kDeleteGroup, "delete_group", kGroupF, ""},
+    {OpKind::kPutGroupMember, "put_group_member", kGroupMemberF, "group_members"},
+    {OpKind::kDeleteGroupMember, "delete_group_member", kGroupMemberF, ""},
+    {OpKind::kPutGroupRole, "put_group_role", kGroupRoleF, "group_roles"},
+    {OpKind::kDeleteGroupRole, "delete_group_role", kGroupRoleF, ""},
+    {OpKind::kPutGroupPolicy, "put_group_policy", kGroupPolicyF, "group_policies"},
+    {OpKind::kDeleteGroupPolicy, "delete_group_policy", kGroupPolicyF, ""},
 }};
 
 constexpr bool TablesInOrder() {
@@ -108,7 +125,7 @@ constexpr bool TablesInOrder() {
 }
 static_assert(TablesInOrder(), "kFields and kOps are indexed by their enums");
 
-constexpr std::array<const OpSpec*, 11> kSections = {
+constexpr std::array<const OpSpec*, 15> kSections = {
     &kOps[static_cast<size_t>(OpKind::kPutTenant)],
     &kOps[static_cast<size_t>(OpKind::kPutBusinessUnit)],
     &kOps[static_cast<size_t>(OpKind::kPutMembership)],
@@ -120,10 +137,15 @@ constexpr std::array<const OpSpec*, 11> kSections = {
     &kOps[static_cast<size_t>(OpKind::kPutResource)],
     &kOps[static_cast<size_t>(OpKind::kPutResourceGrant)],
     &kOps[static_cast<size_t>(OpKind::kPutUiElement)],
+    &kOps[static_cast<size_t>(OpKind::kPutGroup)],
+    &kOps[static_cast<size_t>(OpKind::kPutGroupMember)],
+    &kOps[static_cast<size_t>(OpKind::kPutGroupRole)],
+    &kOps[static_cast<size_t>(OpKind::kPutGroupPolicy)],
 };
 
 constexpr std::string_view kEffectNames[] = {"allow", "deny"};
 constexpr std::string_view kStatusNames[] = {"active", "suspended", "pending"};
+constexpr std::string_view kGroupStatusNames[] = {"active", "suspended"};
 constexpr std::string_view kStateNames[] = {"public", "unlisted", "private", "restricted"};
 
 // ---- entity <-> op bindings: which entity member each field of its put op is ----
@@ -237,6 +259,41 @@ struct Entity<UiElement> {
       B(F::kActive, &UiElement::active));
 };
 
+template <>
+struct Entity<Group> {
+  static constexpr auto kSection = &Model::groups;
+  static constexpr OpKind kPut = OpKind::kPutGroup;
+  static constexpr auto kBinds =
+      std::make_tuple(B(F::kTenant, &Group::tenant), B(F::kGroup, &Group::group),
+                      B(F::kGroupStatus, &Group::status), B(F::kStartsAt, &Group::starts_at_ms),
+                      B(F::kExpiresAt, &Group::expires_at_ms));
+};
+template <>
+struct Entity<GroupMember> {
+  static constexpr auto kSection = &Model::group_members;
+  static constexpr OpKind kPut = OpKind::kPutGroupMember;
+  static constexpr auto kBinds =
+      std::make_tuple(B(F::kTenant, &GroupMember::tenant), B(F::kGroup, &GroupMember::group),
+                      B(F::kUser, &GroupMember::user));
+};
+template <>
+struct Entity<GroupRole> {
+  static constexpr auto kSection = &Model::group_roles;
+  static constexpr OpKind kPut = OpKind::kPutGroupRole;
+  static constexpr auto kBinds =
+      std::make_tuple(B(F::kTenant, &GroupRole::tenant), B(F::kGroup, &GroupRole::group),
+                      B(F::kRole, &GroupRole::role),
+                      B(F::kBusinessUnit, &GroupRole::business_unit));
+};
+template <>
+struct Entity<GroupPolicy> {
+  static constexpr auto kSection = &Model::group_policies;
+  static constexpr OpKind kPut = OpKind::kPutGroupPolicy;
+  static constexpr auto kBinds =
+      std::make_tuple(B(F::kTenant, &GroupPolicy::tenant), B(F::kGroup, &GroupPolicy::group),
+                      B(F::kPolicy, &GroupPolicy::policy));
+};
+
 // Calls fn.operator()<E>() for every entity, in section order.
 template <class Fn>
 void ForEachEntity(Fn&& fn) {
@@ -251,6 +308,10 @@ void ForEachEntity(Fn&& fn) {
   fn.template operator()<Resource>();
   fn.template operator()<ResourceGrant>();
   fn.template operator()<UiElement>();
+  fn.template operator()<Group>();
+  fn.template operator()<GroupMember>();
+  fn.template operator()<GroupRole>();
+  fn.template operator()<GroupPolicy>();
 }
 
 // The WriteOp member type a binding's entity member corresponds to.
@@ -316,6 +377,8 @@ FieldRef RefOf(WriteOp& op, Field field) {
     case F::kActive: return &op.active;
     case F::kStartsAt: return &op.starts_at_ms;
     case F::kExpiresAt: return &op.expires_at_ms;
+    case F::kGroup: return &op.group;
+    case F::kGroupStatus: return &op.status;
   }
   return &op.tenant;
 }
@@ -324,6 +387,7 @@ std::span<const std::string_view> EnumNames(FieldType type) {
   switch (type) {
     case T::kEffect: return kEffectNames;
     case T::kMembershipStatus: return kStatusNames;
+    case T::kGroupStatus: return kGroupStatusNames;
     case T::kResourceState: return kStateNames;
     default: return {};
   }

@@ -24,7 +24,7 @@ namespace permcache::model {
 enum class Field : uint8_t {
   kTenant, kBusinessUnit, kUser, kStatus, kRole, kInherits, kPolicy, kEffect, kPriority,
   kPermissions, kScope, kResource, kType, kOwner, kState, kPassword, kElement,
-  kRequiredRoles, kRequiredPermissions, kActive, kStartsAt, kExpiresAt,
+  kRequiredRoles, kRequiredPermissions, kActive, kStartsAt, kExpiresAt, kGroup, kGroupStatus,
 };
 
 enum class FieldType : uint8_t {
@@ -37,6 +37,7 @@ enum class FieldType : uint8_t {
   kBool,
   kEffect,            // Effect by name
   kMembershipStatus,  // MembershipStatus by name
+  kGroupStatus,       // MembershipStatus by name, kActive or kSuspended only (put_group)
   kResourceState,     // ResourceState by name
   kSecret,            // std::optional<std::string>, write-only: parsed, never written out
   kInstant,           // std::optional<int64_t> ms since the Unix epoch; RFC 3339 in JSON

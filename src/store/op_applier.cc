@@ -64,6 +64,12 @@ class OpApplier {
   }
   // The op changed op.user's own rows.
   Status UserIf(const WriteOp& op, StatusOr<bool> changed) { return KeyIf(op.user, changed); }
+  // The op changed what op.group gives its members (who are the same before and after).
+  Status MembersIf(const WriteOp& op, StatusOr<bool> changed) {
+    if (!changed.ok()) return changed.status();
+    if (!*changed) return Status::Ok();
+    return AddHolders(txn_.GroupMembers(op.tenant, op.group, kHolderLimit));
+  }
   // The op changed what `key` (a user or a record key) stands for.
   Status KeyIf(std::string key, StatusOr<bool> changed) {
     if (!changed.ok()) return changed.status();
@@ -170,6 +176,39 @@ class OpApplier {
         return UserIf(op, txn_.PutUserPolicy(op));
       case OpKind::kDeleteUserPolicy:
         return UserIf(op, txn_.DeleteUserPolicy(op));
+      case OpKind::kPutGroup:
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+        return MembersIf(op, txn_.PutGroup(op));
+      case OpKind::kDeleteGroup: {
+        // Members are read before the delete: afterwards the membership rows are gone.
+        PERMCACHE_ASSIGN_OR_RETURN(bool exists, txn_.Exists(Kind::kGroup, t, op.group));
+        if (!exists) return Status::Ok();
+        PERMCACHE_RETURN_IF_ERROR(AddHolders(txn_.GroupMembers(t, op.group, kHolderLimit)));
+        return txn_.DeleteGroup(t, op.group).status();
+      }
+      case OpKind::kPutGroupMember:
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kGroup, t, op.group));
+        return UserIf(op, txn_.PutGroupMember(op));
+      case OpKind::kDeleteGroupMember:
+        return UserIf(op, txn_.DeleteGroupMember(op));
+      case OpKind::kPutGroupRole:
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kGroup, t, op.group));
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kRole, t, op.role));
+        if (!op.business_unit.empty()) {
+          PERMCACHE_RETURN_IF_ERROR(Require(Kind::kBusinessUnit, t, op.business_unit));
+        }
+        return MembersIf(op, txn_.PutGroupRole(op));
+      case OpKind::kDeleteGroupRole:
+        return MembersIf(op, txn_.DeleteGroupRole(op));
+      case OpKind::kPutGroupPolicy:
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kTenant, t, ""));
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kGroup, t, op.group));
+        PERMCACHE_RETURN_IF_ERROR(Require(Kind::kPolicy, t, op.policy));
+        return MembersIf(op, txn_.PutGroupPolicy(op));
+      case OpKind::kDeleteGroupPolicy:
+        return MembersIf(op, txn_.DeleteGroupPolicy(op));
     }
     return InvalidArgumentError("unknown op kind");
   }
@@ -264,6 +303,9 @@ class OpApplier {
                                     Quote(tenant));
       case Kind::kPolicy:
         return InvalidArgumentError("policy " + Quote(key) + " does not exist in tenant " +
+                                    Quote(tenant));
+      case Kind::kGroup:
+        return InvalidArgumentError("group " + Quote(key) + " does not exist in tenant " +
                                     Quote(tenant));
     }
     return InternalError("unknown kind");

@@ -14,6 +14,9 @@
 // - records are keys too (ResourceKey / ElementKey in the user position, store.h): a changed
 //   resource or UI element records its own key, a resource grant its user, delete_resource its
 //   key and every grantee, delete_role the elements that required the role;
+// - a change to a group (status, interval, roles, policies, deletion) records its members, a
+//   membership change of the group that one user; role and policy holders include the members
+//   of groups holding them;
 // - a put_resource still carrying a plaintext password is refused (CheckStoreOps).
 // SQLite applies writes through this; PostgreSQL enforces the same rules inside the database
 // (constraints and triggers) so that other applications' direct writes meet them too.
@@ -43,7 +46,7 @@ inline constexpr size_t kMaxAffectedUsersPerOp = 10'000;
 // the backend's (kUnavailable for I/O, kInvalidArgument for a constraint).
 class WriteTxn {
  public:
-  enum class Kind { kTenant, kBusinessUnit, kRole, kPolicy };
+  enum class Kind { kTenant, kBusinessUnit, kRole, kPolicy, kGroup };
   virtual ~WriteTxn() = default;
 
   // Does (tenant, key) exist? key is unused for kTenant.
@@ -63,6 +66,8 @@ class WriteTxn {
                                                                    const std::string& role) = 0;
   // Users holding `role` directly or through any role that (transitively) inherits it, or
   // reaching `policy` through such roles or a direct user_policy: at most `limit` of them.
+  // Both count members of every group (whatever its status) holding such a role, and
+  // PolicyHolders also members of groups holding the policy directly.
   virtual StatusOr<std::vector<std::string>> RoleHolders(const std::string& tenant,
                                                          const std::string& role,
                                                          size_t limit) = 0;
@@ -109,6 +114,22 @@ class WriteTxn {
   virtual StatusOr<bool> PutUiElement(const WriteOp& op, const std::vector<std::string>& roles) = 0;
   // Deletes the element and its role links.
   virtual StatusOr<bool> DeleteUiElement(const std::string& tenant, const std::string& element) = 0;
+
+  // Groups (DESIGN §8). Members of the group (at most `limit`).
+  virtual StatusOr<std::vector<std::string>> GroupMembers(const std::string& tenant,
+                                                          const std::string& group,
+                                                          size_t limit) = 0;
+  // Upserts status and interval.
+  virtual StatusOr<bool> PutGroup(const WriteOp& op) = 0;
+  // Deletes the group with its members, roles and policies.
+  virtual StatusOr<bool> DeleteGroup(const std::string& tenant, const std::string& group) = 0;
+  virtual StatusOr<bool> PutGroupMember(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeleteGroupMember(const WriteOp& op) = 0;
+  virtual StatusOr<bool> PutGroupRole(const WriteOp& op) = 0;
+  // Exact key: the group's assignment with op.business_unit ("" = the unscoped one).
+  virtual StatusOr<bool> DeleteGroupRole(const WriteOp& op) = 0;
+  virtual StatusOr<bool> PutGroupPolicy(const WriteOp& op) = 0;
+  virtual StatusOr<bool> DeleteGroupPolicy(const WriteOp& op) = 0;
 };
 
 // The rules every store applies to ops before any row is touched, beyond ValidateOps (which the

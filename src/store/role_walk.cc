@@ -1,18 +1,38 @@
 #include "store/role_walk.h"
 
+#include <algorithm>
 #include <deque>
 #include <set>
 #include <unordered_set>
 #include <utility>
 
 namespace permcache::store {
+namespace {
+std::string GroupPath(std::string_view group) { return "group:" + std::string(group); }
+}  // namespace
+
+RoleAssignment GroupAssignment(const GroupRow& group, std::string role, std::string business_unit) {
+  return {std::move(role), std::move(business_unit), group.valid, group.group};
+}
+
+Grant GroupPolicyGrant(const GroupRow& group, PolicyRow p) {
+  return Grant{std::move(p.policy), p.effect,          p.priority,         std::move(p.permissions),
+               std::move(p.scope),  "", GroupPath(group.group), group.valid};
+}
+
+const GroupRow* FindGroup(const std::vector<GroupRow>& groups, std::string_view id) {
+  auto it = std::lower_bound(groups.begin(), groups.end(), id,
+                             [](const GroupRow& g, std::string_view x) { return g.group < x; });
+  return it != groups.end() && it->group == id ? &*it : nullptr;
+}
 
 Status WalkRoles(const std::vector<RoleAssignment>& assignments, const RoleLoader& load,
                  std::vector<Grant>* out) {
   for (const RoleAssignment& a : assignments) {
     std::unordered_set<std::string> visited{a.role};
     std::unordered_set<std::string> granted;  // one grant per policy per assignment
-    std::deque<std::pair<std::string, std::string>> queue{{a.role, a.role}};  // (role, path)
+    std::string first = a.group.empty() ? a.role : GroupPath(a.group) + ">" + a.role;
+    std::deque<std::pair<std::string, std::string>> queue{{a.role, std::move(first)}};  // (role, path)
     while (!queue.empty()) {
       auto [role, path] = std::move(queue.front());
       queue.pop_front();

@@ -28,7 +28,16 @@ struct RoleAssignment {
   std::string role;
   std::string business_unit;  // "" = everywhere in the tenant
   Interval valid;             // when the assignment counts (DESIGN §8)
+  std::string group;          // assigned to this group of the user's, "" = to the user
 };
+
+// Groups (DESIGN §8): the role `role` assigned to `group` (the user's, active), and a policy
+// assigned to it. Both count while the group's interval holds; the grant's role path is
+// "group:G" (and the walk's "group:G>role>...").
+RoleAssignment GroupAssignment(const GroupRow& group, std::string role, std::string business_unit);
+Grant GroupPolicyGrant(const GroupRow& group, PolicyRow policy);
+// The group `id` among the user's groups (sorted by id), or null.
+const GroupRow* FindGroup(const std::vector<GroupRow>& groups, std::string_view id);
 
 // Returns the data of one role (an unknown role: empty data). The pointer must stay valid for
 // the rest of the walk.

@@ -118,8 +118,7 @@ std::string EncodeEntry(const UserGrants& grants, int64_t now_ms) {
   std::set<std::string> allowed, denied;  // sorted + unique: stable output for other readers
   json::array grant_array;
   grant_array.reserve(grants.grants.size());
-  const bool active = grants.membership == MembershipState::kActive &&
-                      grants.membership_valid.Contains(now_ms);
+  const bool active = EffectiveMembershipAt(grants, now_ms).state == MembershipState::kActive;
   for (const Grant& g : grants.grants) {
     if (active && g.policy_scope.empty() && g.assignment_scope.empty() &&
         g.valid.Contains(now_ms)) {
@@ -142,6 +141,17 @@ std::string EncodeEntry(const UserGrants& grants, int64_t now_ms) {
   root["denied"] = StringArray({denied.begin(), denied.end()});
   root["membership"] = MembershipStateName(grants.membership);
   PutInterval(grants.membership_valid, root, "membership_");
+  if (!grants.groups.empty()) {
+    json::array groups;
+    for (const GroupRow& g : grants.groups) {
+      json::object o;
+      o["group"] = g.group;
+      o["active"] = g.active;
+      PutInterval(g.valid, o);
+      groups.emplace_back(std::move(o));
+    }
+    root["groups"] = std::move(groups);
+  }
   root["grants"] = std::move(grant_array);
   root["roles"] = StringArray(grants.roles);
   if (!grants.bounded_roles.empty()) {
@@ -191,6 +201,23 @@ StatusOr<UserGrants> DecodeEntry(std::string_view text) {
   }
   if (!GetInterval(o, "membership_", &out.membership_valid, &error)) {
     return InvalidArgumentError("redis entry: " + error);
+  }
+  if (const json::value* groups = o.if_contains("groups")) {
+    if (!groups->is_array()) return InvalidArgumentError("redis entry: \"groups\" must be an array");
+    for (const json::value& gv : groups->get_array()) {
+      const json::object* go = gv.if_object();
+      GroupRow g;
+      const json::value* active = go != nullptr ? go->if_contains("active") : nullptr;
+      if (go == nullptr || active == nullptr || !active->is_bool() ||
+          !GetString(*go, "group", &g.group, &error) || !GetInterval(*go, "", &g.valid, &error)) {
+        return InvalidArgumentError("redis entry: group: " +
+                                    (error.empty() ? std::string("must be an object with "
+                                                                 "\"group\" and \"active\"")
+                                                   : error));
+      }
+      g.active = active->get_bool();
+      out.groups.push_back(std::move(g));
+    }
   }
   const json::value* grants = o.if_contains("grants");
   if (grants == nullptr || !grants->is_array()) {

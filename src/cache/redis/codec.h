@@ -6,6 +6,7 @@
 //    "grants":[{"policy","effect","priority","permissions","policy_scope","assignment_scope",
 //               "role_path"[,"starts_at_ms"][,"expires_at_ms"]},...], "roles":[held roles],
 //    ["bounded_roles":[{"role","starts_at_ms","expires_at_ms"},...],]
+//    ["groups":[{"group","active"[,"starts_at_ms"][,"expires_at_ms"]},...],]
 //    "resource_grants":[{"resource","permissions"[,"starts_at_ms"][,"expires_at_ms"]},...],
 //    ["membership_starts_at_ms":N,]["membership_expires_at_ms":N,] "revision":N}
 // Interval bounds (ms since the Unix epoch) are written only when set; absent = unbounded.

@@ -299,6 +299,7 @@ Status ReadOpField(const Fields& f, const model::OpField& of, WriteOp* op) {
     }
     case model::FieldType::kEffect:
     case model::FieldType::kMembershipStatus:
+    case model::FieldType::kGroupStatus:
     case model::FieldType::kResourceState: {
       std::string name;
       PERMCACHE_RETURN_IF_ERROR(f.String(spec.name, of.required, &name));
@@ -308,7 +309,8 @@ Status ReadOpField(const Fields& f, const model::OpField& of, WriteOp* op) {
         if (names[i] != name) continue;
         if (spec.type == model::FieldType::kEffect) {
           *std::get<Effect*>(ref) = static_cast<Effect>(i);
-        } else if (spec.type == model::FieldType::kMembershipStatus) {
+        } else if (spec.type == model::FieldType::kMembershipStatus ||
+                   spec.type == model::FieldType::kGroupStatus) {
           *std::get<MembershipStatus*>(ref) = static_cast<MembershipStatus>(i);
         } else {
           *std::get<ResourceState*>(ref) = static_cast<ResourceState>(i);
@@ -388,6 +390,7 @@ void AppendOpFields(WriteOp& op, JsonWriter& w) {
         w.String(EffectName(*std::get<Effect*>(ref)));
         break;
       case model::FieldType::kMembershipStatus:
+      case model::FieldType::kGroupStatus:
         w.Key(spec.name);
         w.String(MembershipStatusName(*std::get<MembershipStatus*>(ref)));
         break;
@@ -648,6 +651,10 @@ void AppendMembershipJson(const MembershipInfo& info, std::string* out) {
   if (info.expires_at_ms) {
     w.Key("expires_at");
     w.String(FormatInstant(*info.expires_at_ms));
+  }
+  if (!info.via.empty()) {
+    w.Key("via");
+    w.String(info.via);
   }
   w.Key("revision");
   w.Uint(info.revision);

@@ -213,6 +213,15 @@ std::vector<PgStatement> OpStatements(const WriteOp& op) {
       return {Stmt("DELETE FROM permcache.user_policies "
                    "WHERE tenant = $1 AND user_id = $2 AND policy = $3",
                    {t, op.user, op.policy})};
+    case OpKind::kPutGroup:
+    case OpKind::kDeleteGroup:
+    case OpKind::kPutGroupMember:
+    case OpKind::kDeleteGroupMember:
+    case OpKind::kPutGroupRole:
+    case OpKind::kDeleteGroupRole:
+    case OpKind::kPutGroupPolicy:
+    case OpKind::kDeleteGroupPolicy:
+      break;  // not yet on PostgreSQL: PostgresStore::Apply refuses them
   }
   return {};
 }

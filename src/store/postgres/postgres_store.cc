@@ -322,6 +322,13 @@ std::string PostgresStore::Describe() const { return redacted_; }
 StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
   PERMCACHE_RETURN_IF_ERROR(ValidateOps(ops));
   PERMCACHE_RETURN_IF_ERROR(store::CheckStoreOps(ops));
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind >= OpKind::kPutGroup) {
+      return InvalidArgumentError("op " + std::to_string(i) + ": " +
+                                  std::string(OpKindName(ops[i].kind)) +
+                                  " is not supported on PostgreSQL yet");
+    }
+  }
   std::vector<PgStatement> batch;
   std::vector<size_t> op_of;  // op index of each statement (SIZE_MAX: framing)
   constexpr size_t kFraming = std::numeric_limits<size_t>::max();

@@ -216,6 +216,55 @@ ALTER TABLE resource_grants ADD COLUMN expires_at_ms INTEGER
   CHECK (starts_at_ms IS NULL OR expires_at_ms IS NULL OR expires_at_ms > starts_at_ms);
 )sql";
 
+// Version 6: groups (DESIGN §8, seed 004's organisations). A group's roles and policies reach
+// its members while the group is active and inside its interval. group_roles.business_unit is
+// '' for "none" like user_roles' (SqliteWriteTxn deletes a unit's rows by hand). Deleting a
+// group, role or policy cascades out of the links. The indexes serve the member lookups (which
+// groups is a user in; who is in a group) and the holder queries (which groups hold role R or
+// policy P).
+constexpr const char kSchemaV6[] = R"sql(
+CREATE TABLE groups (
+  tenant        TEXT NOT NULL REFERENCES tenants (tenant) ON DELETE CASCADE,
+  group_id      TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+  starts_at_ms  INTEGER,
+  expires_at_ms INTEGER,
+  CHECK (starts_at_ms IS NULL OR expires_at_ms IS NULL OR expires_at_ms > starts_at_ms),
+  PRIMARY KEY (tenant, group_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE group_members (
+  tenant   TEXT NOT NULL,
+  group_id TEXT NOT NULL,
+  user     TEXT NOT NULL,
+  PRIMARY KEY (tenant, group_id, user),
+  FOREIGN KEY (tenant, group_id) REFERENCES groups (tenant, group_id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX group_members_by_user ON group_members (tenant, user);
+
+CREATE TABLE group_roles (
+  tenant        TEXT NOT NULL,
+  group_id      TEXT NOT NULL,
+  role          TEXT NOT NULL,
+  business_unit TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (tenant, group_id, role, business_unit),
+  FOREIGN KEY (tenant, group_id) REFERENCES groups (tenant, group_id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant, role) REFERENCES roles (tenant, role) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX group_roles_by_role ON group_roles (tenant, role);
+CREATE INDEX group_roles_by_business_unit ON group_roles (tenant, business_unit);
+
+CREATE TABLE group_policies (
+  tenant   TEXT NOT NULL,
+  group_id TEXT NOT NULL,
+  policy   TEXT NOT NULL,
+  PRIMARY KEY (tenant, group_id, policy),
+  FOREIGN KEY (tenant, group_id) REFERENCES groups (tenant, group_id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant, policy) REFERENCES policies (tenant, policy) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX group_policies_by_policy ON group_policies (tenant, policy);
+)sql";
+
 // Append only: a released migration never changes (files in the field already ran it).
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
@@ -223,6 +272,7 @@ constexpr Migration kMigrations[] = {
     {3, kSchemaV3},
     {4, kSchemaV4},
     {5, kSchemaV5},
+    {6, kSchemaV6},
 };
 
 }  // namespace

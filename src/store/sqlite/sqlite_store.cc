@@ -29,6 +29,10 @@ constexpr std::string_view kBusinessUnitExists =
 constexpr std::string_view kRoleExists = "SELECT 1 FROM roles WHERE tenant = ?1 AND role = ?2";
 constexpr std::string_view kPolicyExists =
     "SELECT 1 FROM policies WHERE tenant = ?1 AND policy = ?2";
+constexpr std::string_view kGroupExists =
+    "SELECT 1 FROM groups WHERE tenant = ?1 AND group_id = ?2";
+constexpr std::string_view kGroupMembers =
+    "SELECT user FROM group_members WHERE tenant = ?1 AND group_id = ?2 LIMIT ?3";
 
 constexpr std::string_view kRoleParents =
     "SELECT parent FROM role_inherits WHERE tenant = ?1 AND role = ?2 ORDER BY position";
@@ -41,12 +45,16 @@ WITH RECURSIVE holder_roles(role) AS (
   UNION
   SELECT ri.role FROM role_inherits ri JOIN holder_roles h ON ri.tenant = ?1 AND ri.parent = h.role
 )
-SELECT DISTINCT ur.user FROM user_roles ur
+SELECT ur.user FROM user_roles ur
 WHERE ur.tenant = ?1 AND ur.role IN (SELECT role FROM holder_roles)
+UNION
+SELECT gm.user FROM group_roles gr
+JOIN group_members gm ON gm.tenant = gr.tenant AND gm.group_id = gr.group_id
+WHERE gr.tenant = ?1 AND gr.role IN (SELECT role FROM holder_roles)
 LIMIT ?3)sql";
 
 // Users reaching policy ?2: through a role linked to it (or a role inheriting such a role) or
-// through a direct user_policy.
+// through a direct user_policy; and the members of groups reaching it either way.
 constexpr std::string_view kPolicyHolders = R"sql(
 WITH RECURSIVE holder_roles(role) AS (
   SELECT role FROM role_policies WHERE tenant = ?1 AND policy = ?2
@@ -56,6 +64,12 @@ WITH RECURSIVE holder_roles(role) AS (
 SELECT user FROM user_roles WHERE tenant = ?1 AND role IN (SELECT role FROM holder_roles)
 UNION
 SELECT user FROM user_policies WHERE tenant = ?1 AND policy = ?2
+UNION
+SELECT gm.user FROM group_members gm
+WHERE gm.tenant = ?1 AND gm.group_id IN (
+  SELECT group_id FROM group_roles WHERE tenant = ?1 AND role IN (SELECT role FROM holder_roles)
+  UNION
+  SELECT group_id FROM group_policies WHERE tenant = ?1 AND policy = ?2)
 LIMIT ?3)sql";
 
 constexpr std::string_view kReadRevision = "SELECT value FROM meta WHERE key = 'revision'";
@@ -147,6 +161,7 @@ class SqliteWriteTxn final : public store::WriteTxn {
       case Kind::kBusinessUnit: return Query(kBusinessUnitExists, {tenant, key});
       case Kind::kRole: return Query(kRoleExists, {tenant, key});
       case Kind::kPolicy: return Query(kPolicyExists, {tenant, key});
+      case Kind::kGroup: return Query(kGroupExists, {tenant, key});
     }
     return InternalError("unknown kind");
   }
@@ -202,9 +217,12 @@ class SqliteWriteTxn final : public store::WriteTxn {
         bool assignments,
         Changes("DELETE FROM user_roles WHERE tenant = ?1 AND business_unit = ?2", {t, unit}));
     PERMCACHE_ASSIGN_OR_RETURN(
+        bool group_assignments,
+        Changes("DELETE FROM group_roles WHERE tenant = ?1 AND business_unit = ?2", {t, unit}));
+    PERMCACHE_ASSIGN_OR_RETURN(
         bool unit_row,
         Changes("DELETE FROM business_units WHERE tenant = ?1 AND business_unit = ?2", {t, unit}));
-    return assignments || unit_row;
+    return assignments || group_assignments || unit_row;
   }
   StatusOr<bool> PutMembership(const WriteOp& op) override {
     return TimedChanges(
@@ -376,6 +394,59 @@ class SqliteWriteTxn final : public store::WriteTxn {
   StatusOr<bool> DeleteUiElement(const std::string& t, const std::string& element) override {
     // The role links go by cascade.
     return Changes("DELETE FROM ui_elements WHERE tenant = ?1 AND element = ?2", {t, element});
+  }
+
+  StatusOr<std::vector<std::string>> GroupMembers(const std::string& tenant,
+                                                  const std::string& group,
+                                                  size_t limit) override {
+    return Column(kGroupMembers, tenant, group, static_cast<int64_t>(limit));
+  }
+  StatusOr<bool> PutGroup(const WriteOp& op) override {
+    return TimedChanges(
+        "INSERT INTO groups (tenant, group_id, status, starts_at_ms, expires_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT DO UPDATE SET status = excluded.status, "
+        "  starts_at_ms = excluded.starts_at_ms, expires_at_ms = excluded.expires_at_ms "
+        "WHERE status IS NOT excluded.status OR starts_at_ms IS NOT excluded.starts_at_ms "
+        "  OR expires_at_ms IS NOT excluded.expires_at_ms",
+        {op.tenant, op.group, MembershipStatusName(op.status)}, op);
+  }
+  StatusOr<bool> DeleteGroup(const std::string& t, const std::string& group) override {
+    // Members, roles and policies go by cascade.
+    return Changes("DELETE FROM groups WHERE tenant = ?1 AND group_id = ?2", {t, group});
+  }
+  StatusOr<bool> PutGroupMember(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO group_members (tenant, group_id, user) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO NOTHING",
+        {op.tenant, op.group, op.user});
+  }
+  StatusOr<bool> DeleteGroupMember(const WriteOp& op) override {
+    return Changes("DELETE FROM group_members WHERE tenant = ?1 AND group_id = ?2 AND user = ?3",
+                   {op.tenant, op.group, op.user});
+  }
+  StatusOr<bool> PutGroupRole(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO group_roles (tenant, group_id, role, business_unit) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        {op.tenant, op.group, op.role, op.business_unit});
+  }
+  StatusOr<bool> DeleteGroupRole(const WriteOp& op) override {
+    return Changes(
+        "DELETE FROM group_roles "
+        "WHERE tenant = ?1 AND group_id = ?2 AND role = ?3 AND business_unit = ?4",
+        {op.tenant, op.group, op.role, op.business_unit});
+  }
+  StatusOr<bool> PutGroupPolicy(const WriteOp& op) override {
+    return Changes(
+        "INSERT INTO group_policies (tenant, group_id, policy) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO NOTHING",
+        {op.tenant, op.group, op.policy});
+  }
+  StatusOr<bool> DeleteGroupPolicy(const WriteOp& op) override {
+    return Changes(
+        "DELETE FROM group_policies WHERE tenant = ?1 AND group_id = ?2 AND policy = ?3",
+        {op.tenant, op.group, op.policy});
   }
 
  private:
@@ -632,7 +703,21 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
       out.membership_valid = IntervalAt(stmt, 1);
     }
   }
-  if (out.membership != MembershipState::kActive) {
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT g.group_id, g.status, g.starts_at_ms, g.expires_at_ms "
+                     "FROM group_members gm JOIN groups g "
+                     "  ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
+                     "WHERE gm.tenant = ?1 AND gm.user = ?2 ORDER BY g.group_id"));
+    stmt.Bind(1, tenant).Bind(2, user);
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      out.groups.push_back(GroupRow{stmt.Text(0), stmt.Text(1) == "active", IntervalAt(stmt, 2)});
+    }
+  }
+  if (!GrantsCount(out)) {
     PERMCACHE_RETURN_IF_ERROR(lease.Commit());
     return out;
   }
@@ -656,6 +741,28 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
                                  IntervalAt(stmt, 5)});
     }
   }
+  // Then the policies of the user's active groups, counting while each group's interval holds.
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT gp.group_id, p.policy, p.effect, p.priority, p.permissions, p.scope "
+                     "FROM group_members gm "
+                     "JOIN groups g ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
+                     "JOIN group_policies gp "
+                     "  ON gp.tenant = gm.tenant AND gp.group_id = gm.group_id "
+                     "JOIN policies p ON p.tenant = gp.tenant AND p.policy = gp.policy "
+                     "WHERE gm.tenant = ?1 AND gm.user = ?2 AND g.status = 'active' "
+                     "ORDER BY gp.group_id, p.policy"));
+    stmt.Bind(1, tenant).Bind(2, user);
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      const GroupRow* group = store::FindGroup(out.groups, stmt.Text(0));
+      if (group == nullptr) return InternalError("group policy of a group not read");
+      PERMCACHE_ASSIGN_OR_RETURN(PolicyRow p, ReadPolicyRow(stmt, 1));
+      out.grants.push_back(store::GroupPolicyGrant(*group, std::move(p)));
+    }
+  }
 
   // Role assignments, then the role walk. (A recursive CTE carrying the path would enumerate
   // every path, which is exponential on diamond-shaped role graphs.)
@@ -670,6 +777,24 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
       assignments.push_back({stmt.Text(0), stmt.Text(1), IntervalAt(stmt, 2)});
+    }
+  }
+  {
+    PERMCACHE_ASSIGN_OR_RETURN(
+        Statement stmt,
+        conn.Prepare("SELECT gr.group_id, gr.role, gr.business_unit "
+                     "FROM group_members gm "
+                     "JOIN groups g ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
+                     "JOIN group_roles gr ON gr.tenant = gm.tenant AND gr.group_id = gm.group_id "
+                     "WHERE gm.tenant = ?1 AND gm.user = ?2 AND g.status = 'active' "
+                     "ORDER BY gr.group_id, gr.role, gr.business_unit"));
+    stmt.Bind(1, tenant).Bind(2, user);
+    while (true) {
+      PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      const GroupRow* group = store::FindGroup(out.groups, stmt.Text(0));
+      if (group == nullptr) return InternalError("group role of a group not read");
+      assignments.push_back(store::GroupAssignment(*group, stmt.Text(1), stmt.Text(2)));
     }
   }
   std::unordered_map<std::string, store::RoleData> roles;  // loaded once per call, shared by walks
@@ -1021,6 +1146,37 @@ StatusOr<Model> SqliteStore::Export(std::string_view tenant) {
           return Status::Ok();
         }));
   }
+  PERMCACHE_RETURN_IF_ERROR(each_row(
+      "SELECT tenant, group_id, status, starts_at_ms, expires_at_ms FROM groups "
+      "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, group_id",
+      [&](const Statement& s) -> Status {
+        std::optional<MembershipStatus> status = ParseMembershipStatus(s.Text(2));
+        if (!status) return InternalError("group has an unknown status (damaged store)");
+        model.groups.push_back(
+            Group{s.Text(0), s.Text(1), *status, OptionalAt(s, 3), OptionalAt(s, 4)});
+        return Status::Ok();
+      }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, group_id, user FROM group_members WHERE ?1 = '' OR tenant = ?1 "
+               "ORDER BY tenant, group_id, user",
+               [&](const Statement& s) {
+                 model.group_members.push_back(GroupMember{s.Text(0), s.Text(1), s.Text(2)});
+                 return Status::Ok();
+               }));
+  PERMCACHE_RETURN_IF_ERROR(each_row(
+      "SELECT tenant, group_id, role, business_unit FROM group_roles "
+      "WHERE ?1 = '' OR tenant = ?1 ORDER BY tenant, group_id, role, business_unit",
+      [&](const Statement& s) {
+        model.group_roles.push_back(GroupRole{s.Text(0), s.Text(1), s.Text(2), s.Text(3)});
+        return Status::Ok();
+      }));
+  PERMCACHE_RETURN_IF_ERROR(
+      each_row("SELECT tenant, group_id, policy FROM group_policies WHERE ?1 = '' OR tenant = ?1 "
+               "ORDER BY tenant, group_id, policy",
+               [&](const Statement& s) {
+                 model.group_policies.push_back(GroupPolicy{s.Text(0), s.Text(1), s.Text(2)});
+                 return Status::Ok();
+               }));
   PERMCACHE_RETURN_IF_ERROR(lease.Commit());
   return model;
 }
