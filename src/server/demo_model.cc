@@ -33,6 +33,11 @@ void AddHospital(Model* m) {
   m->ui_elements.push_back({t, "menu_wards", {"nurse"}, {}, true});
   m->ui_elements.push_back({t, "btn_dispense", {}, {"medication:dispense"}, true});
   m->ui_elements.push_back({t, "menu_legacy_billing", {}, {}, false});
+  // Seed 004's organisations (DESIGN §8): agency nurses have no membership of their own; they
+  // are members of the hospital through the active group "agency", which holds role nurse.
+  m->groups.push_back({t, "agency", MembershipStatus::kActive, std::nullopt, std::nullopt});
+  m->group_roles.push_back({t, "agency", "nurse", ""});
+  m->group_members.push_back({t, "agency", "kim"});
 }
 
 // Seed 001 (CinemataCMS media): one resource per state, all owned by maya.

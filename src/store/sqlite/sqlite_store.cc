@@ -15,6 +15,7 @@
 #include "store/role_walk.h"
 #include "store/signing_key.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/grant_queries.h"
 #include "store/sqlite/schema.h"
 
 namespace permcache::sqlite {
@@ -33,9 +34,6 @@ constexpr std::string_view kGroupExists =
     "SELECT 1 FROM groups WHERE tenant = ?1 AND group_id = ?2";
 constexpr std::string_view kGroupMembers =
     "SELECT user FROM group_members WHERE tenant = ?1 AND group_id = ?2 LIMIT ?3";
-
-constexpr std::string_view kRoleParents =
-    "SELECT parent FROM role_inherits WHERE tenant = ?1 AND role = ?2 ORDER BY position";
 
 // Users holding role ?2 directly or through any role that (transitively) inherits it. UNION
 // (not UNION ALL) keeps the walk finite whatever the graph looks like.
@@ -692,8 +690,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT status, starts_at_ms, expires_at_ms FROM memberships "
-                     "WHERE tenant = ?1 AND user = ?2"));
+        conn.Prepare(kGrantsMembership));
     stmt.Bind(1, tenant).Bind(2, user);
     PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) {
@@ -706,10 +703,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT g.group_id, g.status, g.starts_at_ms, g.expires_at_ms "
-                     "FROM group_members gm JOIN groups g "
-                     "  ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
-                     "WHERE gm.tenant = ?1 AND gm.user = ?2 ORDER BY g.group_id"));
+        conn.Prepare(kGrantsGroups));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -726,11 +720,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT p.policy, p.effect, p.priority, p.permissions, p.scope, "
-                     "  up.starts_at_ms, up.expires_at_ms "
-                     "FROM user_policies up JOIN policies p "
-                     "  ON p.tenant = up.tenant AND p.policy = up.policy "
-                     "WHERE up.tenant = ?1 AND up.user = ?2 ORDER BY p.policy"));
+        conn.Prepare(kGrantsDirectPolicies));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -745,14 +735,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT gp.group_id, p.policy, p.effect, p.priority, p.permissions, p.scope "
-                     "FROM group_members gm "
-                     "JOIN groups g ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
-                     "JOIN group_policies gp "
-                     "  ON gp.tenant = gm.tenant AND gp.group_id = gm.group_id "
-                     "JOIN policies p ON p.tenant = gp.tenant AND p.policy = gp.policy "
-                     "WHERE gm.tenant = ?1 AND gm.user = ?2 AND g.status = 'active' "
-                     "ORDER BY gp.group_id, p.policy"));
+        conn.Prepare(kGrantsGroupPolicies));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -770,8 +753,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT role, business_unit, starts_at_ms, expires_at_ms FROM user_roles "
-                     "WHERE tenant = ?1 AND user = ?2 ORDER BY role, business_unit"));
+        conn.Prepare(kGrantsAssignments));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -782,12 +764,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT gr.group_id, gr.role, gr.business_unit "
-                     "FROM group_members gm "
-                     "JOIN groups g ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
-                     "JOIN group_roles gr ON gr.tenant = gm.tenant AND gr.group_id = gm.group_id "
-                     "WHERE gm.tenant = ?1 AND gm.user = ?2 AND g.status = 'active' "
-                     "ORDER BY gr.group_id, gr.role, gr.business_unit"));
+        conn.Prepare(kGrantsGroupRoles));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -814,10 +791,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
     {
       PERMCACHE_ASSIGN_OR_RETURN(
           Statement stmt,
-          conn.Prepare("SELECT p.policy, p.effect, p.priority, p.permissions, p.scope "
-                       "FROM role_policies rp JOIN policies p "
-                       "  ON p.tenant = rp.tenant AND p.policy = rp.policy "
-                       "WHERE rp.tenant = ?1 AND rp.role = ?2 ORDER BY p.policy"));
+          conn.Prepare(kRolePolicies));
       stmt.Bind(1, tenant).Bind(2, role);
       while (true) {
         PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -835,8 +809,7 @@ StatusOr<UserGrants> SqliteStore::LoadGrants(std::string_view tenant, std::strin
   {
     PERMCACHE_ASSIGN_OR_RETURN(
         Statement stmt,
-        conn.Prepare("SELECT resource, permissions, starts_at_ms, expires_at_ms "
-                     "FROM resource_grants WHERE tenant = ?1 AND user = ?2 ORDER BY resource"));
+        conn.Prepare(kGrantsResources));
     stmt.Bind(1, tenant).Bind(2, user);
     while (true) {
       PERMCACHE_ASSIGN_OR_RETURN(bool row, stmt.Step());

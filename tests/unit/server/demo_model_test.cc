@@ -160,6 +160,17 @@ TEST(DemoModelTest, DecisionsOfTheDemo) {
   auto ui = c.UiElements("hospital", "jane", {});
   ASSERT_TRUE(ui.ok()) << ui.status().ToString();
   EXPECT_FALSE(ui->elements.empty());
+
+  // kim: a member of the hospital only through the agency group (seed 004).
+  EXPECT_TRUE(element("kim", "menu_wards"));
+  auto kim = c.Check({.tenant = "hospital", .user = "kim", .permission = "patients:read",
+                      .explain = true});
+  ASSERT_TRUE(kim.ok());
+  EXPECT_TRUE(kim->allowed);
+  EXPECT_EQ(kim->reason->role_path, "group:agency>nurse");
+  auto membership = c.Membership("hospital", "kim");
+  ASSERT_TRUE(membership.ok());
+  EXPECT_EQ(membership->via, "group:agency");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/sqlite/grant_queries.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_store.h"
 #include "unit/store/store_test_util.h"
@@ -93,6 +94,31 @@ TEST(MigrationTest, UpgradesAVersion1File) {
   ASSERT_TRUE(cs.ok()) << cs.status().ToString();
   EXPECT_EQ(cs->revision, 2u);
   EXPECT_GT(cs->committed_at_ms, 1704164645678);
+}
+
+// Every query behind a cache miss searches by its key: no plan step may walk a whole table
+// ("SCAN") or a whole tenant (a search on "(tenant=?)" alone). Before the CROSS JOINs the
+// planner walked every policy of the tenant for each role and direct policy read.
+TEST_P(SqliteStoreTest, MissReadsSearchByTheirKeyNeverAWholeTenant) {
+  MustApply(HospitalOps());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  for (std::string_view query : sqlite::kGrantQueries) {
+    const std::string sql = "EXPLAIN QUERY PLAN " + std::string(query);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db) << "\n" << query;
+    std::string plan;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      plan += "\n";
+    }
+    sqlite3_finalize(stmt);
+    EXPECT_THAT(plan, ::testing::Not(HasSubstr("SCAN "))) << query << "\n" << plan;
+    EXPECT_THAT(plan, ::testing::Not(HasSubstr("(tenant=?)"))) << query << "\n" << plan;
+  }
+  sqlite3_close(db);
 }
 
 TEST_P(SqliteStoreTest, RefusesAFileFromANewerBinary) {
