@@ -132,7 +132,7 @@ BEGIN
   PERFORM pctest.eq((SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                      WHERE t.tgname IN ('pc_capture_insert', 'pc_capture_update', 'pc_capture_delete')
                        AND p.proname = 'pc_capture_' || (SELECT c.relname FROM pg_class c WHERE c.oid = t.tgrelid)),
-                    36::bigint, '12 tables x 3 events, each on its own table''s function');
+                    48::bigint, '16 tables x 3 events, each on its own table''s function');
   PERFORM pctest.eq((SELECT string_agg(p.proname, ' ') FROM pg_proc p
                      WHERE p.pronamespace = 'permcache'::regnamespace
                        AND (p.proname LIKE 'pc\_capture\_%' OR p.proname LIKE 'pc\_check\_refs%')
