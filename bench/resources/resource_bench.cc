@@ -1,6 +1,8 @@
 // Resource checks on L1 hits (the user's set + the resource record) against a plain Check hit,
-// the sidebar call for 20 elements against 20 single element checks, and unlock latency with
-// the production Argon2id cost. All in one process, one run: the ratios are the figures.
+// the sidebar call for 20 elements against 20 single element checks, unlock latency with the
+// production Argon2id cost, hits on time-bound sets and on members of a group, and the write
+// that changes a group of N members against one that changes a role held by N users (issue 8).
+// All in one process, one run: the ratios are the figures.
 //
 //   permcache_resource_bench [--users N] [--resources N] [--seconds S]
 #include <algorithm>
@@ -109,6 +111,44 @@ int main(int argc, char** argv) {
     ops.push_back(md);
     ops.push_back(urd);
   }
+  // Issue 8, groups: role "fan" held by N users directly (f*), and group "school" of N members
+  // (g*, no membership of their own) holding role "viewer".
+  WriteOp fan_role = Op(OpKind::kPutRole), fan_policy = Op(OpKind::kPutPolicy);
+  fan_role.role = "fan";
+  fan_policy.policy = "fanp";
+  fan_policy.permissions = {"fan:use"};
+  WriteOp fan_link = Op(OpKind::kPutRolePolicy), school = Op(OpKind::kPutGroup);
+  fan_link.role = "fan";
+  fan_link.policy = "fanp";
+  school.group = "school";
+  WriteOp school_role = Op(OpKind::kPutGroupRole);
+  school_role.group = "school";
+  school_role.role = "viewer";
+  ops.insert(ops.end(), {fan_role, fan_policy, fan_link, school, school_role});
+  for (size_t u = 0; u < users; ++u) {
+    WriteOp m = Op(OpKind::kPutMembership);
+    m.user = "f" + std::to_string(u);
+    WriteOp ur = Op(OpKind::kPutUserRole);
+    ur.user = m.user;
+    ur.role = "fan";
+    WriteOp gm = Op(OpKind::kPutGroupMember);
+    gm.group = "school";
+    gm.user = "g" + std::to_string(u);
+    ops.insert(ops.end(), {m, ur, gm});
+  }
+  // The anchor of the distinct-expiry row: as many distinct sets without any interval (each
+  // user's own policy), so both sides pay for set diversity alike.
+  for (size_t u = 0; u < users; ++u) {
+    WriteOp own = Op(OpKind::kPutPolicy);
+    own.policy = "own" + std::to_string(u);
+    own.permissions = {"docs:read", "own:" + std::to_string(u)};
+    WriteOp m = Op(OpKind::kPutMembership);
+    m.user = "o" + std::to_string(u);
+    WriteOp up = Op(OpKind::kPutUserPolicy);
+    up.user = m.user;
+    up.policy = own.policy;
+    ops.insert(ops.end(), {own, m, up});
+  }
   for (size_t r = 0; r < resources; ++r) {
     WriteOp res = Op(OpKind::kPutResource);
     res.resource = "v" + std::to_string(r);
@@ -131,6 +171,10 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> user_ids(users), timed_ids(users), distinct_ids(users);
+  std::vector<std::string> fan_ids(users), member_ids(users), own_ids(users);
+  for (size_t u = 0; u < users; ++u) own_ids[u] = "o" + std::to_string(u);
+  for (size_t u = 0; u < users; ++u) fan_ids[u] = "f" + std::to_string(u);
+  for (size_t u = 0; u < users; ++u) member_ids[u] = "g" + std::to_string(u);
   std::vector<std::string> resource_ids(resources);
   for (size_t u = 0; u < users; ++u) user_ids[u] = "u" + std::to_string(u);
   for (size_t u = 0; u < users; ++u) timed_ids[u] = "timed" + std::to_string(u);
@@ -143,6 +187,10 @@ int main(int argc, char** argv) {
          "warm timed");
     Must(c.Check({.tenant = "m", .user = distinct_ids[u], .permission = "docs:read"})->allowed,
          "warm distinct");
+    Must(c.Check({.tenant = "m", .user = member_ids[u], .permission = "docs:read"})->allowed,
+         "warm member");
+    Must(c.Check({.tenant = "m", .user = own_ids[u], .permission = "docs:read"})->allowed,
+         "warm own");
   }
   for (size_t r = 0; r < resources; ++r) {
     Must(c.Check({.tenant = "m", .user = user_ids[0], .permission = "media:view",
@@ -189,6 +237,16 @@ int main(int argc, char** argv) {
                         .permission = "docs:read"})
                    ->allowed;
       },
+      [&](size_t i) {  // own: distinct sets without intervals (the distinct row's anchor)
+        sink = c.Check({.tenant = "m", .user = own_ids[(i * 7919) % users],
+                        .permission = "docs:read"})
+                   ->allowed;
+      },
+      [&](size_t i) {  // member: active through the group, the role from the group
+        sink = c.Check({.tenant = "m", .user = member_ids[(i * 7919) % users],
+                        .permission = "docs:read"})
+                   ->allowed;
+      },
   };
   constexpr int kRounds = 9;
   std::vector<std::vector<double>> rounds(variants.size());
@@ -204,7 +262,40 @@ int main(int argc, char** argv) {
   }
   const double plain = median[0], resource = median[1], anonymous = median[2],
                element = median[3], sidebar = median[4], timed = median[5],
-               distinct = median[6];
+               distinct = median[6], own = median[7], member = median[8];
+
+  // A group change reaching N members against a role change reaching N holders: each write is
+  // timed end to end (store apply with the fan-out query, changelog, L1 invalidation of the N
+  // cached sets), with every affected set cached again before it, in turns.
+  const auto warm_all = [&](const std::vector<std::string>& ids, const char* permission) {
+    for (const std::string& id : ids) {
+      Must(c.Check({.tenant = "m", .user = id, .permission = permission}).ok(), "rewarm");
+    }
+  };
+  const auto timed_write = [&](const WriteOp& op) {
+    const auto start = std::chrono::steady_clock::now();
+    Must(c.Write({&op, 1}).ok(), "fan-out write");
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  WriteOp suspend = school, unlink = Op(OpKind::kDeleteRolePolicy);
+  suspend.status = permcache::MembershipStatus::kSuspended;
+  unlink.role = "fan";
+  unlink.policy = "fanp";
+  std::vector<double> group_ms, role_ms;
+  for (int round = 0; round < 5; ++round) {
+    for (const WriteOp* op : {&suspend, &school}) {
+      warm_all(member_ids, "docs:read");
+      group_ms.push_back(timed_write(*op));
+    }
+    for (const WriteOp* op : {&unlink, &fan_link}) {
+      warm_all(fan_ids, "fan:use");
+      role_ms.push_back(timed_write(*op));
+    }
+  }
+  std::sort(group_ms.begin(), group_ms.end());
+  std::sort(role_ms.begin(), role_ms.end());
+  const double group_write = group_ms[group_ms.size() / 2], role_write = role_ms[role_ms.size() / 2];
   // Unlock at the production cost (19 MiB, t=2, p=1).
   WriteOp restricted = Op(OpKind::kPutResource);
   restricted.resource = "locked";
@@ -243,8 +334,16 @@ int main(int argc, char** argv) {
               "hit path tests the set's next transition) | %.0f ns | plain Check | %.2fx |\n",
               timed, timed / plain);
   std::printf("| the same, each user's role expires at another instant (one set per user) "
-              "| %.0f ns | plain Check | %.2fx |\n",
-              distinct, distinct / plain);
+              "| %.0f ns | one set per user, no intervals %.0f ns | %.2fx |\n",
+              distinct, own, distinct / own);
+  std::printf("| context: one set per user, no intervals | %.0f ns | plain Check | %.2fx |\n",
+              own, own / plain);
+  std::printf("| Check hit, member through a group (no own membership) | %.0f ns | plain Check "
+              "| %.2fx |\n",
+              member, member / plain);
+  std::printf("| group change reaching %zu members (put_group suspend/reactivate; median of %zu) "
+              "| %.1f ms | role change reaching %zu holders %.1f ms | %.2fx |\n",
+              users, group_ms.size(), group_write, users, role_write, group_write / role_write);
   std::printf("| unlock p50 / max (Argon2id m=19 MiB t=2 p=1) | %.1f / %.1f ms | - | - |\n",
               unlock_ms[unlock_ms.size() / 2], unlock_ms.back());
   std::printf("| put_resource with a password (hash + write) | %.1f ms | - | - |\n", write_ms);

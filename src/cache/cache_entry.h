@@ -6,6 +6,7 @@
 // allocation, no stored hash (it is recomputed on the rare paths that need it: eviction, index
 // deletion, rehash) and the set is a 4-byte index into the shard's SetTable (set_table.h). The
 // FIFO link lives in the entry (intrusive queues, no queue slots). 28-byte header + key.
+// (queue and wall_checked are bit-fields of one byte.)
 //
 // Thread safety: every field except `freq` is written only under the owning shard's exclusive
 // lock and read under its shared or exclusive lock. `freq` is bumped by readers holding the
@@ -41,7 +42,10 @@ struct CacheEntry {
   // head). The set reference is released as soon as the entry dies.
   uint32_t set_index = kNoSet;
   std::atomic<uint8_t> freq{0};  // S3-FIFO 2-bit frequency, capped at kMaxFreq
-  CacheQueue queue = CacheQueue::kSmall;
+  CacheQueue queue : 1 = CacheQueue::kSmall;
+  // Hits read the wall clock: the set's next transition may come before the TTL retires the
+  // entry (L1Cache::Install). Shares queue's byte, so it costs no space.
+  bool wall_checked : 1 = false;
   uint8_t tenant_len = 0;
   uint8_t user_len = 0;
   // The key (tenant bytes, then user bytes) starts here and runs past the end of the struct:

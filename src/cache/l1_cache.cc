@@ -223,6 +223,9 @@ void L1Cache::Install(Shard& s, uint64_t hash, std::string_view tenant, std::str
     throw;
   }
   e->revision = loaded.revision;
+  const int64_t until = loaded.set->valid_until_ms();
+  e->wall_checked =
+      until != Interval::kNoExpiry && until - clock_->WallMs() <= ttl_ms_ + kWallSlackMs;
   // The fill time is when the load started (its data can be no newer), so the TTL is never
   // extended by a slow loader. A load older than base_ms (rebased meanwhile) is clamped to 0,
   // i.e. already expired.

@@ -50,6 +50,10 @@ namespace permcache {
 
 class L1Cache {
  public:
+  // Room between an unchecked entry's TTL end and its set's transition: covers the coarse
+  // monotonic clock lagging behind real time and the wall clock slewing or stepping by less.
+  static constexpr int64_t kWallSlackMs = 60'000;
+
   using SetPtr = std::shared_ptr<const PermissionSet>;
 
   // What a hit exposes; valid only inside the Visit callback.
@@ -161,11 +165,14 @@ class L1Cache {
 
   Shard& ShardFor(uint64_t hash) const { return shards_[(hash >> 48) & shard_mask_]; }
   // True if `e` is older than the TTL at `now_ms`, or its set's next transition has come (time
-  // is a writer, DESIGN §8: tested against the exact wall clock, read only for sets that have
-  // a transition, so an entry is never served past it). REQUIRES: s.mu held (shared is enough).
+  // is a writer, DESIGN §8: tested against the exact wall clock, so an entry is never served
+  // past it). The wall clock is read only for entries whose transition was due within the TTL
+  // plus kWallSlackMs when they were filled; the TTL retires the others first (a wall-clock
+  // step larger than the slack is the Checker's to catch: WallClockWatch).
+  // REQUIRES: s.mu held (shared is enough).
   bool Expired(const Shard& s, const internal::CacheEntry& e, int64_t now_ms) const {
     if ((now_ms - s.base_ms) - static_cast<int64_t>(e.filled_rel_ms) >= ttl_ms_) return true;
-    return OutOfDate(s.sets.Get(e.set_index));
+    return e.wall_checked && OutOfDate(s.sets.Get(e.set_index));
   }
   bool OutOfDate(const PermissionSet& set) const {
     const int64_t until = set.valid_until_ms();

@@ -123,7 +123,8 @@ CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
       tracker_(store_.get(), start_revision,
                [this](const ChangeSet& change, RevisionTracker::Origin origin) {
                  ApplyChange(change, origin);
-               }) {
+               }),
+      wall_watch_(clock_) {
   tracker_.StartPolling(options_.changelog_poll_interval);
   if (remote_ != nullptr) {
     // L1 stays bypassed until a bus is subscribed: until then, other nodes' writes could
@@ -137,9 +138,8 @@ CheckerImpl::CheckerImpl(const Options& options, std::unique_ptr<Store> store,
       .on_epoch_change = [this] { OnStoreEpochChange(); },
   });
   if (feed_ != nullptr) l1_usable_.store(false, std::memory_order_release);  // until it is up
-  if (remote_ != nullptr || feed_ != nullptr) {
-    maintenance_ = std::thread([this] { MaintenanceLoop(); });
-  }
+  // Always: besides the buses it watches the wall clock (WallClockWatch).
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
   if (remote_ != nullptr) {
     remote_->StartBus([this](const ChangeSet& c) { OnBusChange(c); },
                       [this](const RemoteCache::AdminInvalidation& a) {
@@ -528,6 +528,9 @@ void CheckerImpl::MaintenanceLoop() {
     if (stopping_) break;
     const bool replay = !l2_usable_.load(std::memory_order_acquire);
     lock.unlock();
+    // A wall-clock step forward may have carried cached sets past their next transition
+    // without a wall-clock read on their hits (L1Cache::kWallSlackMs): drop them all.
+    if (wall_watch_.SteppedForward()) cache_.InvalidateAll();
     if (replay && remote_ != nullptr && remote_->Health() == "up") {
       ReplayIntoL2().IgnoreError();  // retried next tick
     }

@@ -18,6 +18,7 @@
 #include "cache/record_cache.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
+#include "common/wall_clock_watch.h"
 #include "engine/interner.h"
 #include "invalidation/revision_tracker.h"
 #include "permcache/checker.h"
@@ -197,6 +198,8 @@ class CheckerImpl final : public Checker {
   bool stopping_ PERMCACHE_GUARDED_BY(l2_mu_) = false;
   std::condition_variable l2_cv_;
   std::thread maintenance_;
+  // Read by the maintenance thread only (constructed before it starts).
+  WallClockWatch wall_watch_;
 
   std::mutex write_mu_;
 };

@@ -49,8 +49,12 @@ class FakeClock final : public Clock {
                      int64_t wall_start_ms = 1'796'000'000'000)  // late November 2026
       : now_ms_(start_ms), wall_offset_ms_(wall_start_ms - start_ms) {}
   int64_t NowMs() const override { return now_ms_.load(std::memory_order_relaxed); }
-  int64_t WallMs() const override { return NowMs() + wall_offset_ms_; }
+  int64_t WallMs() const override {
+    return NowMs() + wall_offset_ms_.load(std::memory_order_relaxed);
+  }
   void AdvanceMs(int64_t ms) { now_ms_.fetch_add(ms, std::memory_order_relaxed); }
+  // Steps the wall clock alone (`date -s`, an NTP step): the monotonic one does not move.
+  void StepWallMs(int64_t ms) { wall_offset_ms_.fetch_add(ms, std::memory_order_relaxed); }
   // Moves the wall clock to `wall_ms` (and the monotonic one by the same amount; never back).
   void AdvanceWallTo(int64_t wall_ms) {
     if (wall_ms > WallMs()) AdvanceMs(wall_ms - WallMs());
@@ -59,7 +63,7 @@ class FakeClock final : public Clock {
  private:
   // Relaxed: tests only need each read to see some recent value; no data is published by it.
   std::atomic<int64_t> now_ms_;
-  const int64_t wall_offset_ms_;
+  std::atomic<int64_t> wall_offset_ms_;
 };
 
 }  // namespace permcache

@@ -29,14 +29,26 @@ bool Before(const Candidate& a, const Candidate& b) {
   return key(a) < key(b);
 }
 
+// When a set without an active membership can change with no write: when the own active
+// membership's interval starts or ends, or without one when an active group's does. Never for
+// a suspended or pending own membership (it wins over every group; time cannot change it).
+int64_t InactiveUntil(const UserGrants& g, int64_t now_ms) {
+  if (g.membership == MembershipState::kActive) return g.membership_valid.NextTransitionAfter(now_ms);
+  int64_t next = Interval::kNoExpiry;
+  if (g.membership != MembershipState::kNone) return next;
+  for (const GroupRow& group : g.groups) {
+    if (group.active) next = std::min(next, group.valid.NextTransitionAfter(now_ms));
+  }
+  return next;
+}
+
 }  // namespace
 
 PermissionSet CompilePermissionSet(const UserGrants& grants, int64_t now_ms) {
   const EffectiveMembership membership = EffectiveMembershipAt(grants, now_ms);
   if (membership.state != MembershipState::kActive) {
-    // Nothing counts before the membership does: the set changes when the own membership's
-    // or a group's interval next starts or ends (never, for a suspended or pending one).
-    return PermissionSet(membership.state, {}, {}, {}, {}, NextTransitionAfter(grants, now_ms),
+    // Nothing else counts before the membership does.
+    return PermissionSet(membership.state, {}, {}, {}, {}, InactiveUntil(grants, now_ms),
                          membership.expires_at_ms, std::string(membership.via));
   }
   static const std::string kEmpty;

@@ -199,6 +199,10 @@ Status ValidateCrossField(const WriteOp& op) {
                                 ") must be after starts_at (" + FormatInstant(*op.starts_at_ms) +
                                 ")");
   }
+  if (op.kind == OpKind::kPutGroup && op.status == MembershipStatus::kPending) {
+    return InvalidArgumentError("status of a group must be " +
+                                model::EnumChoices(model::FieldType::kGroupStatus));
+  }
   if (op.kind == OpKind::kPutResource && op.state != ResourceState::kRestricted) {
     // "" (clear) is fine on any state; a password to keep on a public resource is a mistake.
     if ((op.password && !op.password->empty()) || (op.password_hash && !op.password_hash->empty())) {

@@ -150,4 +150,52 @@ inline WriteOp DeleteUiElement(std::string t, std::string e) {
   return op;
 }
 
+// Groups (DESIGN §8).
+inline WriteOp GroupOp(OpKind kind, std::string t, std::string g) {
+  WriteOp op = Op(kind, std::move(t));
+  op.group = std::move(g);
+  return op;
+}
+inline WriteOp PutGroup(std::string t, std::string g,
+                        MembershipStatus status = MembershipStatus::kActive) {
+  WriteOp op = GroupOp(OpKind::kPutGroup, std::move(t), std::move(g));
+  op.status = status;
+  return op;
+}
+inline WriteOp DeleteGroup(std::string t, std::string g) {
+  return GroupOp(OpKind::kDeleteGroup, std::move(t), std::move(g));
+}
+inline WriteOp PutGroupMember(std::string t, std::string g, std::string u) {
+  WriteOp op = GroupOp(OpKind::kPutGroupMember, std::move(t), std::move(g));
+  op.user = std::move(u);
+  return op;
+}
+inline WriteOp DeleteGroupMember(std::string t, std::string g, std::string u) {
+  WriteOp op = GroupOp(OpKind::kDeleteGroupMember, std::move(t), std::move(g));
+  op.user = std::move(u);
+  return op;
+}
+inline WriteOp PutGroupRole(std::string t, std::string g, std::string r, std::string bu = "") {
+  WriteOp op = GroupOp(OpKind::kPutGroupRole, std::move(t), std::move(g));
+  op.role = std::move(r);
+  op.business_unit = std::move(bu);
+  return op;
+}
+inline WriteOp DeleteGroupRole(std::string t, std::string g, std::string r, std::string bu = "") {
+  WriteOp op = GroupOp(OpKind::kDeleteGroupRole, std::move(t), std::move(g));
+  op.role = std::move(r);
+  op.business_unit = std::move(bu);
+  return op;
+}
+inline WriteOp PutGroupPolicy(std::string t, std::string g, std::string p) {
+  WriteOp op = GroupOp(OpKind::kPutGroupPolicy, std::move(t), std::move(g));
+  op.policy = std::move(p);
+  return op;
+}
+inline WriteOp DeleteGroupPolicy(std::string t, std::string g, std::string p) {
+  WriteOp op = GroupOp(OpKind::kDeleteGroupPolicy, std::move(t), std::move(g));
+  op.policy = std::move(p);
+  return op;
+}
+
 }  // namespace permcache::testing

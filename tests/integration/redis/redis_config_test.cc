@@ -200,6 +200,30 @@ TEST(CodecTest, IntervalsRoundTripAndTheFlatListsHoldWhatCountsNow) {
   EXPECT_EQ(pending->membership, MembershipState::kPending);
 }
 
+TEST(CodecTest, GroupsRoundTripAndAMemberThroughAGroupListsItsPermissions) {
+  UserGrants g = SampleGrants();
+  g.membership = MembershipState::kNone;
+  g.groups = {{"club", false, {}}, {"school", true, {kNow - 10, kNow + 10}}};
+  const std::string json = EncodeEntry(g, kNow);
+  EXPECT_NE(json.find(R"("permissions":["assets:read")"), std::string::npos)
+      << "active through school: " << json;
+  StatusOr<UserGrants> back = DecodeEntry(json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->groups, g.groups);
+  EXPECT_EQ(back->membership, MembershipState::kNone);
+  EXPECT_NE(EncodeEntry(g, kNow + 10).find(R"("permissions":[])"), std::string::npos)
+      << "the group expired";
+  for (const char* bad : {R"("groups":{})", R"("groups":[1])", R"("groups":[{"group":"g"}])",
+                          R"("groups":[{"group":"g","active":"yes"}])"}) {
+    std::string broken = json;
+    const size_t at = broken.find(R"("groups":)");
+    const size_t end = broken.find(R"(,"grants")");
+    ASSERT_NE(at, std::string::npos);
+    broken.replace(at, end - at, bad);
+    EXPECT_FALSE(DecodeEntry(broken).ok()) << broken;
+  }
+}
+
 TEST(CodecTest, EntryWithoutRolesFromAnOlderNodeIsRefused) {
   std::string json = EncodeEntry(SampleGrants(), kNow);
   const size_t at = json.find(R"("roles":)");

@@ -155,6 +155,28 @@ TEST(L1CacheTest, EntriesDieAtTheirSetsNextTransition) {
   EXPECT_FALSE(c.Visit(h2, "t1", "u2", [](const L1Cache::EntryView&) {}));
 }
 
+// The wall clock is read on hits only for entries whose transition is due within the TTL plus
+// kWallSlackMs; the TTL retires the others first. A wall-clock step does not reach those (the
+// Checker's WallClockWatch drops the cache then, checker tests), but it does reach the others.
+TEST(L1CacheTest, OnlyEntriesWithATransitionWithinTheTtlReadTheWallClock) {
+  FakeClock clock;
+  L1Cache c(SmallOptions(100), &clock);  // TTL 15 min
+  const int64_t ttl = 15 * 60'000;
+  const uint64_t near = HashKey("t1", "near"), far = HashKey("t1", "far");
+  std::atomic<int> calls{0};
+  const int64_t near_until = clock.WallMs() + ttl + L1Cache::kWallSlackMs;
+  const int64_t far_until = near_until + 1;
+  ASSERT_TRUE(c.Load(near, "t1", "near", CountingLoader(SetValidUntil(1, near_until), &calls)).ok());
+  ASSERT_TRUE(c.Load(far, "t1", "far", CountingLoader(SetValidUntil(2, far_until), &calls)).ok());
+  clock.StepWallMs(far_until - clock.WallMs());  // the wall clock alone jumps past both
+  EXPECT_FALSE(c.Visit(near, "t1", "near", [](const L1Cache::EntryView&) {}))
+      << "due within TTL + slack: checked against the wall clock";
+  EXPECT_TRUE(c.Visit(far, "t1", "far", [](const L1Cache::EntryView&) {}))
+      << "due later: not read on hits";
+  clock.AdvanceMs(ttl);
+  EXPECT_FALSE(c.Visit(far, "t1", "far", [](const L1Cache::EntryView&) {})) << "the TTL retires it";
+}
+
 TEST(L1CacheTest, ExpiredEntriesAreDroppedByTheFifo) {
   FakeClock clock;
   CacheOptions o = SmallOptions(100);

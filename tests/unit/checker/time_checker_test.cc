@@ -11,6 +11,7 @@
 #include "permcache/checker.h"
 #include "permcache/forwarding_store.h"
 #include "support/temp_dir.h"
+#include "support/wait_until.h"
 #include "unit/checker/checker_fixture.h"
 
 namespace permcache::testing {
@@ -99,6 +100,21 @@ TEST_F(TimeCheckerTest, AGrantExpiringWhileCachedIsDeniedAtThatInstantWithoutAWr
   EXPECT_EQ(Check().reason->kind, "no_match");
   EXPECT_FALSE(Allowed());
   EXPECT_EQ(store_->reads(), reads + 1) << "the recompiled set is cached again";
+}
+
+// A transition beyond the TTL is not tested on hits (the TTL retires the entry first), so a
+// wall-clock step past it must not leave the cached allow in place: the maintenance thread
+// notices the step (WallClockWatch) and drops the cache.
+TEST_F(TimeCheckerTest, AWallClockStepPastAFarExpiryDropsTheCachedAllow) {
+  const int64_t expiry = clock_.WallMs() + 86'400'000;  // a day: far beyond the 15 min TTL
+  store_->Set({}, {Interval::kNoStart, expiry});
+  ASSERT_TRUE(Allowed());
+  const int reads = store_->reads();
+  EXPECT_TRUE(Allowed());
+  EXPECT_EQ(store_->reads(), reads) << "cached";
+  clock_.StepWallMs(expiry - clock_.WallMs());  // the wall clock alone jumps to the expiry
+  EXPECT_TRUE(WaitUntil([&] { return !Allowed(); })) << "the step is noticed within a tick";
+  EXPECT_EQ(Check().reason->kind, "no_match");
 }
 
 TEST_F(TimeCheckerTest, AMembershipStartingLaterIsAllowedFromThatInstant) {

@@ -123,5 +123,85 @@ TEST(IntervalTest, SetsDifferingOnlyInTheirNextTransitionAreNotEqual) {
   EXPECT_TRUE(CompilePermissionSet(a, kT) == sa);
 }
 
+// Groups (DESIGN §8): a user with no membership of their own is active through an active group
+// while its interval holds; the set's next transition is the group's edge; with two groups the
+// membership moves from one to the other at the first one's expiry; an own suspended
+// membership wins and time cannot change it.
+UserGrants GroupMember(std::vector<GroupRow> groups) {
+  UserGrants ug;
+  ug.groups = std::move(groups);
+  for (const GroupRow& g : ug.groups) {
+    if (!g.active) continue;
+    ug.grants.push_back({"base", Effect::kAllow, 0, {"docs:read"}, "", "", "group:" + g.group + ">reader",
+                         g.valid});
+  }
+  return ug;
+}
+
+TEST(IntervalTest, MembershipThroughAGroupFollowsTheGroupsIntervalEdges) {
+  const UserGrants ug = GroupMember({{"school", true, {kT, kT + 1000}}});
+  struct Edge {
+    int64_t at;
+    MembershipState state;
+    const char* reason;
+    int64_t valid_until;
+  };
+  for (const Edge& e : {Edge{kT - 1, MembershipState::kNotStarted, "membership_not_started", kT},
+                        Edge{kT, MembershipState::kActive, "policy", kT + 1000},
+                        Edge{kT + 999, MembershipState::kActive, "policy", kT + 1000},
+                        Edge{kT + 1000, MembershipState::kExpired, "membership_expired", kNever}}) {
+    SCOPED_TRACE(e.at - kT);
+    const PermissionSet set = CompilePermissionSet(ug, e.at);
+    EXPECT_EQ(set.membership(), e.state);
+    EXPECT_EQ(set.membership_via(), "school");
+    EXPECT_EQ(set.Allowed("docs:read", ""), e.state == MembershipState::kActive);
+    EXPECT_EQ(set.Explain("docs:read", "").kind, e.reason);
+    EXPECT_EQ(set.valid_until_ms(), e.valid_until);
+  }
+  EXPECT_EQ(CompilePermissionSet(ug, kT).Explain("docs:read", "").role_path, "group:school>reader");
+  EXPECT_EQ(CompilePermissionSet(ug, kT).Explain("docs:read", "").expires_at_ms, kT + 1000);
+}
+
+TEST(IntervalTest, TwoGroupsHandTheMembershipOverAtTheFirstExpiry) {
+  // club: until kT + 1000; school: from kT + 500 on. A suspended group never counts.
+  const UserGrants ug = GroupMember({{"attic", false, {}},
+                                     {"club", true, {Interval::kNoStart, kT + 1000}},
+                                     {"school", true, {kT + 500, Interval::kNoExpiry}}});
+  PermissionSet set = CompilePermissionSet(ug, kT);
+  EXPECT_EQ(set.membership_via(), "club");
+  EXPECT_EQ(set.valid_until_ms(), kT + 500) << "school starts: the set changes";
+  set = CompilePermissionSet(ug, kT + 600);
+  EXPECT_TRUE(set.Allowed("docs:read", ""));
+  EXPECT_EQ(set.membership_via(), "school") << "the one lasting longest";
+  EXPECT_EQ(set.valid_until_ms(), kT + 1000);
+  set = CompilePermissionSet(ug, kT + 1000);
+  EXPECT_TRUE(set.Allowed("docs:read", ""));
+  EXPECT_EQ(set.membership_via(), "school");
+  EXPECT_EQ(set.valid_until_ms(), kNever);
+  // Only the suspended one: suspended through it, and time changes nothing.
+  set = CompilePermissionSet(GroupMember({{"attic", false, {kT, kT + 10}}}), kT);
+  EXPECT_EQ(set.membership(), MembershipState::kSuspended);
+  EXPECT_EQ(set.membership_via(), "attic");
+  EXPECT_EQ(set.valid_until_ms(), kNever);
+}
+
+TEST(IntervalTest, AnOwnSuspendedMembershipWinsOverAnActiveGroup) {
+  UserGrants ug = GroupMember({{"school", true, {kT, kT + 1000}}});
+  ug.membership = MembershipState::kSuspended;
+  ug.grants.clear();  // the store reads none for a suspended own membership
+  const PermissionSet set = CompilePermissionSet(ug, kT + 1);
+  EXPECT_EQ(set.membership(), MembershipState::kSuspended);
+  EXPECT_EQ(set.membership_via(), "");
+  EXPECT_EQ(set.valid_until_ms(), kNever) << "the group's edges cannot change it";
+  // An own active membership: the group's grants count on top, and its edges are transitions.
+  ug = GroupMember({{"school", true, {kT, kT + 1000}}});
+  ug.membership = MembershipState::kActive;
+  const PermissionSet own = CompilePermissionSet(ug, kT - 1);
+  EXPECT_EQ(own.membership(), MembershipState::kActive);
+  EXPECT_FALSE(own.Allowed("docs:read", "")) << "the group's grant has not started";
+  EXPECT_EQ(own.valid_until_ms(), kT);
+  EXPECT_TRUE(CompilePermissionSet(ug, kT).Allowed("docs:read", ""));
+}
+
 }  // namespace
 }  // namespace permcache

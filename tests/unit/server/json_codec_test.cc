@@ -364,6 +364,81 @@ Model SampleModel() {
   return m;
 }
 
+TEST(JsonCodecTest, GroupOpsAndTheirErrors) {
+  auto ops = ParseWriteJson(
+      R"({"ops":[{"op":"put_group","tenant":"t","group":"school","status":"suspended",)"
+      R"("expires_at":"2026-12-02T12:00:00Z"},{"op":"put_group","tenant":"t","group":"g"},)"
+      R"({"op":"put_group_member","tenant":"t","group":"school","user":"u"},)"
+      R"({"op":"delete_group_member","tenant":"t","group":"school","user":"u"},)"
+      R"({"op":"put_group_role","tenant":"t","group":"school","role":"r","business_unit":"bu"},)"
+      R"({"op":"delete_group_role","tenant":"t","group":"school","role":"r"},)"
+      R"({"op":"put_group_policy","tenant":"t","group":"school","policy":"p"},)"
+      R"({"op":"delete_group_policy","tenant":"t","group":"school","policy":"p"},)"
+      R"({"op":"delete_group","tenant":"t","group":"school"}]})",
+      kDepth);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  ASSERT_EQ(ops->size(), 9u);
+  const auto& v = *ops;
+  EXPECT_EQ(v[0].kind, OpKind::kPutGroup);
+  EXPECT_EQ(v[0].group, "school");
+  EXPECT_EQ(v[0].status, MembershipStatus::kSuspended);
+  EXPECT_EQ(v[0].expires_at_ms, 1'796'212'800'000);
+  EXPECT_EQ(v[1].status, MembershipStatus::kActive);  // default
+  EXPECT_EQ(v[2].kind, OpKind::kPutGroupMember);
+  EXPECT_EQ(v[2].user, "u");
+  EXPECT_EQ(v[3].kind, OpKind::kDeleteGroupMember);
+  EXPECT_EQ(v[4].kind, OpKind::kPutGroupRole);
+  EXPECT_EQ(v[4].business_unit, "bu");
+  EXPECT_EQ(v[5].kind, OpKind::kDeleteGroupRole);
+  EXPECT_EQ(v[5].business_unit, "");
+  EXPECT_EQ(v[6].kind, OpKind::kPutGroupPolicy);
+  EXPECT_EQ(v[6].policy, "p");
+  EXPECT_EQ(v[7].kind, OpKind::kDeleteGroupPolicy);
+  EXPECT_EQ(v[8].kind, OpKind::kDeleteGroup);
+  EXPECT_TRUE(ValidateOps(v).ok());
+  ExpectInvalid(ParseWriteJson(R"({"ops":[{"op":"put_group","tenant":"t","group":"g",)"
+                               R"("status":"pending"}]})",
+                               kDepth)
+                    .status(),
+                R"(field "status" must be "active" or "suspended")");
+  ExpectInvalid(ParseWriteJson(R"({"ops":[{"op":"put_group_member","tenant":"t","group":"g"}]})",
+                               kDepth)
+                    .status(),
+                "user");
+  ExpectInvalid(ParseWriteJson(R"({"ops":[{"op":"put_group","tenant":"t","group":"g",)"
+                               R"("starts_at":"2026-12-02T00:00:00Z","expires_at":"yesterday"}]})",
+                               kDepth)
+                    .status(),
+                "field \"expires_at\" must be an RFC 3339 instant");
+  auto reversed = ParseWriteJson(R"({"ops":[{"op":"put_group","tenant":"t","group":"g",)"
+                                 R"("starts_at":"2026-12-02T00:00:00Z",)"
+                                 R"("expires_at":"2026-12-02T00:00:00Z"}]})",
+                                 kDepth);
+  ASSERT_TRUE(reversed.ok());
+  ExpectInvalid(ValidateOps(*reversed), "expires_at (2026-12-02T00:00:00Z) must be after starts_at");
+  WriteOp pending = v[1];
+  pending.status = MembershipStatus::kPending;  // only a C++ caller can build this one
+  ExpectInvalid(ValidateOp(pending), "status of a group must be");
+  // The model carries the group sections; the membership answer says how it holds.
+  Model m;
+  m.groups.push_back({"t", "school", MembershipStatus::kActive, std::nullopt, 1'796'212'800'000});
+  m.group_members.push_back({"t", "school", "u"});
+  m.group_roles.push_back({"t", "school", "r", "bu"});
+  m.group_policies.push_back({"t", "school", "p"});
+  std::string json;
+  AppendModelJson(m, &json);
+  EXPECT_NE(json.find(R"("groups":[{"tenant":"t","group":"school","status":"active",)"
+                      R"("expires_at":"2026-12-02T12:00:00Z"}])"),
+            std::string::npos)
+      << json;
+  auto back = ParseModelJson(json, kDepth);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, m);
+  std::string membership;
+  AppendMembershipJson({true, "active", 3, std::nullopt, "group:school"}, &membership);
+  EXPECT_EQ(membership, R"({"active":true,"status":"active","via":"group:school","revision":3})");
+}
+
 TEST(JsonCodecTest, ModelRoundTrip) {
   const Model m = SampleModel();
   std::string json;
@@ -380,7 +455,8 @@ TEST(JsonCodecTest, ModelRoundTrip) {
   AppendModelJson(Model{}, &empty_json);
   EXPECT_EQ(empty_json,
             R"({"tenants":[],"business_units":[],"memberships":[],"roles":[],"policies":[],)"
-            R"("role_policies":[],"user_roles":[],"user_policies":[],"resources":[],"resource_grants":[],)" R"("ui_elements":[]})");
+            R"("role_policies":[],"user_roles":[],"user_policies":[],"resources":[],"resource_grants":[],)"
+            R"("ui_elements":[],"groups":[],"group_members":[],"group_roles":[],"group_policies":[]})");
   EXPECT_EQ(*ParseModelJson("{}", kDepth), Model{});
 }
 
