@@ -52,38 +52,12 @@ using permcache::testing::SharedPostgres;
 using permcache::testing::WaitUntil;
 using Keys = std::vector<std::string>;
 
-// Group ops (DESIGN §8).
-WriteOp GroupOp(OpKind kind, std::string tenant, std::string group) {
-  WriteOp op = permcache::testing::Op(kind, std::move(tenant));
-  op.group = std::move(group);
-  return op;
-}
-WriteOp GroupPut(std::string t, std::string g, MembershipStatus status = MembershipStatus::kActive,
-                 std::optional<int64_t> starts = std::nullopt,
-                 std::optional<int64_t> expires = std::nullopt) {
-  WriteOp op = GroupOp(OpKind::kPutGroup, std::move(t), std::move(g));
-  op.status = status;
+// put_group with an interval (support/write_ops.h has the other group builders).
+WriteOp PutGroupFor(std::string t, std::string g, MembershipStatus status,
+                    std::optional<int64_t> starts, std::optional<int64_t> expires) {
+  WriteOp op = PutGroup(std::move(t), std::move(g), status);
   op.starts_at_ms = starts;
   op.expires_at_ms = expires;
-  return op;
-}
-WriteOp GroupMemberOp(bool put, std::string t, std::string g, std::string u) {
-  WriteOp op = GroupOp(put ? OpKind::kPutGroupMember : OpKind::kDeleteGroupMember, std::move(t),
-                       std::move(g));
-  op.user = std::move(u);
-  return op;
-}
-WriteOp GroupRoleOp(bool put, std::string t, std::string g, std::string r, std::string bu = "") {
-  WriteOp op = GroupOp(put ? OpKind::kPutGroupRole : OpKind::kDeleteGroupRole, std::move(t),
-                       std::move(g));
-  op.role = std::move(r);
-  op.business_unit = std::move(bu);
-  return op;
-}
-WriteOp GroupPolicyOp(bool put, std::string t, std::string g, std::string p) {
-  WriteOp op = GroupOp(put ? OpKind::kPutGroupPolicy : OpKind::kDeleteGroupPolicy, std::move(t),
-                       std::move(g));
-  op.policy = std::move(p);
   return op;
 }
 
@@ -518,14 +492,14 @@ TEST_F(PgCaptureTest, DirectWritesOfGroupTablesRecordTheGroupsMembers) {
   MustApply(HospitalOps());
   // t1: night (active) holds nurse and extra: frank (own membership), sam (suspended own),
   // zoe (none). day (suspended) holds doctor: alice. t2: night holds nurse: bob (none).
-  MustApply({GroupPut("t1", "night"), GroupMemberOp(true, "t1", "night", "frank"),
-             GroupMemberOp(true, "t1", "night", "sam"), GroupMemberOp(true, "t1", "night", "zoe"),
-             GroupRoleOp(true, "t1", "night", "nurse"),
-             GroupPolicyOp(true, "t1", "night", "extra"),
-             GroupPut("t1", "day", MembershipStatus::kSuspended),
-             GroupMemberOp(true, "t1", "day", "alice"), GroupRoleOp(true, "t1", "day", "doctor"),
-             GroupPut("t2", "night"), GroupMemberOp(true, "t2", "night", "bob"),
-             GroupRoleOp(true, "t2", "night", "nurse")});
+  MustApply({PutGroup("t1", "night"), PutGroupMember("t1", "night", "frank"),
+             PutGroupMember("t1", "night", "sam"), PutGroupMember("t1", "night", "zoe"),
+             PutGroupRole("t1", "night", "nurse"),
+             PutGroupPolicy("t1", "night", "extra"),
+             PutGroup("t1", "day", MembershipStatus::kSuspended),
+             PutGroupMember("t1", "day", "alice"), PutGroupRole("t1", "day", "doctor"),
+             PutGroup("t2", "night"), PutGroupMember("t2", "night", "bob"),
+             PutGroupRole("t2", "night", "nurse")});
   const std::vector<std::pair<std::string, std::string>> everyone = {
       {"t1", "alice"}, {"t1", "bob"},  {"t1", "carol"}, {"t1", "dave"}, {"t1", "erin"},
       {"t1", "frank"}, {"t1", "gina"}, {"t1", "sam"},   {"t1", "yuri"}, {"t1", "zoe"},
@@ -614,7 +588,7 @@ TEST_F(PgCaptureTest, DirectWritesOfGroupTablesRecordTheGroupsMembers) {
             UsersOf("t1", {"alice", "carol", "dave"}));
   EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.group_roles WHERE tenant = 't1'"), 0u);
   // A business unit's deletion cascades out of group_roles (tenant-wide anyway).
-  MustApply({GroupRoleOp(true, "t1", "day", "nurse", "icu")});
+  MustApply({PutGroupRole("t1", "day", "nurse", "icu")});
   EXPECT_EQ(DirectWrite("DELETE FROM permcache.business_units "
                         "WHERE tenant = 't1' AND business_unit = 'icu'"),
             Keys{"t1/*"});
@@ -1248,21 +1222,21 @@ class RandomWrites {
     switch (Pick(11)) {
       case 0:
       case 1: {
-        WriteOp op = GroupPut(t, G(), GroupStatus());
+        WriteOp op = PutGroup(t, G(), GroupStatus());
         if (PickBound(2) == 0) std::tie(op.starts_at_ms, op.expires_at_ms) = Bounds();
         return op;
       }
       case 2:
-        if (Pick(3) == 0) return GroupOp(OpKind::kDeleteGroup, t, G());
+        if (Pick(3) == 0) return DeleteGroup(t, G());
         [[fallthrough]];
       case 3:
-      case 4: return GroupMemberOp(true, t, G(), GroupUser());
-      case 5: return GroupMemberOp(false, t, G(), GroupUser());
+      case 4: return PutGroupMember(t, G(), GroupUser());
+      case 5: return DeleteGroupMember(t, G(), GroupUser());
       case 6:
-      case 7: return GroupRoleOp(true, t, G(), R(), Bu());
-      case 8: return GroupRoleOp(false, t, G(), R(), Bu());
-      case 9: return GroupPolicyOp(true, t, G(), P());
-      default: return GroupPolicyOp(false, t, G(), P());
+      case 7: return PutGroupRole(t, G(), R(), Bu());
+      case 8: return DeleteGroupRole(t, G(), R(), Bu());
+      case 9: return PutGroupPolicy(t, G(), P());
+      default: return DeleteGroupPolicy(t, G(), P());
     }
   }
   // A store batch (1-3 ops), about half of them group ops.
@@ -1449,7 +1423,8 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
 // active groups.
 TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsWithGroupsAfterRandomMixedWrites) {
   const char* seed_env = std::getenv("PERMCACHE_TEST_SEED");
-  const uint32_t seed = seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 20261202;
+  const uint32_t seed =
+      seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 20261202;
   RecordProperty("seed", static_cast<int>(seed));
   RandomWrites rnd(seed);
   std::vector<WriteOp> setup;
@@ -1467,13 +1442,14 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsWithGroupsAfterRandomMixedWr
       setup.push_back(PutMember(t, "u" + std::to_string(i),
                                 i == 6 ? MembershipStatus::kSuspended : MembershipStatus::kActive));
     }
-    setup.push_back(GroupPut(t, "g0"));
-    setup.push_back(GroupPut(t, "g1", MembershipStatus::kSuspended));
-    setup.push_back(GroupPut(t, "g2", MembershipStatus::kActive, 1'796'126'400'000, std::nullopt));
-    for (const char* u : {"u1", "u6", "u7", "u8"}) setup.push_back(GroupMemberOp(true, t, "g0", u));
-    setup.push_back(GroupMemberOp(true, t, "g2", "u8"));
-    setup.push_back(GroupRoleOp(true, t, "g0", "r1"));
-    setup.push_back(GroupPolicyOp(true, t, "g2", "p3"));
+    setup.push_back(PutGroup(t, "g0"));
+    setup.push_back(PutGroup(t, "g1", MembershipStatus::kSuspended));
+    setup.push_back(
+        PutGroupFor(t, "g2", MembershipStatus::kActive, 1'796'126'400'000, std::nullopt));
+    for (const char* u : {"u1", "u6", "u7", "u8"}) setup.push_back(PutGroupMember(t, "g0", u));
+    setup.push_back(PutGroupMember(t, "g2", "u8"));
+    setup.push_back(PutGroupRole(t, "g0", "r1"));
+    setup.push_back(PutGroupPolicy(t, "g2", "p3"));
   }
   setup.push_back(PutRole("t1", "r1", {"r0"}));
   setup.push_back(PutRole("t1", "r2", {"r1", "r0"}));
@@ -1515,7 +1491,8 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsWithGroupsAfterRandomMixedWr
                   "  ON m.tenant = e.organization_id AND m.user_id = e.user_id "
                   "WHERE m.status IS DISTINCT FROM 'active' AND (m.status IS NOT NULL OR "
                   "  NOT EXISTS (SELECT 1 FROM permcache.group_members gm "
-                  "    JOIN permcache.groups g ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
+                  "    JOIN permcache.groups g "
+                  "      ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
                   "    WHERE gm.tenant = e.organization_id AND gm.user_id = e.user_id "
                   "      AND g.status = 'active'))"),
               "0");
@@ -1578,7 +1555,7 @@ TEST_F(PgCaptureTest, RandomBatchesWithGroupsGiveSqlitesChangeSetsGrantsAndExpor
                                 rnd.Priority()));
     }
     for (int i = 0; i < 5; ++i) setup.push_back(PutMember(t, "u" + std::to_string(i)));
-    for (int i = 0; i < 3; ++i) setup.push_back(GroupPut(t, "g" + std::to_string(i)));
+    for (int i = 0; i < 3; ++i) setup.push_back(PutGroup(t, "g" + std::to_string(i)));
   }
   ASSERT_TRUE(sqlite->Apply(setup).ok());
   MustApply(setup);
