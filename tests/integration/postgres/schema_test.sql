@@ -1735,6 +1735,70 @@ END $$;
 \echo ok - groups: TRUNCATE records the tenants tenant-wide
 
 DO $$
+DECLARE
+  h bigint;
+BEGIN
+  -- A group of 10001 members without memberships of their own: a change of the group (or of a
+  -- role it holds) reaches more than 10000 users, so it is recorded tenant-wide and its
+  -- effective work is queued.
+  INSERT INTO permcache.tenants VALUES ('bigg');
+  INSERT INTO permcache.roles VALUES ('bigg', 'r');
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('bigg', 'p', 'allow', '{a}');
+  INSERT INTO permcache.role_policies VALUES ('bigg', 'r', 'p');
+  INSERT INTO permcache.groups VALUES ('bigg', 'crowd', 'suspended');
+  INSERT INTO permcache.group_roles VALUES ('bigg', 'crowd', 'r', '');
+  INSERT INTO permcache.group_members SELECT 'bigg', 'crowd', 'u' || i FROM generate_series(1, 10001) i;
+  COMMIT;
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  h := pctest.head();
+  UPDATE permcache.groups SET status = 'active' WHERE tenant = 'bigg';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'bigg/*', 'a group of 10001 members -> tenant-wide row');
+  PERFORM pctest.eq((SELECT pending_revisions FROM permcache.effective_status), 1::bigint, 'queued');
+  PERFORM pctest.eq(permcache.apply_effective_queue(10), pctest.head(), 'applied');
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE organization_id = 'bigg' AND source_id = 'group:crowd>r'),
+                    10001::bigint, 'every member through the group');
+  h := pctest.head();
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('bigg', 'p2', 'deny', '{b}');
+  INSERT INTO permcache.role_policies VALUES ('bigg', 'r', 'p2');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'bigg/*', 'a role held through a big group -> tenant-wide row');
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  DELETE FROM permcache.tenants WHERE tenant = 'bigg';
+  COMMIT;
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE organization_id = 'bigg'), 0::bigint, 'tenant gone');
+END $$;
+\echo ok - groups: more than 10000 members reached is one tenant-wide row, the effective work queued and applied
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+INSERT INTO permcache.groups VALUES ('gr1', 'rr', 'active');
+INSERT INTO permcache.group_members VALUES ('gr1', 'rr', 'u7');
+INSERT INTO permcache.group_policies VALUES ('gr1', 'rr', 'pdirect');
+COMMIT;
+DO $$
+DECLARE
+  h bigint := current_setting('pctest.h')::bigint;
+BEGIN
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/*', 'REPEATABLE READ on the group tables -> tenant-wide');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), '', 'not yet maintained');
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), 'pdirect@role:group:rr pscoped@role:other',
+                    'caught up (u7 counts through rr: its own user role too)');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - groups: REPEATABLE READ writers of the group tables record the tenant, the effective work is queued
+
+DO $$
 BEGIN
   PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_pending), 0::bigint, 'pc_pending empty');
   PERFORM pctest.eq((SELECT count(*) FROM permcache.pc_txn_marker), 0::bigint, 'pc_txn_marker empty');
