@@ -419,8 +419,8 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
   // One flight, one snapshot: the revision and every row the user's grants come from. Results
   // are indexed by position in the batch.
   enum : size_t {
-    kBegin, kHead, kMembership, kGroups, kDirect, kGroupPolicies, kAssignments, kGroupRoles,
-    kRoleEdges, kRolePolicies, kResources, kCommit
+    kAtBegin, kAtHead, kAtMembership, kAtGroups, kAtDirect, kAtGroupPolicies, kAtAssignments,
+    kAtGroupRoles, kAtRoleEdges, kAtRolePolicies, kAtResources, kAtCommit
   };
   std::vector<PgStatement> batch = {
       Plain(kBeginRead),
@@ -436,61 +436,61 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
       Prepared(kGrantsResources, key),
       Plain("COMMIT"),
   };
-  static_assert(kCommit == 11, "one index per statement");
+  static_assert(kAtCommit == 11, "one index per statement");
   PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "reading grants"));
   const std::vector<PgRows>& res = results;
   UserGrants out;
-  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[kHead].Text(0, 0)));
-  if (res[kMembership].size() > 0) {
-    std::optional<MembershipStatus> status = ParseMembershipStatus(res[kMembership].Text(0, 0));
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[kAtHead].Text(0, 0)));
+  if (res[kAtMembership].size() > 0) {
+    std::optional<MembershipStatus> status = ParseMembershipStatus(res[kAtMembership].Text(0, 0));
     if (!status) return InternalError("membership has an unknown status (damaged store)");
     out.membership = store::MembershipStateOf(*status);
-    PERMCACHE_ASSIGN_OR_RETURN(out.membership_valid, IntervalAt(res[kMembership], 0, 1));
+    PERMCACHE_ASSIGN_OR_RETURN(out.membership_valid, IntervalAt(res[kAtMembership], 0, 1));
   }
-  for (size_t r = 0; r < res[kGroups].size(); ++r) {
-    const std::string& status = res[kGroups].Text(r, 1);
+  for (size_t r = 0; r < res[kAtGroups].size(); ++r) {
+    const std::string& status = res[kAtGroups].Text(r, 1);
     if (status != "active" && status != "suspended") {
       return InternalError("group has an unknown status (damaged store)");
     }
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kGroups], r, 2));
-    out.groups.push_back(GroupRow{res[kGroups].Text(r, 0), status == "active", valid});
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtGroups], r, 2));
+    out.groups.push_back(GroupRow{res[kAtGroups].Text(r, 0), status == "active", valid});
   }
   // Suspended and pending own memberships: no grants, whatever the groups; no membership: the
   // grants count through an active group. Active outside its interval still has them (the
   // engine decides the instant).
   if (!GrantsCount(out)) return out;
 
-  for (size_t r = 0; r < res[kDirect].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kDirect], r, 0));
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kDirect], r, 5));
+  for (size_t r = 0; r < res[kAtDirect].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kAtDirect], r, 0));
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtDirect], r, 5));
     out.grants.push_back(Grant{std::move(p.policy), p.effect, p.priority,
                                std::move(p.permissions), std::move(p.scope), "", "", valid});
   }
   // Then the policies of the user's active groups, as on SQLite.
-  for (size_t r = 0; r < res[kGroupPolicies].size(); ++r) {
-    const GroupRow* group = store::FindGroup(out.groups, res[kGroupPolicies].Text(r, 0));
+  for (size_t r = 0; r < res[kAtGroupPolicies].size(); ++r) {
+    const GroupRow* group = store::FindGroup(out.groups, res[kAtGroupPolicies].Text(r, 0));
     if (group == nullptr) return InternalError("group policy of a group not read");
-    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kGroupPolicies], r, 1));
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kAtGroupPolicies], r, 1));
     out.grants.push_back(store::GroupPolicyGrant(*group, std::move(p)));
   }
   std::vector<store::RoleAssignment> assignments;
-  for (size_t r = 0; r < res[kAssignments].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAssignments], r, 2));
-    assignments.push_back({res[kAssignments].Text(r, 0), res[kAssignments].Text(r, 1), valid});
+  for (size_t r = 0; r < res[kAtAssignments].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtAssignments], r, 2));
+    assignments.push_back({res[kAtAssignments].Text(r, 0), res[kAtAssignments].Text(r, 1), valid});
   }
-  for (size_t r = 0; r < res[kGroupRoles].size(); ++r) {
-    const GroupRow* group = store::FindGroup(out.groups, res[kGroupRoles].Text(r, 0));
+  for (size_t r = 0; r < res[kAtGroupRoles].size(); ++r) {
+    const GroupRow* group = store::FindGroup(out.groups, res[kAtGroupRoles].Text(r, 0));
     if (group == nullptr) return InternalError("group role of a group not read");
-    assignments.push_back(
-        store::GroupAssignment(*group, res[kGroupRoles].Text(r, 1), res[kGroupRoles].Text(r, 2)));
+    assignments.push_back(store::GroupAssignment(*group, res[kAtGroupRoles].Text(r, 1),
+                                                 res[kAtGroupRoles].Text(r, 2)));
   }
   std::unordered_map<std::string, store::RoleData> roles;
-  for (size_t r = 0; r < res[kRoleEdges].size(); ++r) {
-    roles[res[kRoleEdges].Text(r, 0)].parents.push_back(res[kRoleEdges].Text(r, 1));
+  for (size_t r = 0; r < res[kAtRoleEdges].size(); ++r) {
+    roles[res[kAtRoleEdges].Text(r, 0)].parents.push_back(res[kAtRoleEdges].Text(r, 1));
   }
-  for (size_t r = 0; r < res[kRolePolicies].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kRolePolicies], r, 1));
-    roles[res[kRolePolicies].Text(r, 0)].policies.push_back(std::move(p));
+  for (size_t r = 0; r < res[kAtRolePolicies].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kAtRolePolicies], r, 1));
+    roles[res[kAtRolePolicies].Text(r, 0)].policies.push_back(std::move(p));
   }
   static const store::RoleData kNoData;
   const store::RoleLoader load = [&](const std::string& role) -> StatusOr<const store::RoleData*> {
@@ -502,10 +502,11 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
   // groups'), unscoped ones included.
   PERMCACHE_ASSIGN_OR_RETURN(out.roles, store::HeldRoles(assignments, load));
   PERMCACHE_ASSIGN_OR_RETURN(out.bounded_roles, store::BoundedRoles(assignments, load));
-  for (size_t r = 0; r < res[kResources].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kResources], r, 2));
+  for (size_t r = 0; r < res[kAtResources].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtResources], r, 2));
     out.resource_grants.push_back(ResourceGrantRow{
-        res[kResources].Text(r, 0), store::SplitPermissions(res[kResources].Text(r, 1)), valid});
+        res[kAtResources].Text(r, 0), store::SplitPermissions(res[kAtResources].Text(r, 1)),
+        valid});
   }
   return out;
 }
