@@ -214,14 +214,44 @@ std::vector<PgStatement> OpStatements(const WriteOp& op) {
                    "WHERE tenant = $1 AND user_id = $2 AND policy = $3",
                    {t, op.user, op.policy})};
     case OpKind::kPutGroup:
+      // Status and interval are replaced; the same values again change nothing.
+      return {Stmt("INSERT INTO permcache.groups AS g "
+                   "  (tenant, group_id, status, starts_at, expires_at) "
+                   "VALUES ($1, $2, $3, " PC_TS("$4") ", " PC_TS("$5") ") "
+                   "ON CONFLICT (tenant, group_id) DO UPDATE SET status = EXCLUDED.status, "
+                   "  starts_at = EXCLUDED.starts_at, expires_at = EXCLUDED.expires_at "
+                   "WHERE (g.status, g.starts_at, g.expires_at) IS DISTINCT FROM "
+                   "  (EXCLUDED.status, EXCLUDED.starts_at, EXCLUDED.expires_at)",
+                   {t, op.group, std::string(MembershipStatusName(op.status)),
+                    Ms(op.starts_at_ms), Ms(op.expires_at_ms)})};
     case OpKind::kDeleteGroup:
+      // Members, roles and policies go by cascade (the members' capture records each of them).
+      return {Stmt("DELETE FROM permcache.groups WHERE tenant = $1 AND group_id = $2",
+                   {t, op.group})};
     case OpKind::kPutGroupMember:
+      return {Stmt("INSERT INTO permcache.group_members (tenant, group_id, user_id) "
+                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                   {t, op.group, op.user})};
     case OpKind::kDeleteGroupMember:
+      return {Stmt("DELETE FROM permcache.group_members "
+                   "WHERE tenant = $1 AND group_id = $2 AND user_id = $3",
+                   {t, op.group, op.user})};
     case OpKind::kPutGroupRole:
+      return {Stmt("INSERT INTO permcache.group_roles (tenant, group_id, role, business_unit) "
+                   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                   {t, op.group, op.role, op.business_unit})};
     case OpKind::kDeleteGroupRole:
+      return {Stmt("DELETE FROM permcache.group_roles "
+                   "WHERE tenant = $1 AND group_id = $2 AND role = $3 AND business_unit = $4",
+                   {t, op.group, op.role, op.business_unit})};
     case OpKind::kPutGroupPolicy:
+      return {Stmt("INSERT INTO permcache.group_policies (tenant, group_id, policy) "
+                   "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                   {t, op.group, op.policy})};
     case OpKind::kDeleteGroupPolicy:
-      break;  // not yet on PostgreSQL: PostgresStore::Apply refuses them
+      return {Stmt("DELETE FROM permcache.group_policies "
+                   "WHERE tenant = $1 AND group_id = $2 AND policy = $3",
+                   {t, op.group, op.policy})};
   }
   return {};
 }

@@ -29,6 +29,9 @@ constexpr const char* kHead = "SELECT coalesce(max(revision), 0) FROM permcache.
 constexpr const char* kGrantsMembership = "pc_grants_membership";
 constexpr const char* kGrantsDirect = "pc_grants_direct";
 constexpr const char* kGrantsAssignments = "pc_grants_assignments";
+constexpr const char* kGrantsGroups = "pc_grants_groups";
+constexpr const char* kGrantsGroupPolicies = "pc_grants_group_policies";
+constexpr const char* kGrantsGroupRoles = "pc_grants_group_roles";
 constexpr const char* kGrantsRoleEdges = "pc_grants_role_edges";
 constexpr const char* kGrantsRolePolicies = "pc_grants_role_policies";
 constexpr const char* kGrantsResources = "pc_grants_resources";
@@ -41,13 +44,22 @@ constexpr const char* kHeadStatement = "pc_head";
 #define PC_START_MS(col) "ceil(extract(epoch FROM " col ") * 1000)::bigint"
 #define PC_EXPIRY_MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
 
-// Roles reachable from the user's assignments ($1 tenant, $2 user). UNION keeps it finite on
-// any graph.
-#define PC_REACHABLE_ROLES                                                                   \
-  "WITH RECURSIVE reach(role) AS ("                                                          \
-  "  SELECT role FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2"               \
-  "  UNION"                                                                                  \
-  "  SELECT ri.inherits FROM permcache.role_inherits ri JOIN reach r"                        \
+// The groups the user ($1 tenant, $2 user) is in, as gm (membership) and g (group).
+#define PC_USER_GROUPS                                                                      \
+  "FROM permcache.group_members gm JOIN permcache.groups g "                                \
+  "  ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
+
+// Roles reachable from the user's assignments and those of the user's active groups ($1 tenant,
+// $2 user). UNION keeps it finite on any graph.
+#define PC_REACHABLE_ROLES                                                                  \
+  "WITH RECURSIVE reach(role) AS ("                                                         \
+  "  SELECT role FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2"              \
+  "  UNION"                                                                                 \
+  "  SELECT gr.role " PC_USER_GROUPS                                                        \
+  "  JOIN permcache.group_roles gr ON gr.tenant = gm.tenant AND gr.group_id = gm.group_id"  \
+  "  WHERE gm.tenant = $1 AND gm.user_id = $2 AND g.status = 'active'"                      \
+  "  UNION"                                                                                 \
+  "  SELECT ri.inherits FROM permcache.role_inherits ri JOIN reach r"                       \
   "    ON ri.tenant = $1 AND ri.role = r.role) "
 
 constexpr std::pair<const char*, const char*> kPrepared[] = {
@@ -65,6 +77,23 @@ constexpr std::pair<const char*, const char*> kPrepared[] = {
      "SELECT role, business_unit, " PC_START_MS("starts_at") ", " PC_EXPIRY_MS("expires_at") " "
      "FROM permcache.user_roles WHERE tenant = $1 AND user_id = $2 "
      "ORDER BY role COLLATE \"C\", business_unit COLLATE \"C\""},
+    // Every group the user is in, whatever its status (UserGrants::groups).
+    {kGrantsGroups,
+     "SELECT g.group_id, g.status, " PC_START_MS("g.starts_at") ", "
+     PC_EXPIRY_MS("g.expires_at") " " PC_USER_GROUPS
+     "WHERE gm.tenant = $1 AND gm.user_id = $2 ORDER BY g.group_id COLLATE \"C\""},
+    {kGrantsGroupPolicies,
+     "SELECT gp.group_id, p.policy, p.effect, p.priority, "
+     "  array_to_string(p.permissions, E'\\n'), coalesce(p.scope, '') " PC_USER_GROUPS
+     "JOIN permcache.group_policies gp ON gp.tenant = gm.tenant AND gp.group_id = gm.group_id "
+     "JOIN permcache.policies p ON p.tenant = gp.tenant AND p.policy = gp.policy "
+     "WHERE gm.tenant = $1 AND gm.user_id = $2 AND g.status = 'active' "
+     "ORDER BY gp.group_id COLLATE \"C\", p.policy COLLATE \"C\""},
+    {kGrantsGroupRoles,
+     "SELECT gr.group_id, gr.role, gr.business_unit " PC_USER_GROUPS
+     "JOIN permcache.group_roles gr ON gr.tenant = gm.tenant AND gr.group_id = gm.group_id "
+     "WHERE gm.tenant = $1 AND gm.user_id = $2 AND g.status = 'active' "
+     "ORDER BY gr.group_id COLLATE \"C\", gr.role COLLATE \"C\", gr.business_unit COLLATE \"C\""},
     {kGrantsRoleEdges,
      PC_REACHABLE_ROLES
      "SELECT ri.role, ri.inherits FROM permcache.role_inherits ri "
@@ -90,6 +119,7 @@ constexpr std::pair<const char*, const char*> kPrepared[] = {
 
 constexpr const char* kTokenKeyName = "token_signing_key";
 #undef PC_REACHABLE_ROLES
+#undef PC_USER_GROUPS
 
 StatusOr<int64_t> ParseInt(const std::string& text) {
   try {
@@ -322,13 +352,6 @@ std::string PostgresStore::Describe() const { return redacted_; }
 StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
   PERMCACHE_RETURN_IF_ERROR(ValidateOps(ops));
   PERMCACHE_RETURN_IF_ERROR(store::CheckStoreOps(ops));
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].kind >= OpKind::kPutGroup) {
-      return InvalidArgumentError("op " + std::to_string(i) + ": " +
-                                  std::string(OpKindName(ops[i].kind)) +
-                                  " is not supported on PostgreSQL yet");
-    }
-  }
   std::vector<PgStatement> batch;
   std::vector<size_t> op_of;  // op index of each statement (SIZE_MAX: framing)
   constexpr size_t kFraming = std::numeric_limits<size_t>::max();
@@ -393,50 +416,81 @@ StatusOr<ChangeSet> PostgresStore::Apply(std::span<const WriteOp> ops) {
 
 StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::string_view user) {
   const Params key = {std::string(tenant), std::string(user)};
-  // One flight, one snapshot: the revision and every row the user's grants come from.
+  // One flight, one snapshot: the revision and every row the user's grants come from. Results
+  // are indexed by position in the batch.
+  enum : size_t {
+    kAtBegin, kAtHead, kAtMembership, kAtGroups, kAtDirect, kAtGroupPolicies, kAtAssignments,
+    kAtGroupRoles, kAtRoleEdges, kAtRolePolicies, kAtResources, kAtCommit
+  };
   std::vector<PgStatement> batch = {
       Plain(kBeginRead),
       Prepared(kHeadStatement, {}),
       Prepared(kGrantsMembership, key),
+      Prepared(kGrantsGroups, key),
       Prepared(kGrantsDirect, key),
+      Prepared(kGrantsGroupPolicies, key),
       Prepared(kGrantsAssignments, key),
+      Prepared(kGrantsGroupRoles, key),
       Prepared(kGrantsRoleEdges, key),
       Prepared(kGrantsRolePolicies, key),
       Prepared(kGrantsResources, key),
       Plain("COMMIT"),
   };
+  static_assert(kAtCommit == 11, "one index per statement");
   PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "reading grants"));
   const std::vector<PgRows>& res = results;
   UserGrants out;
-  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[1].Text(0, 0)));
-  if (res[2].size() > 0) {
-    std::optional<MembershipStatus> status = ParseMembershipStatus(res[2].Text(0, 0));
+  PERMCACHE_ASSIGN_OR_RETURN(out.revision, ParseRevision(res[kAtHead].Text(0, 0)));
+  if (res[kAtMembership].size() > 0) {
+    std::optional<MembershipStatus> status = ParseMembershipStatus(res[kAtMembership].Text(0, 0));
     if (!status) return InternalError("membership has an unknown status (damaged store)");
     out.membership = store::MembershipStateOf(*status);
-    PERMCACHE_ASSIGN_OR_RETURN(out.membership_valid, IntervalAt(res[2], 0, 1));
+    PERMCACHE_ASSIGN_OR_RETURN(out.membership_valid, IntervalAt(res[kAtMembership], 0, 1));
   }
-  // Suspended and pending: no grants. Active outside its interval still has them (the engine
-  // decides the instant).
-  if (out.membership != MembershipState::kActive) return out;
+  for (size_t r = 0; r < res[kAtGroups].size(); ++r) {
+    const std::string& status = res[kAtGroups].Text(r, 1);
+    if (status != "active" && status != "suspended") {
+      return InternalError("group has an unknown status (damaged store)");
+    }
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtGroups], r, 2));
+    out.groups.push_back(GroupRow{res[kAtGroups].Text(r, 0), status == "active", valid});
+  }
+  // Suspended and pending own memberships: no grants, whatever the groups; no membership: the
+  // grants count through an active group. Active outside its interval still has them (the
+  // engine decides the instant).
+  if (!GrantsCount(out)) return out;
 
-  for (size_t r = 0; r < res[3].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[3], r, 0));
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[3], r, 5));
+  for (size_t r = 0; r < res[kAtDirect].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kAtDirect], r, 0));
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtDirect], r, 5));
     out.grants.push_back(Grant{std::move(p.policy), p.effect, p.priority,
                                std::move(p.permissions), std::move(p.scope), "", "", valid});
   }
+  // Then the policies of the user's active groups, as on SQLite.
+  for (size_t r = 0; r < res[kAtGroupPolicies].size(); ++r) {
+    const GroupRow* group = store::FindGroup(out.groups, res[kAtGroupPolicies].Text(r, 0));
+    if (group == nullptr) return InternalError("group policy of a group not read");
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kAtGroupPolicies], r, 1));
+    out.grants.push_back(store::GroupPolicyGrant(*group, std::move(p)));
+  }
   std::vector<store::RoleAssignment> assignments;
-  for (size_t r = 0; r < res[4].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[4], r, 2));
-    assignments.push_back({res[4].Text(r, 0), res[4].Text(r, 1), valid});
+  for (size_t r = 0; r < res[kAtAssignments].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtAssignments], r, 2));
+    assignments.push_back({res[kAtAssignments].Text(r, 0), res[kAtAssignments].Text(r, 1), valid});
+  }
+  for (size_t r = 0; r < res[kAtGroupRoles].size(); ++r) {
+    const GroupRow* group = store::FindGroup(out.groups, res[kAtGroupRoles].Text(r, 0));
+    if (group == nullptr) return InternalError("group role of a group not read");
+    assignments.push_back(store::GroupAssignment(*group, res[kAtGroupRoles].Text(r, 1),
+                                                 res[kAtGroupRoles].Text(r, 2)));
   }
   std::unordered_map<std::string, store::RoleData> roles;
-  for (size_t r = 0; r < res[5].size(); ++r) {
-    roles[res[5].Text(r, 0)].parents.push_back(res[5].Text(r, 1));
+  for (size_t r = 0; r < res[kAtRoleEdges].size(); ++r) {
+    roles[res[kAtRoleEdges].Text(r, 0)].parents.push_back(res[kAtRoleEdges].Text(r, 1));
   }
-  for (size_t r = 0; r < res[6].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[6], r, 1));
-    roles[res[6].Text(r, 0)].policies.push_back(std::move(p));
+  for (size_t r = 0; r < res[kAtRolePolicies].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(store::PolicyRow p, PolicyRowAt(res[kAtRolePolicies], r, 1));
+    roles[res[kAtRolePolicies].Text(r, 0)].policies.push_back(std::move(p));
   }
   static const store::RoleData kNoData;
   const store::RoleLoader load = [&](const std::string& role) -> StatusOr<const store::RoleData*> {
@@ -444,13 +498,15 @@ StatusOr<UserGrants> PostgresStore::LoadGrants(std::string_view tenant, std::str
     return it == roles.end() ? &kNoData : &it->second;
   };
   PERMCACHE_RETURN_IF_ERROR(store::WalkRoles(assignments, load, &out.grants));
-  // The edges above cover every role reachable from any assignment, unscoped ones included.
+  // The edges above cover every role reachable from any assignment (the user's and the active
+  // groups'), unscoped ones included.
   PERMCACHE_ASSIGN_OR_RETURN(out.roles, store::HeldRoles(assignments, load));
   PERMCACHE_ASSIGN_OR_RETURN(out.bounded_roles, store::BoundedRoles(assignments, load));
-  for (size_t r = 0; r < res[7].size(); ++r) {
-    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[7], r, 2));
-    out.resource_grants.push_back(
-        ResourceGrantRow{res[7].Text(r, 0), store::SplitPermissions(res[7].Text(r, 1)), valid});
+  for (size_t r = 0; r < res[kAtResources].size(); ++r) {
+    PERMCACHE_ASSIGN_OR_RETURN(Interval valid, IntervalAt(res[kAtResources], r, 2));
+    out.resource_grants.push_back(ResourceGrantRow{
+        res[kAtResources].Text(r, 0), store::SplitPermissions(res[kAtResources].Text(r, 1)),
+        valid});
   }
   return out;
 }
@@ -625,6 +681,22 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
             "FROM permcache.ui_elements e WHERE $1 = '' OR e.tenant = $1 "
             "ORDER BY e.tenant COLLATE \"C\", e.element COLLATE \"C\"",
             t),
+      Plain("SELECT tenant, group_id, status, " PC_START_MS("starts_at") ", "
+            PC_EXPIRY_MS("expires_at") " FROM permcache.groups "
+            "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", group_id COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, group_id, user_id FROM permcache.group_members "
+            "WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", group_id COLLATE \"C\", user_id COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, group_id, role, business_unit FROM permcache.group_roles "
+            "WHERE $1 = '' OR tenant = $1 ORDER BY tenant COLLATE \"C\", group_id COLLATE \"C\", "
+            "  role COLLATE \"C\", business_unit COLLATE \"C\"",
+            t),
+      Plain("SELECT tenant, group_id, policy FROM permcache.group_policies "
+            "WHERE $1 = '' OR tenant = $1 "
+            "ORDER BY tenant COLLATE \"C\", group_id COLLATE \"C\", policy COLLATE \"C\"",
+            t),
       Plain("COMMIT"),
   };
   PERMCACHE_ASSIGN_OR_RETURN(std::vector<PgRows> results, ReadPipeline(batch, "export"));
@@ -705,6 +777,26 @@ StatusOr<Model> PostgresStore::Export(std::string_view tenant) {
                                           store::SplitPermissions(res[12].Text(r, 4)),
                                           store::SplitPermissions(res[12].Text(r, 2)),
                                           res[12].Text(r, 3) == "t"});
+  }
+  for (size_t r = 0; r < res[13].size(); ++r) {
+    std::optional<MembershipStatus> status = ParseMembershipStatus(res[13].Text(r, 2));
+    if (!status) return InternalError("group has an unknown status (damaged store)");
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> starts, BoundAt(res[13], r, 3));
+    PERMCACHE_ASSIGN_OR_RETURN(std::optional<int64_t> expires, BoundAt(res[13], r, 4));
+    model.groups.push_back(
+        Group{res[13].Text(r, 0), res[13].Text(r, 1), *status, starts, expires});
+  }
+  for (size_t r = 0; r < res[14].size(); ++r) {
+    model.group_members.push_back(
+        GroupMember{res[14].Text(r, 0), res[14].Text(r, 1), res[14].Text(r, 2)});
+  }
+  for (size_t r = 0; r < res[15].size(); ++r) {
+    model.group_roles.push_back(GroupRole{res[15].Text(r, 0), res[15].Text(r, 1),
+                                          res[15].Text(r, 2), res[15].Text(r, 3)});
+  }
+  for (size_t r = 0; r < res[16].size(); ++r) {
+    model.group_policies.push_back(
+        GroupPolicy{res[16].Text(r, 0), res[16].Text(r, 1), res[16].Text(r, 2)});
   }
   return model;
 }

@@ -32,6 +32,7 @@
 #include "permcache/store.h"
 #include "store/postgres/pg_connection.h"
 #include "support/postgres_server.h"
+#include "support/temp_dir.h"
 #include "support/wait_until.h"
 #include "support/write_ops.h"
 #include "unit/store/store_test_util.h"
@@ -50,6 +51,15 @@ using permcache::testing::PostgresServer;
 using permcache::testing::SharedPostgres;
 using permcache::testing::WaitUntil;
 using Keys = std::vector<std::string>;
+
+// put_group with an interval (support/write_ops.h has the other group builders).
+WriteOp PutGroupFor(std::string t, std::string g, MembershipStatus status,
+                    std::optional<int64_t> starts, std::optional<int64_t> expires) {
+  WriteOp op = PutGroup(std::move(t), std::move(g), status);
+  op.starts_at_ms = starts;
+  op.expires_at_ms = expires;
+  return op;
+}
 
 // "tenant/user" per user key and "tenant/*" per tenant-wide key, sorted.
 Keys KeysOf(const ChangeSet& cs) {
@@ -208,27 +218,51 @@ class PgCaptureTest : public ::testing::Test {
   }
 
   // The same rows as LoadGrants reports them; a row's interval is the intersection of the
-  // membership's and the grant's.
+  // membership's and the grant's. Groups (005_groups.sql): a group's grants have source
+  // "group:G" or "group:G>R" and count within the own membership (unbounded without one); the
+  // user's own grants without an own membership count within the first run of the active groups'
+  // intervals.
   std::vector<std::string> GrantRows(const std::string& tenant, const std::string& user) {
     StatusOr<UserGrants> g = store_->LoadGrants(tenant, user);
     EXPECT_TRUE(g.ok()) << g.status().ToString();
     std::vector<std::string> out;
     if (!g.ok()) return out;
+    const bool own = g->membership == MembershipState::kActive;
+    const Interval member = own ? g->membership_valid : FirstGroupRun(g->groups);
     for (const Grant& gr : g->grants) {
       std::string perms;
       for (const std::string& p : gr.permissions) perms += (perms.empty() ? "" : ",") + p;
       const bool direct = gr.role_path.empty();
-      const int64_t starts = std::max(g->membership_valid.starts_at_ms, gr.valid.starts_at_ms);
-      const int64_t expires = std::min(g->membership_valid.expires_at_ms, gr.valid.expires_at_ms);
+      const bool via_group = gr.role_path.starts_with("group:");
+      const Interval within = via_group && !own ? Interval{} : member;
+      // The assignment: the assigned role, or the group (and its role).
+      const size_t cut = gr.role_path.find('>', via_group ? gr.role_path.find('>') + 1 : 0);
+      const std::string source = direct ? gr.policy : gr.role_path.substr(0, cut);
+      const int64_t starts = std::max(within.starts_at_ms, gr.valid.starts_at_ms);
+      const int64_t expires = std::min(within.expires_at_ms, gr.valid.expires_at_ms);
       out.push_back(gr.policy + "|" + gr.assignment_scope + "|" + (direct ? "direct" : "role") +
-                    "|" + (direct ? gr.policy : gr.role_path.substr(0, gr.role_path.find('>'))) +
-                    "|" + std::string(EffectName(gr.effect)) + "|" +
+                    "|" + source + "|" + std::string(EffectName(gr.effect)) + "|" +
                     std::to_string(gr.priority) + "|" + perms + "|" + gr.policy_scope + "|" +
                     (starts == Interval::kNoStart ? "-" : std::to_string(starts)) + "|" +
                     (expires == Interval::kNoExpiry ? "-" : std::to_string(expires)));
     }
     std::sort(out.begin(), out.end());
     return out;
+  }
+
+  // The first run of overlapping (or touching) intervals of the active groups, in start order.
+  static Interval FirstGroupRun(std::vector<GroupRow> groups) {
+    std::erase_if(groups, [](const GroupRow& x) { return !x.active; });
+    std::sort(groups.begin(), groups.end(), [](const GroupRow& a, const GroupRow& b) {
+      return a.valid.starts_at_ms < b.valid.starts_at_ms;
+    });
+    if (groups.empty()) return Interval{};
+    Interval run = groups[0].valid;
+    for (const GroupRow& x : groups) {
+      if (x.valid.starts_at_ms > run.expires_at_ms) break;
+      run.expires_at_ms = std::max(run.expires_at_ms, x.valid.expires_at_ms);
+    }
+    return run;
   }
 
   PostgresServer* pg_ = nullptr;
@@ -447,6 +481,126 @@ TEST_F(PgCaptureTest, DirectWritesOfRecordTablesRecordResourceGranteeAndElementK
     Keys k = DirectWrite("TRUNCATE permcache.ui_element_roles");
     EXPECT_TRUE(k == Keys{"*/*"} || k == Keys{"t1/*"}) << ::testing::PrintToString(k);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1c. The group tables (migration 5): a group change records its members, a membership change
+// of the group that user, role and policy changes the members of groups holding them; the
+// effective table follows, for members without a membership of their own too.
+
+TEST_F(PgCaptureTest, DirectWritesOfGroupTablesRecordTheGroupsMembers) {
+  MustApply(HospitalOps());
+  // t1: night (active) holds nurse and extra: frank (own membership), sam (suspended own),
+  // zoe (none). day (suspended) holds doctor: alice. t2: night holds nurse: bob (none).
+  MustApply({PutGroup("t1", "night"), PutGroupMember("t1", "night", "frank"),
+             PutGroupMember("t1", "night", "sam"), PutGroupMember("t1", "night", "zoe"),
+             PutGroupRole("t1", "night", "nurse"),
+             PutGroupPolicy("t1", "night", "extra"),
+             PutGroup("t1", "day", MembershipStatus::kSuspended),
+             PutGroupMember("t1", "day", "alice"), PutGroupRole("t1", "day", "doctor"),
+             PutGroup("t2", "night"), PutGroupMember("t2", "night", "bob"),
+             PutGroupRole("t2", "night", "nurse")});
+  const std::vector<std::pair<std::string, std::string>> everyone = {
+      {"t1", "alice"}, {"t1", "bob"},  {"t1", "carol"}, {"t1", "dave"}, {"t1", "erin"},
+      {"t1", "frank"}, {"t1", "gina"}, {"t1", "sam"},   {"t1", "yuri"}, {"t1", "zoe"},
+      {"t2", "alice"}, {"t2", "bob"}};
+  auto effective_matches_grants = [&](const std::string& when) {
+    std::map<std::string, std::vector<std::string>> table = EffectiveRows();
+    for (const auto& [t, u] : everyone) {
+      EXPECT_EQ(table[t + "/" + u], GrantRows(t, u)) << when << ": " << t << "/" << u;
+    }
+    EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.reconcile(false)"), 0u) << when;
+  };
+  effective_matches_grants("set up");
+  // zoe has no membership: active through night, with its role and policy; sam's suspended
+  // membership wins over the group.
+  EXPECT_THAT(EffectiveRows()["t1/zoe"],
+              ElementsAre("extra||role|group:night|allow|0|extra:use||-|-",
+                          "read||role|group:night>nurse|allow|0|assets:read||-|-"));
+  EXPECT_THAT(EffectiveRows()["t1/sam"], IsEmpty());
+
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.group_members VALUES ('t1', 'night', 'yuri')"),
+            UsersOf("t1", {"yuri"}));
+  // A status change of one group id in two tenants: each tenant's members.
+  const std::string suspend = "UPDATE permcache.groups SET status = 'suspended' "
+                              "WHERE group_id = 'night'";
+  EXPECT_EQ(DirectWrite(suspend), Keys({"t1/frank", "t1/sam", "t1/yuri", "t1/zoe", "t2/bob"}));
+  NoRevision(suspend);
+  effective_matches_grants("night suspended");
+  EXPECT_THAT(EffectiveRows()["t1/zoe"], IsEmpty());
+  {
+    StatusOr<UserGrants> zoe = store_->LoadGrants("t1", "zoe");
+    ASSERT_TRUE(zoe.ok());
+    EXPECT_EQ(zoe->membership, MembershipState::kNone);
+    EXPECT_THAT(zoe->groups, ElementsAre(GroupRow{"night", false, {}}));
+    EXPECT_THAT(zoe->grants, IsEmpty());
+  }
+  // Back to active with an expiry (ms exact): the members' rows carry it.
+  constexpr int64_t kExpiry = 1'796'126'400'000;
+  EXPECT_EQ(DirectWrite("UPDATE permcache.groups SET status = 'active', expires_at = "
+                        "timestamptz 'epoch' + 1796126400 * interval '1 second' "
+                        "WHERE tenant = 't1' AND group_id = 'night'"),
+            UsersOf("t1", {"frank", "sam", "yuri", "zoe"}));
+  EXPECT_THAT(EffectiveRows()["t1/zoe"],
+              ElementsAre("extra||role|group:night|allow|0|extra:use||-|" + std::to_string(kExpiry),
+                          "read||role|group:night>nurse|allow|0|assets:read||-|" +
+                              std::to_string(kExpiry)));
+  effective_matches_grants("night active until an instant");
+
+  // The group's roles and policies: its members.
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.group_roles (tenant, group_id, role, "
+                        "business_unit) VALUES ('t1', 'night', 'doctor', 'icu')"),
+            UsersOf("t1", {"frank", "sam", "yuri", "zoe"}));
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.group_policies VALUES ('t1', 'night', 'block')"),
+            UsersOf("t1", {"frank", "sam", "yuri", "zoe"}));
+  EXPECT_EQ(DirectWrite("UPDATE permcache.group_roles SET business_unit = 'er' "
+                        "WHERE tenant = 't1' AND group_id = 'night' AND role = 'doctor'"),
+            UsersOf("t1", {"frank", "sam", "yuri", "zoe"}));
+  effective_matches_grants("group roles and policies");
+  // A role's policies: its holders, through groups too (suspended day's alice included, as the
+  // C++ holder queries count groups whatever their status).
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.role_policies VALUES ('t1', 'doctor', 'extra')"),
+            UsersOf("t1", {"alice", "carol", "dave", "frank", "sam", "yuri", "zoe"}));
+  // A policy: through roles held by groups, and groups holding it directly (night: block).
+  EXPECT_EQ(DirectWrite("UPDATE permcache.policies SET priority = 3 "
+                        "WHERE tenant = 't1' AND policy = 'block'"),
+            UsersOf("t1", {"erin", "frank", "sam", "yuri", "zoe"}));
+  EXPECT_EQ(DirectWrite("UPDATE permcache.policies SET priority = 3 "
+                        "WHERE tenant = 't1' AND policy = 'extra'"),
+            UsersOf("t1", {"alice", "carol", "dave", "frank", "sam", "yuri", "zoe"}));
+  // An inheritance edge: the holders of the inheriting role, through groups too.
+  EXPECT_EQ(DirectWrite("INSERT INTO permcache.role_inherits (tenant, role, inherits, position) "
+                        "VALUES ('t1', 'doctor', 'nurse', 0)"),
+            UsersOf("t1", {"alice", "carol", "dave", "frank", "sam", "yuri", "zoe"}));
+  effective_matches_grants("holders through groups");
+
+  // Leaving the group: that user; zoe (no membership) has nothing any more.
+  EXPECT_EQ(DirectWrite("DELETE FROM permcache.group_members WHERE user_id = 'zoe'"),
+            UsersOf("t1", {"zoe"}));
+  EXPECT_THAT(EffectiveRows()["t1/zoe"], IsEmpty());
+  // Deleting a group: its members (their rows cascade), nobody else.
+  EXPECT_EQ(DirectWrite("DELETE FROM permcache.groups WHERE tenant = 't1' AND group_id = 'night'"),
+            UsersOf("t1", {"frank", "sam", "yuri"}));
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.group_roles WHERE group_id = 'night'"), 1u);
+  effective_matches_grants("night deleted");
+  // Deleting a role cascades out of group_roles: the group's members are recorded.
+  EXPECT_EQ(DirectWrite("DELETE FROM permcache.roles WHERE tenant = 't1' AND role = 'doctor'"),
+            UsersOf("t1", {"alice", "carol", "dave"}));
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.group_roles WHERE tenant = 't1'"), 0u);
+  // A business unit's deletion cascades out of group_roles (tenant-wide anyway).
+  MustApply({PutGroupRole("t1", "day", "nurse", "icu")});
+  EXPECT_EQ(DirectWrite("DELETE FROM permcache.business_units "
+                        "WHERE tenant = 't1' AND business_unit = 'icu'"),
+            Keys{"t1/*"});
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.group_roles WHERE tenant = 't1'"), 0u);
+  effective_matches_grants("cascades");
+  // TRUNCATE: every tenant with rows, tenant-wide.
+  {
+    Keys k = DirectWrite("TRUNCATE permcache.group_members");
+    EXPECT_TRUE(k == Keys{"*/*"} || k == Keys({"t1/*", "t2/*"})) << ::testing::PrintToString(k);
+  }
+  effective_matches_grants("truncated");
+  EXPECT_EQ(SqlNumber("SELECT count(*) FROM permcache.pc_effective_queue"), 0u);
 }
 
 // A token signing key written by another node is the one every node reads.
@@ -1056,6 +1210,97 @@ class RandomWrites {
     }
   }
 
+  // Groups (migration 5). Members come from u0..u8: u7 and u8 never have a membership of their
+  // own, so they count through groups only.
+  std::string G() { return "g" + std::to_string(Pick(3)); }
+  std::string GroupUser() { return "u" + std::to_string(Pick(9)); }
+  MembershipStatus GroupStatus() {
+    return Pick(4) == 0 ? MembershipStatus::kSuspended : MembershipStatus::kActive;
+  }
+  WriteOp GroupStoreOp() {
+    const std::string t = T();
+    switch (Pick(11)) {
+      case 0:
+      case 1: {
+        WriteOp op = PutGroup(t, G(), GroupStatus());
+        if (PickBound(2) == 0) std::tie(op.starts_at_ms, op.expires_at_ms) = Bounds();
+        return op;
+      }
+      case 2:
+        if (Pick(3) == 0) return DeleteGroup(t, G());
+        [[fallthrough]];
+      case 3:
+      case 4: return PutGroupMember(t, G(), GroupUser());
+      case 5: return DeleteGroupMember(t, G(), GroupUser());
+      case 6:
+      case 7: return PutGroupRole(t, G(), R(), Bu());
+      case 8: return DeleteGroupRole(t, G(), R(), Bu());
+      case 9: return PutGroupPolicy(t, G(), P());
+      default: return DeleteGroupPolicy(t, G(), P());
+    }
+  }
+  // A store batch (1-3 ops), about half of them group ops.
+  std::vector<WriteOp> MixedStoreOps() {
+    std::vector<WriteOp> ops;
+    const int n = 1 + Pick(3);
+    for (int i = 0; i < n; ++i) ops.push_back(Pick(2) == 0 ? GroupStoreOp() : StoreOp());
+    return ops;
+  }
+  std::string GroupSqlOp() {
+    const std::string t = Q(T());
+    switch (Pick(13)) {
+      case 0: {
+        const auto [starts, expires] = Bounds();
+        return "INSERT INTO permcache.groups VALUES (" + t + ", " + Q(G()) + ", " +
+               Q(std::string(MembershipStatusName(GroupStatus()))) + ", " + SqlInstant(starts) +
+               ", " + SqlInstant(expires) +
+               ") ON CONFLICT (tenant, group_id) DO UPDATE SET status = EXCLUDED.status";
+      }
+      case 1:
+        return "UPDATE permcache.groups SET status = CASE status WHEN 'active' THEN "
+               "'suspended' ELSE 'active' END WHERE tenant = " + t + " AND group_id = " + Q(G());
+      case 2: {
+        const auto [starts, expires] = Bounds();
+        return "UPDATE permcache.groups SET starts_at = " + SqlInstant(starts) +
+               ", expires_at = " + SqlInstant(expires) + " WHERE tenant = " + t +
+               " AND group_id = " + Q(G());
+      }
+      case 3:
+        if (Pick(3) == 0) {
+          return "DELETE FROM permcache.groups WHERE tenant = " + t + " AND group_id = " + Q(G());
+        }
+        [[fallthrough]];
+      case 4:
+      case 5:
+        return "INSERT INTO permcache.group_members VALUES (" + t + ", " + Q(G()) + ", " +
+               Q(GroupUser()) + ") ON CONFLICT DO NOTHING";
+      case 6:
+        return "DELETE FROM permcache.group_members WHERE tenant = " + t + " AND user_id = " +
+               Q(GroupUser());
+      case 7:
+        return "INSERT INTO permcache.group_roles (tenant, group_id, role, business_unit) "
+               "VALUES (" + t + ", " + Q(G()) + ", " + Q(R()) + ", " + Q(Bu()) +
+               ") ON CONFLICT DO NOTHING";
+      case 8:
+        return "UPDATE permcache.group_roles SET " +
+               std::string(Pick(2) ? "role = " + Q(R()) : "business_unit = " + Q(Bu())) +
+               " WHERE (tenant, group_id, role, business_unit) IN (SELECT tenant, group_id, "
+               "role, business_unit FROM permcache.group_roles WHERE tenant = " + t +
+               " ORDER BY group_id, role, business_unit LIMIT 1 OFFSET " +
+               std::to_string(Pick(4)) + ")";
+      case 9:
+        return "DELETE FROM permcache.group_roles WHERE tenant = " + t + " AND group_id = " +
+               Q(G()) + " AND role = " + Q(R());
+      case 10:
+      case 11:
+        return "INSERT INTO permcache.group_policies VALUES (" + t + ", " + Q(G()) + ", " +
+               Q(P()) + ") ON CONFLICT DO NOTHING";
+      default:
+        return "DELETE FROM permcache.group_policies WHERE tenant = " + t + " AND group_id = " +
+               Q(G());
+    }
+  }
+
  private:
   std::mt19937 rng_;
   std::mt19937 bounds_rng_;
@@ -1171,6 +1416,198 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
   EXPECT_GT(max_deny_rows, 0u);
   EXPECT_GT(max_inherited, 0u);
   EXPECT_GT(max_bounded, 0u);
+}
+
+// The same with groups: group ops through the store and direct SQL on the group tables mixed
+// with the writes above; members without a membership of their own (u7, u8) count through
+// active groups.
+TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsWithGroupsAfterRandomMixedWrites) {
+  const char* seed_env = std::getenv("PERMCACHE_TEST_SEED");
+  const uint32_t seed =
+      seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 20261202;
+  RecordProperty("seed", static_cast<int>(seed));
+  RandomWrites rnd(seed);
+  std::vector<WriteOp> setup;
+  for (const std::string t : {"t1", "t2"}) {
+    setup.push_back(PutTenant(t));
+    setup.push_back(PutBu(t, "b1"));
+    setup.push_back(PutBu(t, "b2"));
+    for (int i = 0; i < 6; ++i) setup.push_back(PutRole(t, "r" + std::to_string(i)));
+    for (int i = 0; i < 6; ++i) {
+      setup.push_back(PutPolicy(t, "p" + std::to_string(i), rnd.Patterns(), rnd.RandEffect(),
+                                rnd.Priority(), i == 5 ? "b1" : ""));
+      setup.push_back(PutRolePolicy(t, "r" + std::to_string(i), "p" + std::to_string(i)));
+    }
+    for (int i = 0; i < 7; ++i) {
+      setup.push_back(PutMember(t, "u" + std::to_string(i),
+                                i == 6 ? MembershipStatus::kSuspended : MembershipStatus::kActive));
+    }
+    setup.push_back(PutGroup(t, "g0"));
+    setup.push_back(PutGroup(t, "g1", MembershipStatus::kSuspended));
+    setup.push_back(
+        PutGroupFor(t, "g2", MembershipStatus::kActive, 1'796'126'400'000, std::nullopt));
+    for (const char* u : {"u1", "u6", "u7", "u8"}) setup.push_back(PutGroupMember(t, "g0", u));
+    setup.push_back(PutGroupMember(t, "g2", "u8"));
+    setup.push_back(PutGroupRole(t, "g0", "r1"));
+    setup.push_back(PutGroupPolicy(t, "g2", "p3"));
+  }
+  setup.push_back(PutRole("t1", "r1", {"r0"}));
+  setup.push_back(PutRole("t1", "r2", {"r1", "r0"}));
+  MustApply(setup);
+
+  uint64_t max_group_rows = 0, max_groupless_rows = 0, max_group_bounded = 0, max_group_bu = 0;
+  auto check = [&](int step) {
+    max_group_rows = std::max(max_group_rows,
+                              SqlNumber("SELECT count(*) FROM permcache.user_effective_policies "
+                                        "WHERE source_id LIKE 'group:%'"));
+    max_groupless_rows = std::max(
+        max_groupless_rows, SqlNumber("SELECT count(*) FROM permcache.user_effective_policies "
+                                      "WHERE user_id IN ('u7', 'u8')"));
+    max_group_bounded = std::max(
+        max_group_bounded, SqlNumber("SELECT count(*) FROM permcache.user_effective_policies "
+                                     "WHERE source_id LIKE 'group:%' AND (starts_at IS NOT NULL "
+                                     "OR expires_at IS NOT NULL)"));
+    max_group_bu = std::max(max_group_bu,
+                            SqlNumber("SELECT count(*) FROM permcache.user_effective_policies "
+                                      "WHERE source_id LIKE 'group:%' AND business_unit_id <> ''"));
+    SCOPED_TRACE("after write " + std::to_string(step) + " (seed " + std::to_string(seed) + ")");
+    std::map<std::string, std::vector<std::string>> table = EffectiveRows();
+    std::set<std::string> checked;
+    for (const std::string t : {"t1", "t2"}) {
+      for (int i = 0; i < 9; ++i) {
+        const std::string u = "u" + std::to_string(i);
+        checked.insert(t + "/" + u);
+        EXPECT_EQ(table[t + "/" + u], GrantRows(t, u)) << t << "/" << u;
+      }
+    }
+    for (const auto& [key, rows] : table) {
+      if (!rows.empty()) {
+        EXPECT_TRUE(checked.count(key)) << "unexpected rows for " << key;
+      }
+    }
+    // Rows only for an active own membership, or none and an active group.
+    EXPECT_EQ(Sql("SELECT count(*) FROM permcache.user_effective_policies e "
+                  "LEFT JOIN permcache.memberships m "
+                  "  ON m.tenant = e.organization_id AND m.user_id = e.user_id "
+                  "WHERE m.status IS DISTINCT FROM 'active' AND (m.status IS NOT NULL OR "
+                  "  NOT EXISTS (SELECT 1 FROM permcache.group_members gm "
+                  "    JOIN permcache.groups g "
+                  "      ON g.tenant = gm.tenant AND g.group_id = gm.group_id "
+                  "    WHERE gm.tenant = e.organization_id AND gm.user_id = e.user_id "
+                  "      AND g.status = 'active'))"),
+              "0");
+    EXPECT_EQ(Sql("SELECT * FROM permcache.reconcile(false) LIMIT 20"), "");
+  };
+
+  int ok_store = 0, ok_sql = 0, failed = 0;
+  for (int step = 1; step <= 300; ++step) {
+    const int kind = rnd.Pick(10);
+    Status st;
+    if (kind < 4) {
+      StatusOr<ChangeSet> cs = store_->Apply(rnd.MixedStoreOps());
+      st = cs.status();
+      if (st.ok()) ++ok_store;
+    } else {
+      auto one = [&] { return rnd.Pick(2) == 0 ? rnd.GroupSqlOp() : rnd.SqlOp(); };
+      std::string sql = one();
+      if (kind == 9) sql = "BEGIN; " + sql + "; " + one() + "; " + one() + "; COMMIT";
+      StatusOr<std::string> out = pg_->Exec(db_, sql);
+      st = out.status();
+      if (st.ok()) ++ok_sql;
+    }
+    if (!st.ok()) {
+      ++failed;
+      EXPECT_NE(st.code(), StatusCode::kUnavailable) << st.ToString();
+    }
+    if (step % 25 == 0) check(step);
+  }
+  std::cout << "random mix with groups: " << ok_store << " store batches, " << ok_sql
+            << " direct SQL writes committed, " << failed << " refused; max rows through groups "
+            << max_group_rows << " (bounded " << max_group_bounded << ", BU-scoped " << max_group_bu
+            << "), of members without a membership " << max_groupless_rows << "\n";
+  EXPECT_GE(ok_store + ok_sql, 200);
+  EXPECT_GT(max_group_rows, 5u);
+  EXPECT_GT(max_groupless_rows, 0u);
+  EXPECT_GT(max_group_bounded, 0u);
+  EXPECT_GT(max_group_bu, 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7b. PostgreSQL gives SQLite's answers (the reference implementation of the op rules) for
+// random store batches with groups: the same errors, the same ChangeSets, LoadGrants and Export.
+
+TEST_F(PgCaptureTest, RandomBatchesWithGroupsGiveSqlitesChangeSetsGrantsAndExport) {
+  permcache::testing::TempDir dir;
+  StatusOr<std::unique_ptr<Store>> opened = OpenStore("sqlite:" + dir.File("reference.db"));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Store> sqlite = std::move(opened).value();
+  const char* seed_env = std::getenv("PERMCACHE_TEST_SEED");
+  const uint32_t seed = seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 4004;
+  RecordProperty("seed", static_cast<int>(seed));
+  RandomWrites rnd(seed);
+  std::vector<WriteOp> setup;
+  for (const std::string t : {"t1", "t2"}) {
+    setup.push_back(PutTenant(t));
+    setup.push_back(PutBu(t, "b1"));
+    for (int i = 0; i < 6; ++i) setup.push_back(PutRole(t, "r" + std::to_string(i)));
+    for (int i = 0; i < 6; ++i) {
+      setup.push_back(PutPolicy(t, "p" + std::to_string(i), rnd.Patterns(), rnd.RandEffect(),
+                                rnd.Priority()));
+    }
+    for (int i = 0; i < 5; ++i) setup.push_back(PutMember(t, "u" + std::to_string(i)));
+    for (int i = 0; i < 3; ++i) setup.push_back(PutGroup(t, "g" + std::to_string(i)));
+  }
+  ASSERT_TRUE(sqlite->Apply(setup).ok());
+  MustApply(setup);
+
+  auto same_reads = [&](int step) {
+    SCOPED_TRACE("after batch " + std::to_string(step) + " (seed " + std::to_string(seed) + ")");
+    for (const std::string t : {"t1", "t2"}) {
+      for (int i = 0; i < 9; ++i) {
+        const std::string u = "u" + std::to_string(i);
+        StatusOr<UserGrants> want = sqlite->LoadGrants(t, u);
+        StatusOr<UserGrants> got = store_->LoadGrants(t, u);
+        ASSERT_TRUE(want.ok() && got.ok()) << want.status().ToString() << got.status().ToString();
+        EXPECT_EQ(got->membership, want->membership) << t << "/" << u;
+        EXPECT_EQ(got->membership_valid, want->membership_valid) << t << "/" << u;
+        EXPECT_EQ(got->groups, want->groups) << t << "/" << u;
+        EXPECT_EQ(got->grants, want->grants) << t << "/" << u;
+        EXPECT_EQ(got->roles, want->roles) << t << "/" << u;
+        EXPECT_EQ(got->bounded_roles, want->bounded_roles) << t << "/" << u;
+      }
+    }
+    StatusOr<Model> want = sqlite->Export("");
+    StatusOr<Model> got = store_->Export("");
+    ASSERT_TRUE(want.ok() && got.ok()) << want.status().ToString() << got.status().ToString();
+    EXPECT_TRUE(*got == *want) << "exports differ";
+    EXPECT_EQ(got->groups, want->groups);
+    EXPECT_EQ(got->group_members, want->group_members);
+    EXPECT_EQ(got->group_roles, want->group_roles);
+    EXPECT_EQ(got->group_policies, want->group_policies);
+  };
+
+  int applied = 0, refused = 0, with_keys = 0;
+  for (int step = 1; step <= 300; ++step) {
+    const std::vector<WriteOp> ops = rnd.MixedStoreOps();
+    StatusOr<ChangeSet> want = sqlite->Apply(ops);
+    StatusOr<ChangeSet> got = store_->Apply(ops);
+    ASSERT_EQ(got.ok(), want.ok()) << "batch " << step << ": sqlite " << want.status().ToString()
+                                   << ", postgres " << got.status().ToString();
+    if (!want.ok()) {
+      ++refused;
+      EXPECT_EQ(got.status().message(), want.status().message()) << "batch " << step;
+      continue;
+    }
+    ++applied;
+    if (!want->users.empty() || !want->tenants.empty()) ++with_keys;
+    EXPECT_EQ(KeysOf(*got), KeysOf(*want)) << "batch " << step;
+    if (step % 20 == 0) same_reads(step);
+  }
+  same_reads(300);
+  std::cout << "sqlite vs postgres: " << applied << " batches applied (" << with_keys
+            << " with keys), " << refused << " refused alike\n";
+  EXPECT_GE(applied, 150);
+  EXPECT_GE(refused, 5);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ BEGIN
   PERFORM pctest.eq((SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                      WHERE t.tgname IN ('pc_capture_insert', 'pc_capture_update', 'pc_capture_delete')
                        AND p.proname = 'pc_capture_' || (SELECT c.relname FROM pg_class c WHERE c.oid = t.tgrelid)),
-                    36::bigint, '12 tables x 3 events, each on its own table''s function');
+                    48::bigint, '16 tables x 3 events, each on its own table''s function');
   PERFORM pctest.eq((SELECT string_agg(p.proname, ' ') FROM pg_proc p
                      WHERE p.pronamespace = 'permcache'::regnamespace
                        AND (p.proname LIKE 'pc\_capture\_%' OR p.proname LIKE 'pc\_check\_refs%')
@@ -1433,6 +1433,370 @@ BEGIN
                     1::bigint, 'the fix restored the interval');
 END $$;
 \echo ok - intervals: effective rows carry the intersection of membership and assignment intervals; the seed query with now() counts them only inside it; reconcile compares intervals
+
+-- ---------------------------------------------------------------------------------------------
+-- Groups (migration 5): groups, group_members, group_roles, group_policies.
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  PERFORM pctest.fixture('gr1');
+  INSERT INTO permcache.groups (tenant, group_id, status) VALUES ('gr1', 'g1', 'active');
+  COMMIT;
+  h := pctest.head();
+  -- CHECKs (23514)
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.groups VALUES ('gr1', 'a:b', 'active')$q$,
+    '23514', NULL, 'groups_group_id_check');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.groups VALUES ('gr1', 'g9', 'pending')$q$,
+    '23514', NULL, 'groups_status_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.groups SET starts_at = '2026-12-02Z', expires_at = '2026-12-01Z'
+       WHERE tenant = 'gr1'$q$, '23514', NULL, 'groups_interval_check');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.groups SET expires_at = 'infinity' WHERE tenant = 'gr1'$q$,
+    '23514', NULL, 'groups_interval_range_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_members VALUES ('gr1', 'g1', 'bad:user')$q$,
+    '23514', NULL, 'group_members_user_id_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_roles VALUES ('gr1', 'g1', 'base', 'b:1')$q$,
+    '23514', NULL, 'group_roles_business_unit_check');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_policies VALUES ('gr1', 'g1', 'p p')$q$,
+    '23514', NULL, 'group_policies_policy_check');
+  -- Missing references (23503), named as the C++ stores name them, in their order.
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.groups VALUES ('nope', 'g1', 'active')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.group_members VALUES ('nope', 'ghost', 'u1')$q$,
+    '23503', 'tenant ''nope'' does not exist');
+  PERFORM pctest.expect_error($q$INSERT INTO permcache.group_members VALUES ('gr1', 'ghost', 'u1')$q$,
+    '23503', 'group ''ghost'' does not exist in tenant ''gr1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_roles VALUES ('gr1', 'ghost', 'ghost', 'lab')$q$,
+    '23503', 'group ''ghost'' does not exist in tenant ''gr1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_roles VALUES ('gr1', 'g1', 'ghost', 'lab')$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''gr1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_roles VALUES ('gr1', 'g1', 'base', 'lab')$q$,
+    '23503', 'business unit ''lab'' does not exist in tenant ''gr1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_policies VALUES ('gr1', 'ghost', 'ghost')$q$,
+    '23503', 'group ''ghost'' does not exist in tenant ''gr1''');
+  PERFORM pctest.expect_error(
+    $q$INSERT INTO permcache.group_policies VALUES ('gr1', 'g1', 'ghost')$q$,
+    '23503', 'policy ''ghost'' does not exist in tenant ''gr1''');
+  INSERT INTO permcache.group_members VALUES ('gr1', 'g1', 'u1');
+  INSERT INTO permcache.group_roles VALUES ('gr1', 'g1', 'base', '');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.group_members SET group_id = 'ghost' WHERE tenant = 'gr1'$q$,
+    '23503', 'group ''ghost'' does not exist in tenant ''gr1''');
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.group_roles SET role = 'ghost' WHERE tenant = 'gr1'$q$,
+    '23503', 'role ''ghost'' does not exist in tenant ''gr1''');
+  -- A group with members cannot be renamed under them (the foreign key).
+  PERFORM pctest.expect_error(
+    $q$UPDATE permcache.groups SET group_id = 'g9' WHERE tenant = 'gr1'$q$, '23503', NULL,
+    'group_members_group_fkey');
+  ROLLBACK;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'refused writes record nothing');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.group_members WHERE tenant = 'gr1'), 0::bigint,
+                    'rolled back');
+END $$;
+\echo ok - groups: CHECKs (23514), missing tenant / group / role / business unit / policy named as the C++ stores do (23503), a group key under its members
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  -- A new group has no members: a revision without keys.
+  h := pctest.head();
+  INSERT INTO permcache.groups VALUES ('gr1', 'g2', 'active', NULL, NULL);
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 1::bigint, 'a revision');
+  PERFORM pctest.eq(pctest.changes(h), '', 'no members, no keys');
+  -- Members: that user. u1 has a membership, u5 a suspended one, u7 none.
+  h := pctest.head();
+  INSERT INTO permcache.group_members VALUES ('gr1', 'g1', 'u1'), ('gr1', 'g1', 'u5'),
+                                             ('gr1', 'g1', 'u7');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u5 gr1/u7', 'new members');
+  -- The group's roles and policies: its members, whatever their membership.
+  h := pctest.head();
+  INSERT INTO permcache.group_roles (tenant, group_id, role) VALUES ('gr1', 'g1', 'mid');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u5 gr1/u7', 'group role: the members');
+  h := pctest.head();
+  INSERT INTO permcache.group_policies VALUES ('gr1', 'g1', 'pdirect');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u5 gr1/u7', 'group policy: the members');
+  -- Status and interval: the members; the same values again: nothing.
+  h := pctest.head();
+  UPDATE permcache.groups SET status = 'suspended' WHERE tenant = 'gr1' AND group_id = 'g1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u5 gr1/u7', 'status: the members');
+  h := pctest.head();
+  UPDATE permcache.groups SET status = 'suspended' WHERE tenant = 'gr1' AND group_id = 'g1';
+  UPDATE permcache.groups SET expires_at = expires_at WHERE tenant = 'gr1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.revs(h), 0::bigint, 'the same status again: no revision');
+  UPDATE permcache.groups SET status = 'active', expires_at = '2030-01-01Z'
+    WHERE tenant = 'gr1' AND group_id = 'g1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u5 gr1/u7', 'interval: the members');
+  -- Holders through groups: g1 holds mid, which inherits base.
+  h := pctest.head();
+  INSERT INTO permcache.role_policies VALUES ('gr1', 'base', 'pscoped');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u2 gr1/u3 gr1/u5 gr1/u7',
+                    'role policy: holders of base, through roles and groups');
+  h := pctest.head();
+  UPDATE permcache.policies SET priority = 7 WHERE tenant = 'gr1' AND policy = 'pdirect';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u4 gr1/u5 gr1/u7',
+                    'policy: direct holders and the members of groups holding it');
+  h := pctest.head();
+  INSERT INTO permcache.roles VALUES ('gr1', 'solo');
+  INSERT INTO permcache.group_roles VALUES ('gr1', 'g2', 'solo', 'b2');
+  INSERT INTO permcache.group_members VALUES ('gr1', 'g2', 'u6');
+  COMMIT;
+  h := pctest.head();
+  INSERT INTO permcache.role_inherits VALUES ('gr1', 'solo', 'base', 0);
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u6', 'inheritance: the holders through groups');
+  h := pctest.head();
+  UPDATE permcache.group_roles SET business_unit = 'b1' WHERE tenant = 'gr1' AND group_id = 'g2';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u6', 'a group role''s unit: the members');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - groups: a group, its roles and policies record its members; a membership of the group its user; role and policy holders include the members of groups holding them
+
+DO $$
+DECLARE
+  seed constant text :=
+    'SELECT string_agg(policy_id || ''@'' || source_id, '' '' ORDER BY policy_id, source_id) '
+    'FROM permcache.user_effective_policies '
+    'WHERE user_id = $1 AND organization_id = $2 '
+    '  AND (starts_at IS NULL OR starts_at <= now()) AND (expires_at IS NULL OR now() < expires_at)';
+  got text;
+BEGIN
+  -- u7 has no membership: an active member through g1 (mid -> base; pdirect); u5's suspended
+  -- membership wins over the group; u1 gets the group's grants beside its own; u6 a BU-scoped
+  -- group role.
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'),
+    'pbase@role:group:g1>mid pdirect@role:group:g1 pmid@role:group:g1>mid '
+    'pscoped@role:group:g1>mid', 'no membership: through the group');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u5'), '', 'suspended membership: nothing');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u1'),
+    'pbase@role:base pbase@role:group:g1>mid pdirect@role:group:g1 pmid@role:group:g1>mid '
+    'pscoped@role:base pscoped@role:group:g1>mid', 'own and the group''s');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u6'),
+    'pbase@role:group:g2>solo/b1 pscoped@role:group:g2>solo/b1', 'a BU-scoped group role');
+  PERFORM pctest.eq((SELECT string_agg(DISTINCT coalesce(starts_at::text, '-') || ' '
+                                       || coalesce(expires_at::text, '-'), ',')
+                     FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND source_id LIKE 'group:g1%'),
+                    '- 2030-01-01 00:00:00+00', 'the group''s interval');
+  PERFORM pctest.eq((SELECT row(effect, priority, resources, scope)::text
+                     FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND user_id = 'u7' AND policy_id = 'pdirect'),
+                    '(allow,7,"{y:read,y:list}",)', 'policy columns');
+  -- A pending own membership wins too.
+  INSERT INTO permcache.memberships VALUES ('gr1', 'u7', 'pending');
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), '', 'pending membership: nothing');
+  DELETE FROM permcache.memberships WHERE tenant = 'gr1' AND user_id = 'u7';
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7') <> '', true, 'through the group again');
+  -- Only suspended groups: nothing.
+  UPDATE permcache.groups SET status = 'suspended' WHERE tenant = 'gr1' AND group_id = 'g1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), '', 'suspended group: nothing');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u1'), 'pbase@role:base pscoped@role:base',
+                    'suspended group: own grants only');
+
+  -- Intervals: a group's grants carry the group's interval within the own membership's.
+  UPDATE permcache.groups SET status = 'active', starts_at = '2026-06-01Z',
+                              expires_at = '2028-01-01Z'
+    WHERE tenant = 'gr1' AND group_id = 'g1';
+  UPDATE permcache.memberships SET starts_at = '2026-01-01Z', expires_at = '2027-01-01Z'
+    WHERE tenant = 'gr1' AND user_id = 'u1';
+  COMMIT;
+  PERFORM pctest.eq((SELECT string_agg(DISTINCT source_id || ' ' || starts_at::text || ' '
+                                       || expires_at::text, ', ')
+                     FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND user_id = 'u1'),
+                    'base 2026-01-01 00:00:00+00 2027-01-01 00:00:00+00, '
+                    'group:g1 2026-06-01 00:00:00+00 2027-01-01 00:00:00+00, '
+                    'group:g1>mid 2026-06-01 00:00:00+00 2027-01-01 00:00:00+00',
+                    'own membership intersected with the group');
+  -- Without an own membership, the user's own grants count while an active group does: the
+  -- first run of the groups' intervals. g1 [2026-06-01, 2028-01-01) and g3 [2029-01-01, ...)
+  -- leave a gap: u7's own user role stops at the gap (fail closed).
+  INSERT INTO permcache.user_roles (tenant, user_id, role) VALUES ('gr1', 'u7', 'other');
+  INSERT INTO permcache.groups VALUES ('gr1', 'g3', 'active', '2029-01-01Z', NULL);
+  INSERT INTO permcache.group_members VALUES ('gr1', 'g3', 'u7');
+  COMMIT;
+  PERFORM pctest.eq((SELECT row(starts_at, expires_at)::text FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND user_id = 'u7' AND source_id = 'other'),
+                    '("2026-06-01 00:00:00+00","2028-01-01 00:00:00+00")', 'the first run');
+  -- A group closing the gap (touching both ends) joins the runs.
+  INSERT INTO permcache.groups VALUES ('gr1', 'g4', 'active', '2028-01-01Z', '2029-01-01Z');
+  INSERT INTO permcache.group_members VALUES ('gr1', 'g4', 'u7');
+  COMMIT;
+  PERFORM pctest.eq((SELECT row(starts_at, expires_at)::text FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND user_id = 'u7' AND source_id = 'other'),
+                    '("2026-06-01 00:00:00+00",)', 'touching intervals are one run');
+  -- An unbounded group: the own grants are unbounded, the bounded group's still bounded.
+  INSERT INTO permcache.group_members VALUES ('gr1', 'g2', 'u7');
+  COMMIT;
+  PERFORM pctest.eq((SELECT row(starts_at, expires_at)::text FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND user_id = 'u7' AND source_id = 'other'),
+                    '(,)', 'an unbounded group');
+  PERFORM pctest.eq((SELECT row(starts_at, expires_at)::text FROM permcache.user_effective_policies
+                     WHERE organization_id = 'gr1' AND user_id = 'u7' AND source_id = 'group:g1'),
+                    '("2026-06-01 00:00:00+00","2028-01-01 00:00:00+00")', 'g1''s own interval');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+
+  -- The seed's query with now(): a group's grants only inside the group's interval.
+  UPDATE permcache.groups SET starts_at = NULL, expires_at = now() - interval '1 second'
+    WHERE tenant = 'gr1' AND group_id = 'g1';
+  UPDATE permcache.groups SET starts_at = now() - interval '1 hour',
+                              expires_at = now() + interval '1 hour'
+    WHERE tenant = 'gr1' AND group_id = 'g2';
+  UPDATE permcache.memberships SET starts_at = NULL, expires_at = NULL
+    WHERE tenant = 'gr1' AND user_id = 'u1';
+  COMMIT;
+  EXECUTE seed INTO got USING 'u1', 'gr1';
+  PERFORM pctest.eq(got, 'pbase@base pscoped@base', 'expired group: its grants not counted');
+  EXECUTE seed INTO got USING 'u6', 'gr1';
+  PERFORM pctest.eq(got, 'pbase@group:g2>solo pscoped@group:g2>solo', 'inside the group''s interval');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u1') LIKE '%group:g1%', true, 'expired group: rows kept');
+
+  -- reconcile sees a missing group row and fixes it.
+  DELETE FROM permcache.user_effective_policies
+    WHERE organization_id = 'gr1' AND user_id = 'u7' AND source_id = 'group:g1';
+  COMMIT;
+  PERFORM pctest.eq((SELECT string_agg(DISTINCT diff || ' ' || source_id, ',')
+                     FROM permcache.reconcile(false) WHERE organization_id = 'gr1'),
+                    'missing group:g1', 'reconcile finds it');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.reconcile(true)), 1::bigint, 'fixed');
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile after the fix');
+END $$;
+\echo ok - groups: effective rows through active groups (members without a membership too, never past a suspended or pending one), the group interval within the membership interval, the first run of group intervals for own grants, the seed query with now(), reconcile
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  -- Leaving a group and deleting one: the users (the cascade records each member).
+  h := pctest.head();
+  DELETE FROM permcache.group_members WHERE tenant = 'gr1' AND group_id = 'g4';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u7', 'a member leaves');
+  h := pctest.head();
+  DELETE FROM permcache.groups WHERE tenant = 'gr1' AND group_id = 'g1';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u1 gr1/u5 gr1/u7', 'delete a group: its members');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.group_roles WHERE group_id = 'g1')
+                    + (SELECT count(*) FROM permcache.group_policies WHERE group_id = 'g1'),
+                    0::bigint, 'links cascaded');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u1'), 'pbase@role:base pscoped@role:base', 'u1 own only');
+  -- A role's deletion cascades out of group_roles: the members of g2 (u6, u7).
+  h := pctest.head();
+  DELETE FROM permcache.roles WHERE tenant = 'gr1' AND role = 'solo';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/u6 gr1/u7', 'delete a role held by a group');
+  -- A business unit's deletion cascades out of group_roles (tenant-wide).
+  INSERT INTO permcache.group_roles VALUES ('gr1', 'g2', 'top', 'b2');
+  COMMIT;
+  h := pctest.head();
+  DELETE FROM permcache.business_units WHERE tenant = 'gr1' AND business_unit = 'b2';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/*', 'delete a business unit');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.group_roles WHERE tenant = 'gr1'), 0::bigint,
+                    'scoped group role cascaded');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - groups: leaving or deleting a group records its members; role and business unit deletions cascade out of group_roles
+
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+TRUNCATE permcache.groups CASCADE;
+DO $$ BEGIN
+  PERFORM pctest.eq(pctest.changes(current_setting('pctest.h')::bigint), 'gr1/*',
+                    'TRUNCATE groups CASCADE: every tenant with rows, tenant-wide');
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.group_members), 0::bigint, 'members gone');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), '', 'u7: nothing without a group');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - groups: TRUNCATE records the tenants tenant-wide
+
+DO $$
+DECLARE
+  h bigint;
+BEGIN
+  -- A group of 10001 members without memberships of their own: a change of the group (or of a
+  -- role it holds) reaches more than 10000 users, so it is recorded tenant-wide and its
+  -- effective work is queued.
+  INSERT INTO permcache.tenants VALUES ('bigg');
+  INSERT INTO permcache.roles VALUES ('bigg', 'r');
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('bigg', 'p', 'allow', '{a}');
+  INSERT INTO permcache.role_policies VALUES ('bigg', 'r', 'p');
+  INSERT INTO permcache.groups VALUES ('bigg', 'crowd', 'suspended');
+  INSERT INTO permcache.group_roles VALUES ('bigg', 'crowd', 'r', '');
+  INSERT INTO permcache.group_members SELECT 'bigg', 'crowd', 'u' || i FROM generate_series(1, 10001) i;
+  COMMIT;
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  h := pctest.head();
+  UPDATE permcache.groups SET status = 'active' WHERE tenant = 'bigg';
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'bigg/*', 'a group of 10001 members -> tenant-wide row');
+  PERFORM pctest.eq((SELECT pending_revisions FROM permcache.effective_status), 1::bigint, 'queued');
+  PERFORM pctest.eq(permcache.apply_effective_queue(10), pctest.head(), 'applied');
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE organization_id = 'bigg' AND source_id = 'group:crowd>r'),
+                    10001::bigint, 'every member through the group');
+  h := pctest.head();
+  INSERT INTO permcache.policies (tenant, policy, effect, permissions) VALUES ('bigg', 'p2', 'deny', '{b}');
+  INSERT INTO permcache.role_policies VALUES ('bigg', 'r', 'p2');
+  COMMIT;
+  PERFORM pctest.eq(pctest.changes(h), 'bigg/*', 'a role held through a big group -> tenant-wide row');
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+  DELETE FROM permcache.tenants WHERE tenant = 'bigg';
+  COMMIT;
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq((SELECT count(*) FROM permcache.user_effective_policies
+                     WHERE organization_id = 'bigg'), 0::bigint, 'tenant gone');
+END $$;
+\echo ok - groups: more than 10000 members reached is one tenant-wide row, the effective work queued and applied
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT set_config('pctest.h', pctest.head()::text, false) AS h \gset
+INSERT INTO permcache.groups VALUES ('gr1', 'rr', 'active');
+INSERT INTO permcache.group_members VALUES ('gr1', 'rr', 'u7');
+INSERT INTO permcache.group_policies VALUES ('gr1', 'rr', 'pdirect');
+COMMIT;
+DO $$
+DECLARE
+  h bigint := current_setting('pctest.h')::bigint;
+BEGIN
+  PERFORM pctest.eq(pctest.changes(h), 'gr1/*', 'REPEATABLE READ on the group tables -> tenant-wide');
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), '', 'not yet maintained');
+  PERFORM permcache.apply_effective_queue(10);
+  COMMIT;
+  PERFORM pctest.eq(pctest.eff('gr1', 'u7'), 'pdirect@role:group:rr pscoped@role:other',
+                    'caught up (u7 counts through rr: its own user role too)');
+  PERFORM pctest.eq(pctest.reconcile_count(), 0::bigint, 'reconcile');
+END $$;
+\echo ok - groups: REPEATABLE READ writers of the group tables record the tenant, the effective work is queued
 
 DO $$
 BEGIN
