@@ -26,6 +26,9 @@ Media library (tenant cinemata, seed 001) and UI elements (hospital, seed 002):
   curl 'http://${listen}/v1/check?tenant=hospital&user=phil&element=menu_pharmacy'
   curl 'http://${listen}/v1/tenants/hospital/users/jane/ui'
   echo letmein | build/release/src/cli/permcache unlock cinemata premiere --server http://${listen}
+Groups (seed 004): kim is a hospital member only through the group "agency":
+  curl 'http://${listen}/v1/tenants/hospital/users/kim/membership'
+  curl 'http://${listen}/v1/check?tenant=hospital&user=kim&permission=patients:read&explain=1'
 Stop with Ctrl-C.
 
 MSG

@@ -4,7 +4,9 @@
 // that changes a group of N members against one that changes a role held by N users (issue 8).
 // All in one process, one run: the ratios are the figures.
 //
-//   permcache_resource_bench [--users N] [--resources N] [--seconds S]
+//   permcache_resource_bench [--users N] [--resources N] [--seconds S] [--profile V]
+// --profile V runs hit variant V (0 = plain, 1 = resource, ... in the order of `variants`) for
+// S seconds and nothing else, for `perf record`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,11 +55,13 @@ void Must(bool ok, const char* what) {
 int main(int argc, char** argv) {
   size_t users = 10'000, resources = 1'000;
   double seconds = 2.0;
+  int profile = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--users") users = std::stoul(argv[i + 1]);
     else if (flag == "--resources") resources = std::stoul(argv[i + 1]);
     else if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
+    else if (flag == "--profile") profile = std::stoi(argv[i + 1]);
   }
   const std::string db = (std::filesystem::temp_directory_path() /
                           ("permcache-resource-bench-" + std::to_string(getpid()) + ".db"))
@@ -248,6 +252,11 @@ int main(int argc, char** argv) {
                    ->allowed;
       },
   };
+  if (profile >= 0 && static_cast<size_t>(profile) < variants.size()) {
+    std::printf("variant %d: %.0f ns\n", profile, NsPerOp(seconds, variants[profile]));
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    return 0;
+  }
   constexpr int kRounds = 9;
   std::vector<std::vector<double>> rounds(variants.size());
   for (int round = 0; round < kRounds; ++round) {

@@ -217,6 +217,25 @@ class PgCaptureTest : public ::testing::Test {
     return out;
   }
 
+  // user_effective_policies holds exactly LoadGrants' rows for users u0..u{users-1} of t1 and
+  // t2, and no rows for anyone else.
+  void ExpectTableIsLoadGrants(int users) {
+    std::map<std::string, std::vector<std::string>> table = EffectiveRows();
+    std::set<std::string> checked;
+    for (const std::string t : {"t1", "t2"}) {
+      for (int i = 0; i < users; ++i) {
+        const std::string u = "u" + std::to_string(i);
+        checked.insert(t + "/" + u);
+        EXPECT_EQ(table[t + "/" + u], GrantRows(t, u)) << t << "/" << u;
+      }
+    }
+    for (const auto& [key, rows] : table) {
+      if (!rows.empty()) {
+        EXPECT_TRUE(checked.count(key)) << "unexpected rows for " << key;
+      }
+    }
+  }
+
   // The same rows as LoadGrants reports them; a row's interval is the intersection of the
   // membership's and the grant's. Groups (005_groups.sql): a group's grants have source
   // "group:G" or "group:G>R" and count within the own membership (unbounded without one); the
@@ -1352,20 +1371,7 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
                   "permcache.role_policies rp WHERE rp.tenant = e.organization_id AND "
                   "rp.role = e.source_id AND rp.policy = e.policy_id)"));
     SCOPED_TRACE("after write " + std::to_string(step) + " (seed " + std::to_string(seed) + ")");
-    std::map<std::string, std::vector<std::string>> table = EffectiveRows();
-    std::set<std::string> checked;
-    for (const std::string t : {"t1", "t2"}) {
-      for (int i = 0; i < 8; ++i) {  // u7 never has a membership
-        const std::string u = "u" + std::to_string(i);
-        checked.insert(t + "/" + u);
-        EXPECT_EQ(table[t + "/" + u], GrantRows(t, u)) << t << "/" << u;
-      }
-    }
-    for (const auto& [key, rows] : table) {
-      if (!rows.empty()) {
-        EXPECT_TRUE(checked.count(key)) << "unexpected rows for " << key;
-      }
-    }
+    ExpectTableIsLoadGrants(8);  // u7 never has a membership
     EXPECT_EQ(Sql("SELECT count(*) FROM permcache.user_effective_policies e WHERE NOT EXISTS ("
                   "SELECT 1 FROM permcache.memberships m WHERE m.tenant = e.organization_id "
                   "AND m.user_id = e.user_id AND m.status = 'active')"),
@@ -1471,20 +1477,7 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsWithGroupsAfterRandomMixedWr
                             SqlNumber("SELECT count(*) FROM permcache.user_effective_policies "
                                       "WHERE source_id LIKE 'group:%' AND business_unit_id <> ''"));
     SCOPED_TRACE("after write " + std::to_string(step) + " (seed " + std::to_string(seed) + ")");
-    std::map<std::string, std::vector<std::string>> table = EffectiveRows();
-    std::set<std::string> checked;
-    for (const std::string t : {"t1", "t2"}) {
-      for (int i = 0; i < 9; ++i) {
-        const std::string u = "u" + std::to_string(i);
-        checked.insert(t + "/" + u);
-        EXPECT_EQ(table[t + "/" + u], GrantRows(t, u)) << t << "/" << u;
-      }
-    }
-    for (const auto& [key, rows] : table) {
-      if (!rows.empty()) {
-        EXPECT_TRUE(checked.count(key)) << "unexpected rows for " << key;
-      }
-    }
+    ExpectTableIsLoadGrants(9);
     // Rows only for an active own membership, or none and an active group.
     EXPECT_EQ(Sql("SELECT count(*) FROM permcache.user_effective_policies e "
                   "LEFT JOIN permcache.memberships m "

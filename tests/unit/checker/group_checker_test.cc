@@ -12,12 +12,12 @@
 #include "common/clock.h"
 #include "permcache/checker.h"
 #include "support/wait_until.h"
-#include "unit/store/store_test_util.h"
+#include "unit/checker/store_node_test_util.h"
 
 namespace permcache::store_test {
 namespace {
 
-class GroupCheckerTest : public StoreTest {
+class GroupCheckerTest : public CheckerNodesTest {
  protected:
   void SetUp() override {
     StoreTest::SetUp();
@@ -37,18 +37,6 @@ class GroupCheckerTest : public StoreTest {
     b_ = Node();
   }
 
-  std::unique_ptr<Checker> Node() {
-    Options o;
-    o.store_url = url();
-    auto c = Checker::Open(o);
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    if (!c.ok()) return nullptr;
-    std::unique_ptr<Checker> node = std::move(*c);
-    // On PostgreSQL a node bypasses its caches until its listener is up.
-    EXPECT_TRUE(WaitUntil([&] { return node->Stats().l1_enabled; }));
-    return node;
-  }
-
   // Writes through node a and waits until node b has applied the revision.
   void Write(std::vector<WriteOp> ops) {
     auto rev = a_->Write(ops);
@@ -56,11 +44,6 @@ class GroupCheckerTest : public StoreTest {
     ASSERT_TRUE(WaitUntil([&] { return b_->AppliedRevision() >= *rev; }));
   }
 
-  static bool Allowed(Checker& c, std::string_view user, std::string_view permission) {
-    auto d = c.Check({.tenant = "t", .user = user, .permission = permission});
-    EXPECT_TRUE(d.ok()) << d.status().ToString();
-    return d.ok() && d->allowed;
-  }
   // The same answer on both nodes (each from its own cache when it has one).
   bool BothAllow(std::string_view user, std::string_view permission) {
     const bool on_a = Allowed(*a_, user, permission);

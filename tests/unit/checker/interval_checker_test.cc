@@ -10,31 +10,12 @@
 #include "common/clock.h"
 #include "permcache/checker.h"
 #include "support/wait_until.h"
-#include "unit/store/store_test_util.h"
+#include "unit/checker/store_node_test_util.h"
 
 namespace permcache::store_test {
 namespace {
 
-class IntervalCheckerTest : public StoreTest {
- protected:
-  std::unique_ptr<Checker> Node() {
-    Options o;
-    o.store_url = url();
-    auto c = Checker::Open(o);
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    if (!c.ok()) return nullptr;
-    std::unique_ptr<Checker> node = std::move(*c);
-    // On PostgreSQL a node bypasses its caches until its listener is up: wait, so the allow
-    // below really is cached before the instant passes.
-    EXPECT_TRUE(WaitUntil([&] { return node->Stats().l1_enabled; }));
-    return node;
-  }
-  static bool Allowed(Checker& c, std::string_view user, std::string_view permission) {
-    auto d = c.Check({.tenant = "t", .user = user, .permission = permission});
-    EXPECT_TRUE(d.ok()) << d.status().ToString();
-    return d.ok() && d->allowed;
-  }
-};
+class IntervalCheckerTest : public CheckerNodesTest {};
 
 TEST_P(IntervalCheckerTest, ExpiriesAndStartsReachBothNodesWithNoWrite) {
   store_.reset();  // the nodes open their own
