@@ -112,6 +112,45 @@ TEST_F(ScenarioTest, Seed004SuspensionDeniesAtOnce) {
   EXPECT_TRUE(Allowed(t, "jane", "ui:menu_patients"));
 }
 
+// Seed 004's organisations over HTTP: a member with no membership of their own is active
+// through the group; suspending the group denies at once and changes the permission list's
+// ETag; reactivating allows at once; removing the member reaches that user.
+TEST_F(ScenarioTest, Seed004GroupMembershipAndSuspensionApplyAtOnce) {
+  const std::string t = TenantFor();
+  Write(HospitalOps(t));
+  Write(Op("put_group", {{"tenant", t}, {"group", "agency"}}) + "," +
+        Op("put_group_role", {{"tenant", t}, {"group", "agency"}, {"role", "nurse"}}) + "," +
+        Op("put_group_member", {{"tenant", t}, {"group", "agency"}, {"user", "kim"}}));
+  EXPECT_TRUE(WarmAllowed(t, "kim", "ui:menu_patients"));
+  const json::object why = Check(t, "kim", "ui:menu_patients", {{"explain", true}});
+  EXPECT_EQ(why.at("reason").at("role_path"), "group:agency>nurse") << json::serialize(why);
+  auto membership = Get("/v1/tenants/" + t + "/users/kim/membership");
+  ASSERT_TRUE(membership.ok());
+  EXPECT_EQ(ParseJson(membership->body).at("via"), "group:agency") << membership->body;
+  const std::string perms = "/v1/tenants/" + t + "/users/kim/permissions";
+  auto before = Get(perms);
+  ASSERT_TRUE(before.ok());
+
+  Write(Op("put_group", {{"tenant", t}, {"group", "agency"}, {"status", "suspended"}}));
+  EXPECT_FALSE(Allowed(t, "kim", "ui:menu_patients")) << "very next check after the suspension";
+  EXPECT_TRUE(Allowed(t, "jane", "ui:menu_patients")) << "not a member: untouched";
+  auto after = Get(perms);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->etag, before->etag);
+  Write(Op("put_group", {{"tenant", t}, {"group", "agency"}, {"status", "active"}}));
+  EXPECT_TRUE(Allowed(t, "kim", "ui:menu_patients"));
+  Write(Op("delete_group_member", {{"tenant", t}, {"group", "agency"}, {"user", "kim"}}));
+  EXPECT_FALSE(Allowed(t, "kim", "ui:menu_patients"));
+  // A member of a missing group is a 400 naming it.
+  auto bad = Post("/v1/write", "{\"ops\":[" +
+                                   Op("put_group_member",
+                                      {{"tenant", t}, {"group", "nope"}, {"user", "kim"}}) +
+                                   "]}");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("group 'nope' does not exist"), std::string::npos) << bad->body;
+}
+
 TEST_F(ScenarioTest, DecisionRules) {
   const std::string t = TenantFor();
   Write(HospitalOps(t) + "," + Op("put_business_unit", {{"tenant", t}, {"business_unit", "icu"}}) +
