@@ -12,6 +12,10 @@ if(PERMCACHE_SANITIZE)
     add_compile_options(-Wno-maybe-uninitialized)
   endif()
 endif()
+if(PERMCACHE_LIBFUZZER)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 # Boost.Asio/Beast: use std types where possible, no deprecated APIs.
 add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
 # GCC 12 reports impossible -Wrestrict overlaps inside std::string concatenation at -O2/-O3

@@ -3,8 +3,8 @@
 // redaction (libpq's conninfo parser is left to libpq's own fuzzing). Other programs share those keys and channels, and a URL may come from an
 // environment file, so none of them is trusted. The first input byte picks the decoder.
 // Contract: any input yields a value or a Status, never a crash, a hang or a sanitizer report;
-// whatever decodes encodes back to itself; a Redis URL's description shows no password that
-// the same description without a password would not show anyway.
+// whatever decodes encodes back to itself; a Redis URL's description does not depend on its
+// password.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -69,12 +69,11 @@ void Bus(std::string_view in) {
 void Urls(std::string_view in) {
   if (in.empty()) return;  // empty = read the environment: not input
   if (StatusOr<redis::RedisConfig> c = redis::RedisConfigFromUrlOrEnv(in); c.ok()) {
-    const std::string described = redis::DescribeRedisConfig(*c);
-    redis::RedisConfig without = *c;
-    without.password.clear();
-    const std::string unprotected = redis::DescribeRedisConfig(without);
-    Expect(c->password.empty() || described.find(c->password) == std::string::npos ||
-           unprotected.find(c->password) != std::string::npos);
+    // The description must not depend on the password's value (it may still contain the
+    // password's text by coincidence: a password "@host:" after "user:***").
+    redis::RedisConfig other = *c;
+    other.password = c->password.empty() ? "" : "x";
+    Expect(redis::DescribeRedisConfig(*c) == redis::DescribeRedisConfig(other));
   }
   (void)RedactStoreUrl(in);
 }
