@@ -10,6 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools postgresql sqlite3 curl wrk
+  prometheus  # promtool, for the monitoring kit test (deploy/)
 )
 
 missing=()
@@ -24,5 +25,5 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts a system redis-server on install where systemd runs; permcache's tests start
-# their own on free ports and never use it.
+# Debian starts a system redis-server (and prometheus, on :9090) on install where systemd runs;
+# permcache's tests start their own Redis on free ports and use only promtool.

@@ -187,7 +187,7 @@ std::string MetricsRegistry::Render() const {
 }
 
 void MetricsRegistry::RenderTo(std::string* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   for (const auto& f : families_) {
     if (f->series.empty()) continue;
     const char* type = f->type == Type::kCounter ? "counter"
@@ -238,8 +238,12 @@ void MetricsRegistry::RenderTo(std::string* out) const {
       }
     }
   }
+  // Collectors run unlocked: one probes the store (permcache_store_up), and a slow probe must
+  // not hold up requests registering their first series.
+  const std::vector<Collector> collectors = collectors_;
+  lock.unlock();
   MetricsWriter writer(out);
-  for (const auto& c : collectors_) c(&writer);
+  for (const auto& c : collectors) c(&writer);
 }
 
 }  // namespace permcache

@@ -100,7 +100,8 @@ class MetricsRegistry {
                           std::vector<double> upper_bounds);
 
   using Collector = std::function<void(MetricsWriter*)>;
-  // Called on every Render(), after the registered families. Must be thread-safe.
+  // Called on every Render(), after the registered families, without the registry's lock held.
+  // Must be thread-safe.
   void AddCollector(Collector collector);
 
   // The whole registry in the Prometheus text format.

@@ -84,6 +84,9 @@ ServerHooks::ServerHooks(Checker* checker, MetricsRegistry* registry, std::strin
                static_cast<double>(s.store_errors));
     w->Gauge("permcache_l1_enabled", "1 unless every configured bus is down (L1 bypassed).",
              none, s.l1_enabled ? 1 : 0);
+    // The same probe as /readyz, so alerts need no blackbox exporter to see the store down.
+    w->Gauge("permcache_store_up", "1 when the store answered a probe during this scrape.", none,
+             checker->StoreHealth().ok() ? 1 : 0);
     w->Gauge("permcache_store_connections", "Pooled store connections open.", none,
              static_cast<double>(s.store.connections_open));
     w->Gauge("permcache_store_connections_in_use", "Pooled store connections leased right now.",

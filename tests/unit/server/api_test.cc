@@ -549,9 +549,14 @@ TEST_F(ApiTest, HealthStatsMetrics) {
            R"(permcache_http_request_duration_seconds_count{route="/v1/resources/unlock",method="POST"} 0)",
            R"(permcache_http_request_duration_seconds_count{route="/v1/tenants/{t}/users/{u}/ui",method="GET"} 0)",
            R"(permcache_http_request_duration_seconds_count{route="/v1/tenants/{t}/resources",method="GET"} 0)",
+           // The /readyz probe, run on the scrape (the store is still down here).
+           "\npermcache_store_up 0\n",
        }) {
     EXPECT_NE(r.body.find(line), std::string::npos) << line << "\n" << r.body;
   }
+  checker_.store_health = Status();
+  r = Get("/metrics");
+  EXPECT_NE(r.body.find("\npermcache_store_up 1\n"), std::string::npos) << r.body;
 }
 
 }  // namespace

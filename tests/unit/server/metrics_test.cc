@@ -82,5 +82,17 @@ TEST(MetricsTest, Collectors) {
             "# HELP b B.\n# TYPE b gauge\nb{x=\"1\"} 2\nb{x=\"2\"} 3\n");
 }
 
+// Collectors run without the registry's lock (one probes the store, which may be slow), so they
+// may even register series themselves.
+TEST(MetricsTest, CollectorsRunUnlocked) {
+  MetricsRegistry r;
+  r.AddCollector([&r](MetricsWriter* w) {
+    r.GetCounter("seen_total", "Scrapes.")->Inc();
+    w->Gauge("c", "C.", {}, 1);
+  });
+  EXPECT_TRUE(Contains(r.Render(), "\nc 1\n"));
+  EXPECT_TRUE(Contains(r.Render(), "\nseen_total 1\n"));
+}
+
 }  // namespace
 }  // namespace permcache
