@@ -1325,10 +1325,14 @@ class RandomWrites {
   std::mt19937 bounds_rng_;
 };
 
-TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
-  // PERMCACHE_TEST_SEED overrides the seed (to explore other sequences).
+// The random tests' seed: `fallback`, or PERMCACHE_TEST_SEED to explore other sequences.
+uint32_t TestSeed(uint32_t fallback) {
   const char* seed_env = std::getenv("PERMCACHE_TEST_SEED");
-  const uint32_t seed = seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 20240611;
+  return seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : fallback;
+}
+
+TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
+  const uint32_t seed = TestSeed(20240611);
   RecordProperty("seed", static_cast<int>(seed));
   RandomWrites rnd(seed);
   std::vector<WriteOp> setup;
@@ -1428,9 +1432,7 @@ TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsAfterRandomMixedWrites) {
 // with the writes above; members without a membership of their own (u7, u8) count through
 // active groups.
 TEST_F(PgCaptureTest, EffectiveTableEqualsLoadGrantsWithGroupsAfterRandomMixedWrites) {
-  const char* seed_env = std::getenv("PERMCACHE_TEST_SEED");
-  const uint32_t seed =
-      seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 20261202;
+  const uint32_t seed = TestSeed(20261202);
   RecordProperty("seed", static_cast<int>(seed));
   RandomWrites rnd(seed);
   std::vector<WriteOp> setup;
@@ -1534,8 +1536,7 @@ TEST_F(PgCaptureTest, RandomBatchesWithGroupsGiveSqlitesChangeSetsGrantsAndExpor
   StatusOr<std::unique_ptr<Store>> opened = OpenStore("sqlite:" + dir.File("reference.db"));
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<Store> sqlite = std::move(opened).value();
-  const char* seed_env = std::getenv("PERMCACHE_TEST_SEED");
-  const uint32_t seed = seed_env != nullptr ? static_cast<uint32_t>(std::stoul(seed_env)) : 4004;
+  const uint32_t seed = TestSeed(4004);
   RecordProperty("seed", static_cast<int>(seed));
   RandomWrites rnd(seed);
   std::vector<WriteOp> setup;
